@@ -1,0 +1,167 @@
+#include "core/Progress.hpp"
+
+#include <unistd.h>
+
+#include <sys/ioctl.h>
+#include <algorithm>
+#include <cmath>
+
+namespace taxon::core {
+
+void RateMeter::add(std::int64_t done, Clock::time_point now) {
+  samples_.emplace_back(now, done);
+  // Keep one sample older than the window so the rate covers the whole window.
+  while (samples_.size() > 2 && now - samples_[1].first > window_) {
+    samples_.pop_front();
+  }
+}
+
+double RateMeter::perSecond() const {
+  if (samples_.size() < 2) {
+    return 0.0;
+  }
+  const auto& [t0, d0] = samples_.front();
+  const auto& [t1, d1] = samples_.back();
+  const double seconds = std::chrono::duration<double>(t1 - t0).count();
+  if (seconds < 1e-3) {
+    return 0.0;
+  }
+  return static_cast<double>(d1 - d0) / seconds;
+}
+
+std::optional<double> RateMeter::secondsLeft(std::int64_t total) const {
+  const double rate = perSecond();
+  if (total <= 0 || rate <= 0.0 || samples_.empty()) {
+    return std::nullopt;
+  }
+  const auto left = std::max<std::int64_t>(0, total - samples_.back().second);
+  return static_cast<double>(left) / rate;
+}
+
+std::string formatDuration(double seconds) {
+  const auto s = static_cast<long long>(std::llround(std::max(0.0, seconds)));
+  char text[32];
+  if (s >= 3600) {
+    std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
+  } else {
+    std::snprintf(text, sizeof text, "%lld:%02lld", s / 60, s % 60);
+  }
+  return text;
+}
+
+namespace {
+
+int terminalWidth(std::FILE* out) {
+  winsize size{};
+  if (ioctl(fileno(out), TIOCGWINSZ, &size) == 0 && size.ws_col > 20) {
+    return size.ws_col;
+  }
+  return 80;
+}
+
+std::string formatRate(double perSecond) {
+  char text[32];
+  if (perSecond >= 100) {
+    std::snprintf(text, sizeof text, "%.0f/s", perSecond);
+  } else {
+    std::snprintf(text, sizeof text, "%.1f/s", perSecond);
+  }
+  return text;
+}
+
+}  // namespace
+
+TerminalProgress::TerminalProgress(std::FILE* out)
+    : TerminalProgress(out, isatty(fileno(out)) != 0, terminalWidth(out)) {}
+
+TerminalProgress::TerminalProgress(std::FILE* out, bool isTerminal, int width)
+    : out_(out), isTerminal_(isTerminal), width_(width) {}
+
+TerminalProgress::~TerminalProgress() {
+  finish();
+}
+
+std::string TerminalProgress::formatLine(const Progress& progress, double perSecond,
+                                         std::optional<double> secondsLeft, int width) {
+  std::string counts = std::to_string(progress.done);
+  if (progress.total > 0) {
+    counts.append("/").append(std::to_string(progress.total));
+  }
+  counts.append(" ").append(progress.unit);
+  if (perSecond > 0) {
+    counts.append(" ").append(formatRate(perSecond));
+  }
+  if (secondsLeft) {
+    counts.append(" ETA ").append(formatDuration(*secondsLeft));
+  }
+  if (progress.total <= 0) {
+    return progress.stage + " " + counts;
+  }
+  const double fraction = std::clamp(
+      static_cast<double>(progress.done) / static_cast<double>(progress.total), 0.0, 1.0);
+  char percent[8];
+  std::snprintf(percent, sizeof percent, "%3d%%", static_cast<int>(fraction * 100.0));
+  const int fixed = static_cast<int>(progress.stage.size() + counts.size()) + 4 + 5;
+  const int barWidth = std::clamp(width - fixed, 10, 50);
+  const int filled = static_cast<int>(fraction * barWidth);
+  std::string bar(static_cast<std::size_t>(barWidth), ' ');
+  std::fill_n(bar.begin(), filled, '=');
+  if (filled < barWidth && filled > 0) {
+    bar[static_cast<std::size_t>(filled)] = '>';
+  }
+  return progress.stage + " [" + bar + "] " + percent + " " + counts;
+}
+
+void TerminalProgress::update(const Progress& progress) {
+  std::lock_guard lock(mutex_);
+  if (finished_) {
+    return;
+  }
+  const auto now = RateMeter::Clock::now();
+  if (progress.stage != last_.stage) {
+    rate_ = RateMeter();
+    if (drawn_ && isTerminal_) {
+      std::fputc('\n', out_);
+    }
+    drawn_ = false;
+  }
+  last_ = progress;
+  rate_.add(progress.done, now);
+  const auto interval = isTerminal_ ? std::chrono::milliseconds(100) : std::chrono::seconds(5);
+  if (!drawn_ || now - lastDraw_ >= interval) {
+    lastDraw_ = now;
+    draw(false);
+  }
+}
+
+void TerminalProgress::draw(bool final) {
+  const std::string line = formatLine(
+      last_, rate_.perSecond(), final ? std::nullopt : rate_.secondsLeft(last_.total), width_ - 1);
+  if (isTerminal_) {
+    std::fprintf(out_, "\r%s\x1b[K", line.c_str());
+    if (final) {
+      std::fputc('\n', out_);
+    }
+  } else {
+    std::fprintf(out_, "%s\n", line.c_str());
+  }
+  std::fflush(out_);
+  drawn_ = true;
+}
+
+void TerminalProgress::finish() {
+  std::lock_guard lock(mutex_);
+  if (finished_) {
+    return;
+  }
+  finished_ = true;
+  if (drawn_) {
+    draw(true);
+  }
+}
+
+ProgressFn TerminalProgress::callback() {
+  return [this](const Progress& progress) { update(progress); };
+}
+
+}  // namespace taxon::core

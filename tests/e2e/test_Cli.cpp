@@ -1,0 +1,102 @@
+// The `taxon` command line as a user meets it: help, version, exit codes, flag syntax.
+#include <gtest/gtest.h>
+
+#include "RunCommand.hpp"
+
+namespace taxon::test {
+namespace {
+
+const std::vector<std::string> kCommands = {"import",   "build-records", "train", "eval",
+                                            "classify", "export",        "info",  "demo"};
+
+TEST(Cli, HelpListsEveryCommand) {
+  const auto r = taxon({"--help"});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  for (const auto& command : kCommands) {
+    EXPECT_NE(r.out.find(command), std::string::npos) << command << " missing from\n" << r.out;
+  }
+}
+
+TEST(Cli, EveryCommandHasHelp) {
+  for (const auto& command : kCommands) {
+    const auto r = taxon({command, "--help"});
+    EXPECT_EQ(r.exitCode, 0) << command << ": " << r.err;
+    EXPECT_NE(r.out.find("taxon " + command), std::string::npos) << r.out;
+  }
+}
+
+TEST(Cli, TrainHelpShowsTheSeedsFlags) {
+  const auto r = taxon({"train", "--help"});
+  for (const char* flag : {"--num_gpus", "--batch_size", "--train_dir", "--data_dir", "--max_steps",
+                           "--initial_learning_rate", "--device", "--resume"}) {
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(Cli, VersionNamesLibTorchAndCuda) {
+  const auto r = taxon({"--version"});
+  EXPECT_EQ(r.exitCode, 0);
+  EXPECT_NE(r.out.find("taxon 0."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("LibTorch 2.11.0"), std::string::npos) << r.out;
+#ifdef TAXON_HAVE_CUDA
+  EXPECT_NE(r.out.find("CUDA 13."), std::string::npos) << r.out;
+#endif
+}
+
+TEST(Cli, UsageErrorsExitWithTwoAndSayWhatIsWrong) {
+  const auto noCommand = taxon({});
+  EXPECT_EQ(noCommand.exitCode, 2);
+  EXPECT_NE(noCommand.err.find("no command"), std::string::npos) << noCommand.err;
+
+  const auto unknown = taxon({"frobnicate"});
+  EXPECT_EQ(unknown.exitCode, 2);
+  EXPECT_NE(unknown.err.find("frobnicate"), std::string::npos) << unknown.err;
+
+  const auto badFlag = taxon({"info", "--no_such_flag"});
+  EXPECT_EQ(badFlag.exitCode, 2);
+  EXPECT_NE(badFlag.err.find("--no_such_flag"), std::string::npos) << badFlag.err;
+
+  const auto missingValue = taxon({"train", "--batch_size"});
+  EXPECT_EQ(missingValue.exitCode, 2);
+  EXPECT_NE(missingValue.err.find("batch_size"), std::string::npos) << missingValue.err;
+
+  const auto badValue = taxon({"train", "--batch_size=lots"});
+  EXPECT_EQ(badValue.exitCode, 2);
+  EXPECT_NE(badValue.err.find("lots"), std::string::npos) << badValue.err;
+
+  EXPECT_TRUE(noCommand.out.empty() && unknown.out.empty()) << "errors go to stderr";
+}
+
+TEST(Cli, AcceptsBothFlagSyntaxes) {
+  const auto equals = taxon({"info", "--format=json"});
+  const auto spaced = taxon({"info", "--format", "json"});
+  EXPECT_EQ(equals.exitCode, 0) << equals.err;
+  EXPECT_EQ(spaced.exitCode, 0) << spaced.err;
+  EXPECT_EQ(equals.out, spaced.out);
+  EXPECT_EQ(equals.out.front(), '{') << equals.out;
+  EXPECT_NE(equals.out.find("\"libtorch\": \"2.11.0\""), std::string::npos) << equals.out;
+}
+
+TEST(Cli, InfoRunsWithoutAGpu) {
+  const auto r = taxon({"info"});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("LibTorch   2.11.0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("OpenCV"), std::string::npos) << r.out;
+}
+
+TEST(Cli, CommandsOfLaterIssuesSaySoAndFail) {
+  const auto r = taxon({"train", "--batch_size", "64", "--train_dir=/tmp/x"});
+  EXPECT_EQ(r.exitCode, 1) << "flags parse; the command itself is not there yet";
+  EXPECT_NE(r.err.find("not available in this version yet"), std::string::npos) << r.err;
+}
+
+TEST(Cli, DemoNamesAMissingDataFile) {
+  const auto r = taxon({"demo", "--fashion_mnist_dir", "/nonexistent/fmnist"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("/nonexistent/fmnist/train-images-idx3-ubyte.gz: missing"),
+            std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace taxon::test
