@@ -24,7 +24,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git clang-format
   python3 python3-venv python3-dev
   libopencv-dev libprotobuf-dev protobuf-compiler libsqlite3-dev sqlite3
-  libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev zlib1g-dev
   dataset-fashion-mnist
 )
 if [[ ${TAXON_NO_GUI:-0} != 1 ]]; then

@@ -1,0 +1,65 @@
+#include "core/Files.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "core/Error.hpp"
+
+namespace taxon::core {
+
+void writeFileAtomic(const std::filesystem::path& path, std::string_view bytes) {
+  std::filesystem::path temporary = path;
+  temporary += ".tmp-" + std::to_string(getpid());
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throwFileError(temporary, "cannot create: " + errnoText(errno));
+  }
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    const auto n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      const int error = errno;
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      throwFileError(temporary, "write failed: " + errnoText(error));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    throwFileError(temporary, "write failed: " + errnoText(error));
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    throwFileError(path, "cannot replace: " + errnoText(error));
+  }
+}
+
+std::string safeFileName(std::string_view text, std::size_t maxBytes) {
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (c == '/' || c == '\\' || u < 0x20 || c == 0x7f) ? '_' : c;
+  }
+  if (out.empty() || out == "." || out == "..") {
+    out = "_" + out;
+  }
+  if (out.size() > maxBytes) {
+    std::size_t cut = maxBytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) {
+      --cut;  // do not split a UTF-8 sequence
+    }
+    out.resize(cut);
+  }
+  return out;
+}
+
+}  // namespace taxon::core

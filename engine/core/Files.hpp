@@ -1,0 +1,17 @@
+// Small file helpers shared by the engine.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+namespace taxon::core {
+
+// Writes `bytes` to a temporary file beside `path`, flushes it to disk and renames it over
+// `path`, so readers see the old file or the new one, never a partial one. Throws core::Error.
+void writeFileAtomic(const std::filesystem::path& path, std::string_view bytes);
+
+// A file name made safe for any file system from arbitrary text: path separators and control
+// characters become '_', UTF-8 is kept, and the result is at most `maxBytes` long.
+std::string safeFileName(std::string_view text, std::size_t maxBytes = 120);
+
+}  // namespace taxon::core

@@ -1,0 +1,602 @@
+#include "data/Catalog.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "core/Error.hpp"
+#include "data/Sqlite.hpp"
+
+namespace taxon::data {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS categories (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  path TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  deleted_at TEXT
+);
+CREATE TABLE IF NOT EXISTS images (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  path TEXT NOT NULL UNIQUE,
+  hash TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  format TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  category_id INTEGER REFERENCES categories(id),
+  split TEXT NOT NULL DEFAULT 'unassigned'
+    CHECK (split IN ('unassigned', 'train', 'validation', 'test')),
+  source TEXT NOT NULL DEFAULT '',
+  added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS images_by_category ON images(category_id, split);
+CREATE INDEX IF NOT EXISTS images_by_hash ON images(hash);
+CREATE TABLE IF NOT EXISTS edits (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'undone', 'discarded')),
+  deleted_category_id INTEGER
+);
+CREATE TABLE IF NOT EXISTS label_history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  edit_id INTEGER NOT NULL REFERENCES edits(id),
+  image_id INTEGER NOT NULL REFERENCES images(id),
+  old_category_id INTEGER,
+  new_category_id INTEGER,
+  at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS label_history_by_edit ON label_history(edit_id);
+CREATE TABLE IF NOT EXISTS import_issues (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  path TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  source TEXT NOT NULL,
+  at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+)sql";
+
+std::string_view trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return text.substr(first, last - first + 1);
+}
+
+ImageRecord readImage(const Statement& s) {
+  ImageRecord r;
+  r.id = s.int64(0);
+  r.path = s.text(1);
+  r.hash = s.text(2);
+  r.width = static_cast<int>(s.int64(3));
+  r.height = static_cast<int>(s.int64(4));
+  r.format = s.text(5);
+  r.bytes = s.int64(6);
+  r.categoryId = s.isNull(7) ? 0 : s.int64(7);
+  r.split = parseSplit(s.text(8)).value_or(Split::Unassigned);
+  r.source = s.text(9);
+  return r;
+}
+
+constexpr const char* kImageColumns =
+    "id, path, hash, width, height, format, bytes, category_id, split, source";
+
+std::optional<std::int64_t> nullableId(std::int64_t id) {
+  return id == 0 ? std::nullopt : std::optional<std::int64_t>(id);
+}
+
+}  // namespace
+
+std::string_view splitName(Split split) {
+  switch (split) {
+    case Split::Train:
+      return "train";
+    case Split::Validation:
+      return "validation";
+    case Split::Test:
+      return "test";
+    case Split::Unassigned:
+      break;
+  }
+  return "unassigned";
+}
+
+std::optional<Split> parseSplit(std::string_view name) {
+  for (Split s : {Split::Unassigned, Split::Train, Split::Validation, Split::Test}) {
+    if (splitName(s) == name) {
+      return s;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string normalizeCategoryPath(std::string_view path) {
+  std::string out;
+  std::size_t start = 0;
+  while (true) {
+    const auto end = path.find('>', start);
+    const auto segment =
+        trim(path.substr(start, end == std::string_view::npos ? end : end - start));
+    if (segment.empty()) {
+      throw core::Error("category name \"" + std::string(path) + "\" has an empty level");
+    }
+    if (!out.empty()) {
+      out += " > ";
+    }
+    out += segment;
+    if (end == std::string_view::npos) {
+      break;
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> categorySegments(std::string_view path) {
+  std::vector<std::string> segments;
+  std::size_t start = 0;
+  while (true) {
+    const auto end = path.find(" > ", start);
+    segments.emplace_back(path.substr(start, end == std::string_view::npos ? end : end - start));
+    if (end == std::string_view::npos) {
+      break;
+    }
+    start = end + 3;
+  }
+  return segments;
+}
+
+std::string categoryPrefix(std::string_view path, int levels) {
+  std::size_t end = 0;
+  for (int level = 0; level < levels; ++level) {
+    end = path.find(" > ", level == 0 ? 0 : end + 3);
+    if (end == std::string_view::npos) {
+      return std::string(path);
+    }
+  }
+  return std::string(path.substr(0, end));
+}
+
+Catalog::Catalog(const fs::path& projectDir, bool create) : projectDir_(projectDir) {
+  std::error_code ec;
+  if (create) {
+    fs::create_directories(projectDir_, ec);
+    if (ec) {
+      core::throwFileError(projectDir_, "cannot create the project folder: " + ec.message());
+    }
+  } else if (!fs::exists(projectDir_ / kFileName)) {
+    core::throwFileError(projectDir_, "not a Taxon project (no " + std::string(kFileName) + ")");
+  }
+  projectDir_ = fs::absolute(projectDir_).lexically_normal();
+  db_ = std::make_unique<Database>(projectDir_ / kFileName, create);
+  Statement version(*db_, "PRAGMA user_version");
+  version.step();
+  const auto found = version.int64(0);
+  if (found > kSchemaVersion) {
+    core::throwFileError(file(), "made by a newer Taxon (catalog version " + std::to_string(found) +
+                                     "); upgrade Taxon to open it");
+  }
+  if (found < kSchemaVersion) {
+    Transaction tx(*db_);
+    db_->exec(kSchema);
+    db_->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+    tx.commit();
+  }
+}
+
+Catalog::~Catalog() = default;
+
+fs::path Catalog::resolve(const std::string& storedPath) const {
+  const fs::path p(storedPath);
+  return p.is_absolute() ? p : projectDir_ / p;
+}
+
+std::string Catalog::storedPath(const fs::path& path) const {
+  const fs::path absolute = fs::absolute(path).lexically_normal();
+  const fs::path relative = absolute.lexically_relative(projectDir_);
+  if (!relative.empty() && *relative.begin() != "..") {
+    return relative.string();
+  }
+  return absolute.string();
+}
+
+// --- categories ---------------------------------------------------------------------------
+
+std::int64_t Catalog::ensureCategory(std::string_view rawPath) {
+  const std::string path = normalizeCategoryPath(rawPath);
+  Statement find(*db_, "SELECT id, deleted_at IS NOT NULL FROM categories WHERE path = ?");
+  find.bind(1, path);
+  if (find.step()) {
+    const auto id = find.int64(0);
+    if (find.int64(1) != 0) {
+      Statement revive(*db_, "UPDATE categories SET deleted_at = NULL WHERE id = ?");
+      revive.bind(1, id).run();
+    }
+    return id;
+  }
+  Statement insert(*db_, "INSERT INTO categories(path) VALUES (?)");
+  insert.bind(1, path).run();
+  return db_->lastInsertId();
+}
+
+std::optional<Category> Catalog::findCategory(std::string_view rawPath) {
+  const std::string path = normalizeCategoryPath(rawPath);
+  Statement find(*db_, "SELECT id FROM categories WHERE path = ? AND deleted_at IS NULL");
+  find.bind(1, path);
+  if (!find.step()) {
+    return std::nullopt;
+  }
+  return Category{find.int64(0), path};
+}
+
+std::optional<Category> Catalog::category(std::int64_t id) {
+  Statement find(*db_, "SELECT path FROM categories WHERE id = ? AND deleted_at IS NULL");
+  find.bind(1, id);
+  if (!find.step()) {
+    return std::nullopt;
+  }
+  return Category{id, find.text(0)};
+}
+
+std::vector<Category> Catalog::categories() {
+  Statement all(*db_, "SELECT id, path FROM categories WHERE deleted_at IS NULL ORDER BY path");
+  std::vector<Category> out;
+  while (all.step()) {
+    out.push_back(Category{all.int64(0), all.text(1)});
+  }
+  return out;
+}
+
+void Catalog::renameCategory(std::int64_t id, std::string_view rawPath) {
+  const std::string path = normalizeCategoryPath(rawPath);
+  const auto current = category(id);
+  if (!current) {
+    throw core::Error("no category with id " + std::to_string(id));
+  }
+  if (current->path == path) {
+    return;
+  }
+  Statement clash(*db_, "SELECT id, deleted_at IS NOT NULL FROM categories WHERE path = ?");
+  clash.bind(1, path);
+  if (clash.step()) {
+    if (clash.int64(1) == 0) {
+      throw core::Error("cannot rename \"" + current->path + "\" to \"" + path +
+                        "\": that category exists; merge the two instead");
+    }
+    // A deleted category holds the name: give it a unique tombstone name.
+    Statement free(*db_,
+                   "UPDATE categories SET path = path || ' [deleted ' || id || ']' WHERE id = ?");
+    free.bind(1, clash.int64(0)).run();
+  }
+  Statement rename(*db_, "UPDATE categories SET path = ? WHERE id = ?");
+  rename.bind(1, path).bind(2, id).run();
+}
+
+std::int64_t Catalog::mergeCategories(std::int64_t from, std::int64_t into) {
+  if (from == into) {
+    throw core::Error("cannot merge a category into itself");
+  }
+  if (!category(from) || !category(into)) {
+    throw core::Error("merge: no category with id " + std::to_string(category(from) ? into : from));
+  }
+  Transaction tx(*db_);
+  std::vector<std::pair<std::int64_t, std::int64_t>> moves;
+  Statement members(*db_, "SELECT id FROM images WHERE category_id = ?");
+  members.bind(1, from);
+  while (members.step()) {
+    moves.emplace_back(members.int64(0), from);
+  }
+  const auto edit = recordEdit(moves, into, "merge");
+  Statement mark(*db_, "UPDATE edits SET deleted_category_id = ? WHERE id = ?");
+  mark.bind(1, from).bind(2, edit).run();
+  Statement remove(*db_,
+                   "UPDATE categories SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                   "WHERE id = ?");
+  remove.bind(1, from).run();
+  tx.commit();
+  return edit;
+}
+
+void Catalog::deleteCategory(std::int64_t id) {
+  const auto existing = category(id);
+  if (!existing) {
+    throw core::Error("no category with id " + std::to_string(id));
+  }
+  if (const auto count = imageCount(id); count > 0) {
+    throw core::Error("cannot delete \"" + existing->path + "\": it holds " +
+                      std::to_string(count) + " images; merge it into another category instead");
+  }
+  Statement remove(*db_,
+                   "UPDATE categories SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                   "WHERE id = ?");
+  remove.bind(1, id).run();
+}
+
+// --- images -------------------------------------------------------------------------------
+
+InsertResult Catalog::insertImages(const std::vector<NewImage>& images) {
+  InsertResult result;
+  Transaction tx(*db_);
+  Statement insert(*db_,
+                   "INSERT OR IGNORE INTO images(path, hash, width, height, format, bytes, "
+                   "category_id, split, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  std::map<std::string, std::int64_t> categoryIds;
+  for (const auto& image : images) {
+    std::optional<std::int64_t> categoryId;
+    if (!image.categoryPath.empty()) {
+      auto it = categoryIds.find(image.categoryPath);
+      if (it == categoryIds.end()) {
+        it = categoryIds.emplace(image.categoryPath, ensureCategory(image.categoryPath)).first;
+      }
+      categoryId = it->second;
+    }
+    insert.bind(1, storedPath(image.path))
+        .bind(2, image.hash)
+        .bind(3, image.width)
+        .bind(4, image.height)
+        .bind(5, image.format)
+        .bind(6, image.bytes)
+        .bind(7, categoryId)
+        .bind(8, splitName(image.split))
+        .bind(9, image.source);
+    insert.run();
+    if (db_->changes() > 0) {
+      ++result.added;
+    } else {
+      ++result.alreadyPresent;
+    }
+  }
+  tx.commit();
+  return result;
+}
+
+std::optional<ImageRecord> Catalog::image(std::int64_t id) {
+  Statement find(*db_, std::string("SELECT ") + kImageColumns + " FROM images WHERE id = ?");
+  find.bind(1, id);
+  if (!find.step()) {
+    return std::nullopt;
+  }
+  return readImage(find);
+}
+
+std::optional<ImageRecord> Catalog::imageByPath(const fs::path& path) {
+  Statement find(*db_, std::string("SELECT ") + kImageColumns + " FROM images WHERE path = ?");
+  find.bind(1, storedPath(path));
+  if (!find.step()) {
+    return std::nullopt;
+  }
+  return readImage(find);
+}
+
+std::vector<ImageRecord> Catalog::images(std::optional<std::int64_t> categoryId,
+                                         std::optional<Split> split, std::int64_t limit,
+                                         std::int64_t offset) {
+  Statement query(*db_, std::string("SELECT ") + kImageColumns +
+                            " FROM images WHERE (?1 IS NULL OR category_id = ?1) AND "
+                            "(?2 IS NULL OR split = ?2) ORDER BY id LIMIT ?3 OFFSET ?4");
+  query.bind(1, categoryId);
+  if (split) {
+    query.bind(2, splitName(*split));
+  }
+  query.bind(3, limit).bind(4, offset);
+  std::vector<ImageRecord> out;
+  while (query.step()) {
+    out.push_back(readImage(query));
+  }
+  return out;
+}
+
+std::int64_t Catalog::imageCount(std::optional<std::int64_t> categoryId,
+                                 std::optional<Split> split) {
+  Statement query(*db_,
+                  "SELECT count(*) FROM images WHERE (?1 IS NULL OR category_id = ?1) AND "
+                  "(?2 IS NULL OR split = ?2)");
+  query.bind(1, categoryId);
+  if (split) {
+    query.bind(2, splitName(*split));
+  }
+  query.step();
+  return query.int64(0);
+}
+
+std::vector<ImageRecord> Catalog::imagesWithHash(std::string_view hash) {
+  Statement query(
+      *db_, std::string("SELECT ") + kImageColumns + " FROM images WHERE hash = ? ORDER BY id");
+  query.bind(1, hash);
+  std::vector<ImageRecord> out;
+  while (query.step()) {
+    out.push_back(readImage(query));
+  }
+  return out;
+}
+
+std::vector<CategoryCounts> Catalog::countsByCategory() {
+  Statement query(*db_,
+                  "SELECT c.id, c.path, "
+                  "sum(i.split = 'train'), sum(i.split = 'validation'), sum(i.split = 'test'), "
+                  "sum(i.split = 'unassigned') FROM categories c LEFT JOIN images i ON "
+                  "i.category_id = c.id WHERE c.deleted_at IS NULL GROUP BY c.id ORDER BY c.path");
+  std::vector<CategoryCounts> out;
+  while (query.step()) {
+    out.push_back(CategoryCounts{query.int64(0), query.text(1), query.int64(2), query.int64(3),
+                                 query.int64(4), query.int64(5)});
+  }
+  return out;
+}
+
+void Catalog::setSplits(const std::vector<std::pair<std::int64_t, Split>>& splits) {
+  Transaction tx(*db_);
+  Statement update(*db_, "UPDATE images SET split = ? WHERE id = ?");
+  for (const auto& [id, split] : splits) {
+    update.bind(1, splitName(split)).bind(2, id).run();
+  }
+  tx.commit();
+}
+
+// --- labels -------------------------------------------------------------------------------
+
+std::int64_t Catalog::recordEdit(const std::vector<std::pair<std::int64_t, std::int64_t>>& moves,
+                                 std::int64_t newCategoryId, std::string_view kind) {
+  // A new edit ends the redo chain.
+  db_->exec("UPDATE edits SET state = 'discarded' WHERE state = 'undone'");
+  Statement edit(*db_, "INSERT INTO edits(kind) VALUES (?)");
+  edit.bind(1, kind).run();
+  const auto editId = db_->lastInsertId();
+  Statement change(*db_,
+                   "INSERT INTO label_history(edit_id, image_id, old_category_id, "
+                   "new_category_id) VALUES (?, ?, ?, ?)");
+  Statement update(*db_, "UPDATE images SET category_id = ? WHERE id = ?");
+  for (const auto& [imageId, oldCategoryId] : moves) {
+    change.bind(1, editId)
+        .bind(2, imageId)
+        .bind(3, nullableId(oldCategoryId))
+        .bind(4, nullableId(newCategoryId))
+        .run();
+    update.bind(1, nullableId(newCategoryId)).bind(2, imageId).run();
+  }
+  return editId;
+}
+
+std::int64_t Catalog::relabel(const std::vector<std::int64_t>& imageIds, std::int64_t categoryId) {
+  if (categoryId != 0 && !category(categoryId)) {
+    throw core::Error("relabel: no category with id " + std::to_string(categoryId));
+  }
+  Transaction tx(*db_);
+  std::vector<std::pair<std::int64_t, std::int64_t>> moves;
+  Statement current(*db_, "SELECT category_id FROM images WHERE id = ?");
+  for (const auto id : imageIds) {
+    current.bind(1, id);
+    if (!current.step()) {
+      throw core::Error("relabel: no image with id " + std::to_string(id));
+    }
+    const std::int64_t old = current.isNull(0) ? 0 : current.int64(0);
+    current.reset();
+    if (old != categoryId) {
+      moves.emplace_back(id, old);
+    }
+  }
+  if (moves.empty()) {
+    return 0;
+  }
+  const auto edit = recordEdit(moves, categoryId, "relabel");
+  tx.commit();
+  return edit;
+}
+
+bool Catalog::canUndo() {
+  Statement q(*db_, "SELECT 1 FROM edits WHERE state = 'active' LIMIT 1");
+  return q.step();
+}
+
+bool Catalog::canRedo() {
+  Statement q(*db_, "SELECT 1 FROM edits WHERE state = 'undone' LIMIT 1");
+  return q.step();
+}
+
+bool Catalog::undo() {
+  Transaction tx(*db_);
+  Statement latest(*db_,
+                   "SELECT id, deleted_category_id FROM edits WHERE state = 'active' "
+                   "ORDER BY id DESC LIMIT 1");
+  if (!latest.step()) {
+    return false;
+  }
+  const auto editId = latest.int64(0);
+  const std::int64_t revived = latest.isNull(1) ? 0 : latest.int64(1);
+  // Categories an edit moved images out of may have been deleted since: bring them back.
+  db_->exec(
+      "UPDATE categories SET deleted_at = NULL WHERE id IN (SELECT old_category_id FROM "
+      "label_history WHERE edit_id = " +
+      std::to_string(editId) + ")");
+  if (revived != 0) {
+    Statement revive(*db_, "UPDATE categories SET deleted_at = NULL WHERE id = ?");
+    revive.bind(1, revived).run();
+  }
+  db_->exec(
+      "UPDATE images SET category_id = (SELECT h.old_category_id FROM label_history h "
+      "WHERE h.edit_id = " +
+      std::to_string(editId) +
+      " AND h.image_id = images.id) "
+      "WHERE id IN (SELECT image_id FROM label_history WHERE edit_id = " +
+      std::to_string(editId) + ")");
+  Statement mark(*db_, "UPDATE edits SET state = 'undone' WHERE id = ?");
+  mark.bind(1, editId).run();
+  tx.commit();
+  return true;
+}
+
+bool Catalog::redo() {
+  Transaction tx(*db_);
+  Statement first(*db_,
+                  "SELECT id, deleted_category_id FROM edits WHERE state = 'undone' "
+                  "ORDER BY id ASC LIMIT 1");
+  if (!first.step()) {
+    return false;
+  }
+  const auto editId = first.int64(0);
+  const std::int64_t deleted = first.isNull(1) ? 0 : first.int64(1);
+  db_->exec(
+      "UPDATE categories SET deleted_at = NULL WHERE id IN (SELECT new_category_id FROM "
+      "label_history WHERE edit_id = " +
+      std::to_string(editId) + ")");
+  db_->exec(
+      "UPDATE images SET category_id = (SELECT h.new_category_id FROM label_history h "
+      "WHERE h.edit_id = " +
+      std::to_string(editId) +
+      " AND h.image_id = images.id) "
+      "WHERE id IN (SELECT image_id FROM label_history WHERE edit_id = " +
+      std::to_string(editId) + ")");
+  if (deleted != 0) {
+    Statement remove(*db_,
+                     "UPDATE categories SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', "
+                     "'now') WHERE id = ?");
+    remove.bind(1, deleted).run();
+  }
+  Statement mark(*db_, "UPDATE edits SET state = 'active' WHERE id = ?");
+  mark.bind(1, editId).run();
+  tx.commit();
+  return true;
+}
+
+std::vector<LabelChange> Catalog::history(std::int64_t limit) {
+  Statement q(*db_,
+              "SELECT h.edit_id, h.image_id, h.old_category_id, h.new_category_id, h.at, "
+              "e.state FROM label_history h JOIN edits e ON e.id = h.edit_id "
+              "WHERE e.state != 'discarded' ORDER BY h.id DESC LIMIT ?");
+  q.bind(1, limit);
+  std::vector<LabelChange> out;
+  while (q.step()) {
+    out.push_back(LabelChange{q.int64(0), q.int64(1), q.isNull(2) ? 0 : q.int64(2),
+                              q.isNull(3) ? 0 : q.int64(3), q.text(4), q.text(5) == "undone"});
+  }
+  return out;
+}
+
+void Catalog::recordImportIssues(const std::vector<ImportIssue>& issues, std::string_view source) {
+  Transaction tx(*db_);
+  Statement insert(*db_, "INSERT INTO import_issues(path, reason, source) VALUES (?, ?, ?)");
+  for (const auto& issue : issues) {
+    insert.bind(1, issue.path).bind(2, issue.reason).bind(3, source).run();
+  }
+  tx.commit();
+}
+
+std::vector<ImportIssue> Catalog::importIssues(std::int64_t limit) {
+  Statement q(*db_, "SELECT path, reason FROM import_issues ORDER BY id DESC LIMIT ?");
+  q.bind(1, limit);
+  std::vector<ImportIssue> out;
+  while (q.step()) {
+    out.push_back(ImportIssue{q.text(0), q.text(1)});
+  }
+  return out;
+}
+
+}  // namespace taxon::data

@@ -1,0 +1,159 @@
+// A project's catalog: the SQLite file `taxon.sqlite` in the project folder (WAL mode).
+// Categories have hierarchical names, path segments joined by " > " ("Women > Shoes > Sneakers"),
+// and stable ids that are never reused. Images have a path (relative to the project folder when
+// inside it), a content hash, their size, a category, a split and the source they came from.
+// Every label change is recorded in a history grouped into edits, which gives undo and redo and
+// is committed before the call returns (synchronous=FULL), so no edit is lost if the process
+// dies a moment later.
+//
+// One Catalog object per thread; several processes may open the same project (SQLite locking).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace taxon::data {
+
+class Database;
+
+enum class Split { Unassigned, Train, Validation, Test };
+std::string_view splitName(Split split);  // "unassigned", "train", "validation", "test"
+std::optional<Split> parseSplit(std::string_view name);
+
+// Trims each segment and joins with " > "; "Women/Shoes" is not split (use folders for that).
+// Throws core::Error for a name with an empty segment.
+std::string normalizeCategoryPath(std::string_view path);
+// "Women > Shoes > Sneakers" -> {"Women", "Women > Shoes", "Women > Shoes > Sneakers"}[level]
+std::vector<std::string> categorySegments(std::string_view path);
+// The first `levels` segments ("Women > Shoes" for 2); the whole path if it has fewer.
+std::string categoryPrefix(std::string_view path, int levels);
+
+struct Category {
+  std::int64_t id = 0;
+  std::string path;
+};
+
+struct ImageRecord {
+  std::int64_t id = 0;
+  std::string path;  // as stored: relative to the project folder, or absolute outside it
+  std::string hash;  // content hash (XXH3-128, hex)
+  int width = 0;
+  int height = 0;
+  std::string format;  // "JPEG", "PNG", ...
+  std::int64_t bytes = 0;
+  std::int64_t categoryId = 0;  // 0: no category
+  Split split = Split::Unassigned;
+  std::string source;  // where it was imported from
+};
+
+struct NewImage {
+  std::filesystem::path path;  // absolute, or relative to the project folder
+  std::string hash;
+  int width = 0;
+  int height = 0;
+  std::string format;
+  std::int64_t bytes = 0;
+  std::string categoryPath;  // created if missing; empty: no category
+  Split split = Split::Unassigned;
+  std::string source;
+};
+
+struct InsertResult {
+  std::int64_t added = 0;
+  std::int64_t alreadyPresent = 0;  // same path already in the catalog (left as it was)
+};
+
+struct LabelChange {
+  std::int64_t editId = 0;
+  std::int64_t imageId = 0;
+  std::int64_t oldCategoryId = 0;
+  std::int64_t newCategoryId = 0;
+  std::string at;  // UTC, ISO 8601
+  bool undone = false;
+};
+
+struct CategoryCounts {
+  std::int64_t categoryId = 0;
+  std::string path;
+  std::int64_t train = 0, validation = 0, test = 0, unassigned = 0;
+  std::int64_t total() const { return train + validation + test + unassigned; }
+};
+
+struct ImportIssue {
+  std::string path;
+  std::string reason;
+};
+
+class Catalog {
+ public:
+  static constexpr const char* kFileName = "taxon.sqlite";
+
+  // Opens the project in `projectDir`; with `create`, makes the folder and the catalog if
+  // missing. Throws core::Error when it is not a Taxon project (or is newer than this build).
+  Catalog(const std::filesystem::path& projectDir, bool create);
+  ~Catalog();
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  const std::filesystem::path& projectDir() const { return projectDir_; }
+  std::filesystem::path file() const { return projectDir_ / kFileName; }
+  // The file an image path refers to (relative paths are inside the project folder).
+  std::filesystem::path resolve(const std::string& storedPath) const;
+  // How a path is stored: relative when it lies inside the project folder.
+  std::string storedPath(const std::filesystem::path& path) const;
+
+  // --- categories ---
+  std::int64_t ensureCategory(std::string_view path);
+  std::optional<Category> findCategory(std::string_view path);
+  std::optional<Category> category(std::int64_t id);
+  std::vector<Category> categories();  // sorted by path
+  // Renames; the new path must not exist yet (merge instead).
+  void renameCategory(std::int64_t id, std::string_view newPath);
+  // Moves every image of `from` to `into` (one undoable edit) and deletes `from`.
+  std::int64_t mergeCategories(std::int64_t from, std::int64_t into);
+  // Deletes an empty category; a category with images needs mergeCategories instead.
+  void deleteCategory(std::int64_t id);
+
+  // --- images ---
+  InsertResult insertImages(const std::vector<NewImage>& images);
+  std::optional<ImageRecord> image(std::int64_t id);
+  std::optional<ImageRecord> imageByPath(const std::filesystem::path& path);
+  // Images in id order, optionally of one category and/or split; `limit` < 0 means all.
+  std::vector<ImageRecord> images(std::optional<std::int64_t> categoryId = std::nullopt,
+                                  std::optional<Split> split = std::nullopt,
+                                  std::int64_t limit = -1, std::int64_t offset = 0);
+  std::int64_t imageCount(std::optional<std::int64_t> categoryId = std::nullopt,
+                          std::optional<Split> split = std::nullopt);
+  std::vector<ImageRecord> imagesWithHash(std::string_view hash);
+  std::vector<CategoryCounts> countsByCategory();
+  void setSplits(const std::vector<std::pair<std::int64_t, Split>>& splits);
+
+  // --- labels: every change is one undoable edit ---
+  // Gives the images a new category; returns the edit id (0 when nothing changed).
+  std::int64_t relabel(const std::vector<std::int64_t>& imageIds, std::int64_t categoryId);
+  bool canUndo();
+  bool canRedo();
+  // Reverts the latest edit that is not undone; false when there is none.
+  bool undo();
+  // Re-applies the edit undone last; false when there is none (a new edit clears redo).
+  bool redo();
+  std::vector<LabelChange> history(std::int64_t limit = 100);
+
+  // --- the import report ---
+  void recordImportIssues(const std::vector<ImportIssue>& issues, std::string_view source);
+  std::vector<ImportIssue> importIssues(std::int64_t limit = 1000);
+
+ private:
+  std::int64_t recordEdit(const std::vector<std::pair<std::int64_t, std::int64_t>>& moves,
+                          std::int64_t newCategoryId, std::string_view kind);
+
+  std::filesystem::path projectDir_;
+  std::unique_ptr<Database> db_;
+};
+
+}  // namespace taxon::data

@@ -1,0 +1,67 @@
+// `taxon import`: brings images into a project from class folders (nested folders are levels of
+// the category path), CSV manifests (path,label[,split]), Fashion-MNIST IDX files (our built-in
+// default project) and TFRecord shards made by the seed's build_image_data.py.
+//
+// Every image is checked (ImageCheck) on worker threads; broken ones are skipped and listed
+// with the reason, duplicates are reported, and the import goes on. Memory stays bounded: files
+// are checked and written to the catalog in chunks. Then the stratified split places the new
+// images (Split.hpp).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "core/Progress.hpp"
+#include "data/Catalog.hpp"
+#include "data/ImageCheck.hpp"
+
+namespace taxon::data {
+
+enum class SourceFormat { Auto, Folders, Csv, Idx, TfRecord };
+std::string_view sourceFormatName(SourceFormat format);
+
+struct ImportSettings {
+  std::vector<std::filesystem::path> sources;  // folders or files
+  SourceFormat format = SourceFormat::Auto;    // Auto: decided per source
+  double validationFraction = 0.1;             // the stratified split after the import
+  std::uint64_t seed = 0;                      // seed of the split
+  bool resplit = false;                        // re-draw train/validation for every image
+  int threads = 0;                             // image checks in parallel; 0: all cores
+  std::int64_t limit = 0;                      // at most this many images per source file; 0: all
+  std::filesystem::path labelsFile;            // TFRecord: names for labels without text
+  ImageCheckLimits checkLimits;
+
+  // Every problem at once, each naming the setting; empty when the settings are usable.
+  std::vector<std::string> validate() const;
+};
+
+struct Duplicate {
+  std::string path;
+  std::string sameAs;  // an image already in the project, or imported earlier in this run
+};
+
+struct ImportReport {
+  std::int64_t examined = 0;        // image files looked at
+  std::int64_t added = 0;           // new images in the catalog
+  std::int64_t alreadyPresent = 0;  // paths the catalog already had
+  std::vector<ImportIssue> skipped;
+  std::vector<Duplicate> duplicates;
+  std::int64_t categories = 0;                       // categories in the project afterwards
+  std::int64_t train = 0, validation = 0, test = 0;  // images in each split afterwards
+  bool cancelled = false;
+};
+
+// Runs the import. `progress` is called on the calling thread and the worker threads. A stop
+// request finishes the current chunk, leaves the catalog consistent (what was added stays) and
+// returns with cancelled set. Throws core::Error for problems with the project or the settings;
+// problems with single files land in the report.
+ImportReport importImages(Catalog& catalog, const ImportSettings& settings,
+                          const core::ProgressFn& progress = {}, std::stop_token stop = {});
+
+// The Fashion-MNIST classes (label index 0-9) as two-level category paths, e.g. "Shoes > Sneaker".
+const std::vector<std::string>& fashionMnistCategories();
+
+}  // namespace taxon::data

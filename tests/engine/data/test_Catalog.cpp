@@ -1,0 +1,192 @@
+#include "data/Catalog.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+
+#include "TestFiles.hpp"
+#include "core/Error.hpp"
+
+namespace taxon::data {
+namespace {
+
+using test::TempDir;
+
+NewImage image(const std::string& path, const std::string& category,
+               Split split = Split::Unassigned) {
+  return NewImage{path, "hash-" + path, 10, 20, "JPEG", 123, category, split, "test"};
+}
+
+TEST(CategoryPath, NormalizesLevels) {
+  EXPECT_EQ(normalizeCategoryPath("Women>Shoes >  Sneakers "), "Women > Shoes > Sneakers");
+  EXPECT_EQ(normalizeCategoryPath("靴 > スニーカー"), "靴 > スニーカー");
+  EXPECT_THROW(normalizeCategoryPath("Women >  > Sneakers"), core::Error);
+  EXPECT_THROW(normalizeCategoryPath(""), core::Error);
+  EXPECT_EQ(categorySegments("A > B > C"), (std::vector<std::string>{"A", "B", "C"}));
+  EXPECT_EQ(categoryPrefix("A > B > C", 1), "A");
+  EXPECT_EQ(categoryPrefix("A > B > C", 2), "A > B");
+  EXPECT_EQ(categoryPrefix("A > B > C", 5), "A > B > C");
+}
+
+TEST(Catalog, CreatesAWalModeSqliteFileAndReopensIt) {
+  TempDir dir;
+  const auto project = dir / "プロジェクト shoes";
+  {
+    Catalog catalog(project, /*create=*/true);
+    catalog.insertImages({image("a.jpg", "Women > Shoes > Sneakers")});
+  }
+  ASSERT_TRUE(std::filesystem::exists(project / "taxon.sqlite"));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((project / "taxon.sqlite").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+
+  Catalog again(project, /*create=*/false);
+  EXPECT_EQ(again.imageCount(), 1);
+  EXPECT_TRUE(again.findCategory("Women > Shoes > Sneakers").has_value());
+  EXPECT_THROW(Catalog(dir / "elsewhere", /*create=*/false), core::Error);
+}
+
+TEST(Catalog, StoresPathsRelativeToTheProjectWhenInside) {
+  TempDir dir;
+  Catalog catalog(dir / "p", true);
+  catalog.insertImages(
+      {image((dir / "p" / "images" / "x.png").string(), "A"), image("/elsewhere/y.png", "A")});
+  const auto all = catalog.images();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].path, "images/x.png");
+  EXPECT_EQ(all[1].path, "/elsewhere/y.png");
+  EXPECT_EQ(catalog.resolve(all[0].path), dir / "p" / "images" / "x.png");
+}
+
+TEST(Catalog, InsertingTheSamePathTwiceKeepsTheFirst) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  const auto first = catalog.insertImages({image("/a.jpg", "A")});
+  const auto second = catalog.insertImages({image("/a.jpg", "B"), image("/b.jpg", "B")});
+  EXPECT_EQ(first.added, 1);
+  EXPECT_EQ(second.added, 1);
+  EXPECT_EQ(second.alreadyPresent, 1);
+  EXPECT_EQ(catalog.category(catalog.imageByPath("/a.jpg")->categoryId)->path, "A");
+}
+
+TEST(Catalog, CategoryIdsAreStableAcrossRenameMergeAndDelete) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1.jpg", "Men > Shoes > Sneakers"),
+                        image("/2.jpg", "Women > Shoes > Sneakers"),
+                        image("/3.jpg", "Women > Shoes > Sneakerz")});
+  const auto men = catalog.findCategory("Men > Shoes > Sneakers")->id;
+  const auto women = catalog.findCategory("Women > Shoes > Sneakers")->id;
+  const auto typo = catalog.findCategory("Women > Shoes > Sneakerz")->id;
+
+  catalog.renameCategory(men, "Men > Shoes > Trainers");
+  EXPECT_EQ(catalog.category(men)->path, "Men > Shoes > Trainers");
+  EXPECT_THROW(catalog.renameCategory(men, "Women > Shoes > Sneakers"), core::Error);
+
+  catalog.mergeCategories(typo, women);
+  EXPECT_FALSE(catalog.category(typo).has_value());
+  EXPECT_EQ(catalog.imageCount(women), 2);
+
+  EXPECT_THROW(catalog.deleteCategory(women), core::Error) << "it still has images";
+  const auto empty = catalog.ensureCategory("Kids");
+  catalog.deleteCategory(empty);
+  EXPECT_FALSE(catalog.findCategory("Kids").has_value());
+  EXPECT_EQ(catalog.ensureCategory("Kids"), empty) << "a deleted name comes back with its id";
+  EXPECT_GT(catalog.ensureCategory("New"), typo) << "ids are never reused";
+}
+
+TEST(Catalog, RelabelUndoRedoAndHistory) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1.jpg", "Men"), image("/2.jpg", "Men"), image("/3.jpg", "Women")});
+  const auto men = catalog.findCategory("Men")->id;
+  const auto women = catalog.findCategory("Women")->id;
+  const auto one = catalog.imageByPath("/1.jpg")->id;
+  const auto two = catalog.imageByPath("/2.jpg")->id;
+
+  EXPECT_FALSE(catalog.canUndo());
+  const auto edit = catalog.relabel({one, two}, women);
+  EXPECT_NE(edit, 0);
+  EXPECT_EQ(catalog.imageCount(women), 3);
+  EXPECT_EQ(catalog.relabel({one}, women), 0) << "no change, no edit";
+
+  const auto history = catalog.history();
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].oldCategoryId, men);
+  EXPECT_EQ(history[0].newCategoryId, women);
+  EXPECT_FALSE(history[0].at.empty());
+
+  ASSERT_TRUE(catalog.undo());
+  EXPECT_EQ(catalog.imageCount(men), 2);
+  EXPECT_TRUE(catalog.canRedo());
+  ASSERT_TRUE(catalog.redo());
+  EXPECT_EQ(catalog.imageCount(men), 0);
+  ASSERT_TRUE(catalog.undo());
+
+  // A new edit after an undo clears the redo chain.
+  catalog.relabel({one}, women);
+  EXPECT_FALSE(catalog.canRedo());
+  EXPECT_FALSE(catalog.redo());
+}
+
+TEST(Catalog, UndoingAMergeBringsTheCategoryBack) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1.jpg", "A"), image("/2.jpg", "B")});
+  const auto a = catalog.findCategory("A")->id;
+  const auto b = catalog.findCategory("B")->id;
+  catalog.mergeCategories(a, b);
+  EXPECT_FALSE(catalog.category(a));
+  ASSERT_TRUE(catalog.undo());
+  ASSERT_TRUE(catalog.category(a));
+  EXPECT_EQ(catalog.imageCount(a), 1);
+  ASSERT_TRUE(catalog.redo());
+  EXPECT_FALSE(catalog.category(a));
+  EXPECT_EQ(catalog.imageCount(b), 2);
+}
+
+TEST(Catalog, EditsSurviveTheProcessDyingRightAfter) {
+  TempDir dir;
+  const auto project = dir / "p";
+  {
+    Catalog catalog(project, true);
+    catalog.insertImages({image("/1.jpg", "A"), image("/2.jpg", "B")});
+  }
+  // A child process relabels and dies at once, without closing anything.
+  const pid_t child = fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    Catalog catalog(project, false);
+    catalog.relabel({catalog.imageByPath("/1.jpg")->id}, catalog.findCategory("B")->id);
+    _exit(0);  // no destructors, no checkpoint of the WAL
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  Catalog catalog(project, false);
+  EXPECT_EQ(catalog.imageCount(catalog.findCategory("B")->id), 2);
+  EXPECT_TRUE(catalog.canUndo());
+}
+
+TEST(Catalog, CountsPerCategoryAndSplit) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1", "A", Split::Train), image("/2", "A", Split::Validation),
+                        image("/3", "A", Split::Test), image("/4", "B")});
+  const auto counts = catalog.countsByCategory();
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0].path, "A");
+  EXPECT_EQ(counts[0].train, 1);
+  EXPECT_EQ(counts[0].validation, 1);
+  EXPECT_EQ(counts[0].test, 1);
+  EXPECT_EQ(counts[1].unassigned, 1);
+  EXPECT_EQ(counts[1].total(), 1);
+}
+
+}  // namespace
+}  // namespace taxon::data
