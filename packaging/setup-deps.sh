@@ -8,6 +8,7 @@
 #   TAXON_VENV    the venv (default $TAXON_CACHE/venv)
 #   TAXON_PYTHON  interpreter that creates the venv (default /usr/bin/python3 when present)
 #   TAXON_NO_GUI  set to 1 to skip the Qt packages (headless servers)
+#   TAXON_NO_TF   set to 1 to skip the TensorFlow venv (only the interoperability tests use it)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -71,5 +72,20 @@ else
   "$venv/bin/python" -m pip install --progress-bar off -r "$req"
   cp "$req" "$stamp"
   say "venv ready: torch $("$venv/bin/python" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)')"
+fi
+# TensorFlow, for the interoperability tests only (TAXON_NO_TF=1 skips it).
+tf_venv=${TAXON_TF_VENV:-$cache/tf-venv}
+tf_req="$here/requirements-tf.txt"
+if [[ ${TAXON_NO_TF:-0} == 1 ]]; then
+  say "TensorFlow venv: skipped (TAXON_NO_TF=1)"
+elif [[ -x $tf_venv/bin/python && -f $tf_venv/.taxon-requirements ]] &&
+  cmp -s "$tf_req" "$tf_venv/.taxon-requirements"; then
+  say "TensorFlow venv: $tf_venv (up to date)"
+else
+  say "creating the TensorFlow venv $tf_venv for the interoperability tests"
+  [[ -x $tf_venv/bin/python ]] || "$python" -m venv "$tf_venv"
+  "$tf_venv/bin/python" -m pip install -q --upgrade pip
+  "$tf_venv/bin/python" -m pip install -q --progress-bar off -r "$tf_req"
+  cp "$tf_req" "$tf_venv/.taxon-requirements"
 fi
 mkdir -p "$cache/ccache"

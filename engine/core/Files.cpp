@@ -10,7 +10,7 @@
 
 namespace taxon::core {
 
-void writeFileAtomic(const std::filesystem::path& path, std::string_view bytes) {
+void writeFileAtomic(const std::filesystem::path& path, std::string_view bytes, bool durable) {
   std::filesystem::path temporary = path;
   temporary += ".tmp-" + std::to_string(getpid());
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -31,7 +31,7 @@ void writeFileAtomic(const std::filesystem::path& path, std::string_view bytes) 
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) {
     const int error = errno;
     ::unlink(temporary.c_str());
     throwFileError(temporary, "write failed: " + errnoText(error));

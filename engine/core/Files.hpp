@@ -6,9 +6,11 @@
 
 namespace taxon::core {
 
-// Writes `bytes` to a temporary file beside `path`, flushes it to disk and renames it over
-// `path`, so readers see the old file or the new one, never a partial one. Throws core::Error.
-void writeFileAtomic(const std::filesystem::path& path, std::string_view bytes);
+// Writes `bytes` to a temporary file beside `path` and renames it over `path`, so readers see
+// the old file or the new one, never a partial one. With `durable`, the data is flushed to disk
+// before the rename (survives power loss; costs a disk sync per file). Throws core::Error.
+void writeFileAtomic(const std::filesystem::path& path, std::string_view bytes,
+                     bool durable = true);
 
 // A file name made safe for any file system from arbitrary text: path separators and control
 // characters become '_', UTF-8 is kept, and the result is at most `maxBytes` long.

@@ -395,9 +395,7 @@ void extractShard(const fs::path& shard, const std::vector<std::string>& labelNa
     std::string base = fs::path(example.filename).stem().string();
     const fs::path file = dir / (prefix + core::safeFileName(base.empty() ? "image" : base, 80) +
                                  extensionFor(example.format));
-    if (!fs::exists(file)) {
-      core::writeFileAtomic(file, example.encoded);
-    }
+    core::writeFileAtomic(file, example.encoded, /*durable=*/false);
     out.candidates.push_back({file, category, split});
   }
 }
@@ -487,6 +485,20 @@ std::vector<CheckedImage> checkChunk(const std::vector<Candidate>& candidates, s
 }
 
 }  // namespace
+
+std::vector<FolderImage> scanCategoryFolders(const fs::path& root, std::vector<ImportIssue>& issues,
+                                             std::stop_token stop) {
+  Collected collected;
+  std::set<std::pair<dev_t, ino_t>> visited;
+  walkFolder(root, "", visited, collected, stop);
+  issues.insert(issues.end(), collected.issues.begin(), collected.issues.end());
+  std::vector<FolderImage> images;
+  images.reserve(collected.candidates.size());
+  for (auto& c : collected.candidates) {
+    images.push_back({std::move(c.path), std::move(c.category)});
+  }
+  return images;
+}
 
 std::string_view sourceFormatName(SourceFormat format) {
   switch (format) {

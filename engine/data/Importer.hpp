@@ -61,6 +61,19 @@ struct ImportReport {
 ImportReport importImages(Catalog& catalog, const ImportSettings& settings,
                           const core::ProgressFn& progress = {}, std::stop_token stop = {});
 
+// An image file found in a tree of category folders.
+struct FolderImage {
+  std::filesystem::path path;
+  std::string category;  // the folders below the root joined by " > "
+};
+
+// Walks `root`: every file below a folder is an image of the category named by the folders from
+// the root down. Files directly in `root`, special files, unreadable folders, broken links and
+// symbolic link loops are reported in `issues`. Sorted, deterministic, never follows a loop.
+std::vector<FolderImage> scanCategoryFolders(const std::filesystem::path& root,
+                                             std::vector<ImportIssue>& issues,
+                                             std::stop_token stop = {});
+
 // The Fashion-MNIST classes (label index 0-9) as two-level category paths, e.g. "Shoes > Sneaker".
 const std::vector<std::string>& fashionMnistCategories();
 

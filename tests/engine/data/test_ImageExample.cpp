@@ -9,8 +9,10 @@ namespace taxon::data {
 namespace {
 
 TEST(ImageExample, RoundTripsTheSeedsFeatures) {
+  static constexpr char kBytes[] = "\xff\xd8\xff\xe0 jpeg bytes \0 with nul";
   ImageExample in;
-  in.encoded = std::string("\xff\xd8\xff\xe0 jpeg bytes \0 with nul", 29);
+  in.encoded = std::string(kBytes, sizeof kBytes - 1);
+  ASSERT_EQ(in.encoded.size(), 26u);
   in.filename = "n01440764_10026.JPEG";
   in.label = 449;
   in.text = "Women > Shoes > Sneakers";

@@ -1,0 +1,36 @@
+// The subcommands of `taxon`. Each add*Command registers its flags on `app` and returns what
+// running it does once the command line has parsed. Runners return the exit code and throw
+// core::UsageError (exit 2) or core::Error (exit 1) with a message naming the file at fault.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/Catalog.hpp"
+
+namespace taxon::app {
+
+struct Command {
+  CLI::App* cli = nullptr;
+  std::function<int()> run;
+};
+
+Command addImportCommand(CLI::App& app);
+Command addBuildRecordsCommand(CLI::App& app);
+Command addTrainCommand(CLI::App& app);
+Command addEvalCommand(CLI::App& app);
+Command addClassifyCommand(CLI::App& app);
+Command addExportCommand(CLI::App& app);
+Command addInfoCommand(CLI::App& app);
+Command addDemoCommand(CLI::App& app);
+
+// Prints skipped files ("  PATH: REASON") to stderr, at most `shown`, and says where the rest is.
+void printIssues(const std::string& title, const std::vector<data::ImportIssue>& issues,
+                 const std::string& fullListFile, std::size_t shown = 30);
+
+// "12,345"
+std::string withThousands(std::int64_t value);
+
+}  // namespace taxon::app

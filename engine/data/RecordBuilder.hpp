@@ -1,0 +1,68 @@
+// `taxon build-records`: writes TFRecord shards of tf.train.Example (the seed's feature keys and
+// shard names, `train-00000-of-00128`), labels.txt (line i is label i; labels start at 1 as in
+// the seed, 0 is kept for background) and manifest.json (records per shard), from either
+//   - the seed's folders: --train_directory/--validation_directory with one folder per category
+//     (nested folders are levels of the category path), optionally --labels_file, or
+//   - a project's catalog: its train, validation and test splits.
+// Shards are written in parallel threads; each shard is atomic (temporary file, then rename).
+// Original JPEG bytes are stored as they are; other formats are re-encoded as JPEG (as the
+// seed's script does for PNG), and --max_side re-encodes larger images down. Broken files are
+// skipped and listed; the rest still gets written.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "core/Progress.hpp"
+#include "data/Catalog.hpp"
+
+namespace taxon::data {
+
+struct RecordBuildSettings {
+  std::filesystem::path project;         // build from this project's catalog, or:
+  std::filesystem::path trainDirectory;  // the seed's folders of category folders
+  std::filesystem::path validationDirectory;
+  std::filesystem::path labelsFile;       // category folders to use, one per line
+  std::filesystem::path outputDirectory;  // default for a project: PROJECT/records
+  int trainShards = 2;
+  int validationShards = 2;
+  int testShards = 1;  // projects only: the test split, if any
+  int numThreads = 2;
+  int maxSide = 0;             // re-encode images with a longer side; 0: never
+  int jpegQuality = 95;        // for re-encoded images
+  std::uint64_t seed = 12345;  // order of images across shards (the seed's value)
+
+  std::vector<std::string> validate() const;
+};
+
+struct ShardInfo {
+  std::string file;  // name inside the output directory
+  std::int64_t records = 0;
+  std::int64_t bytes = 0;
+};
+
+struct SplitRecords {
+  std::string name;  // "train", "validation", "test"
+  std::vector<ShardInfo> shards;
+  std::int64_t records = 0;
+};
+
+struct RecordBuildReport {
+  std::vector<SplitRecords> splits;
+  std::vector<std::string> labels;  // labels[i] is label i + 1
+  std::vector<ImportIssue> skipped;
+  std::int64_t reencoded = 0;
+  std::int64_t bytesWritten = 0;
+  bool cancelled = false;
+};
+
+RecordBuildReport buildRecords(const RecordBuildSettings& settings,
+                               const core::ProgressFn& progress = {}, std::stop_token stop = {});
+
+// "train-00003-of-00128"
+std::string shardName(const std::string& split, int index, int count);
+
+}  // namespace taxon::data
