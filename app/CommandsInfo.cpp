@@ -1,4 +1,5 @@
 // `taxon info` and `taxon demo`.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -9,6 +10,8 @@
 #include "Commands.hpp"
 #include "core/Error.hpp"
 #include "core/Runtime.hpp"
+#include "data/Catalog.hpp"
+#include "data/RecordFile.hpp"
 
 namespace taxon::app {
 
@@ -16,7 +19,97 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int runInfo(const std::string& format) {
+struct InfoOptions {
+  std::string format = "text";
+  std::string path;  // a project or TFRecord shards; empty: the runtime
+  bool skipCorrupt = false;
+};
+
+// A project: categories with their images per split.
+int describeProject(const fs::path& dir) {
+  data::Catalog catalog(dir, /*create=*/false);
+  const auto counts = catalog.countsByCategory();
+  std::int64_t train = 0, validation = 0, test = 0, unassigned = 0;
+  std::printf("Project %s\n", catalog.projectDir().c_str());
+  std::printf("  %-40s %9s %10s %9s %10s\n", "category", "train", "validation", "test",
+              "unassigned");
+  for (const auto& c : counts) {
+    std::printf("  %-40s %9s %10s %9s %10s\n", c.path.c_str(), withThousands(c.train).c_str(),
+                withThousands(c.validation).c_str(), withThousands(c.test).c_str(),
+                withThousands(c.unassigned).c_str());
+    train += c.train;
+    validation += c.validation;
+    test += c.test;
+    unassigned += c.unassigned;
+  }
+  std::printf("  %-40s %9s %10s %9s %10s\n", "all", withThousands(train).c_str(),
+              withThousands(validation).c_str(), withThousands(test).c_str(),
+              withThousands(unassigned).c_str());
+  const auto uncategorized = catalog.imageCount() - train - validation - test - unassigned;
+  std::printf("%zu categories, %s images%s; %zu import problems on record.\n", counts.size(),
+              withThousands(catalog.imageCount()).c_str(),
+              uncategorized > 0
+                  ? (" (" + withThousands(uncategorized) + " without a category)").c_str()
+                  : "",
+              catalog.importIssues(1000000).size());
+  return 0;
+}
+
+// TFRecord shards: every record's two checksums are verified.
+int verifyShards(const fs::path& path, bool skipCorrupt) {
+  std::vector<fs::path> shards;
+  if (fs::is_directory(path)) {
+    for (const auto& entry : fs::directory_iterator(path)) {
+      const auto name = entry.path().filename().string();
+      if (entry.is_regular_file() &&
+          (name.find("-of-") != std::string::npos || name.ends_with(".tfrecord") ||
+           name.ends_with(".tfrecords"))) {
+        shards.push_back(entry.path());
+      }
+    }
+    std::sort(shards.begin(), shards.end());
+  } else {
+    shards.push_back(path);
+  }
+  if (shards.empty()) {
+    core::throwFileError(path, "no TFRecord shards here and not a project (no taxon.sqlite)");
+  }
+  std::int64_t records = 0;
+  std::int64_t damaged = 0;
+  for (const auto& shard : shards) {
+    data::RecordReader::Options options;
+    options.skipCorrupt = skipCorrupt;
+    options.onDamage = [](const data::RecordDamage& d) {
+      std::fprintf(stderr, "  %s: byte %lld: %s (skipped)\n", d.file.c_str(),
+                   static_cast<long long>(d.offset), d.what.c_str());
+    };
+    data::RecordReader reader(shard, options);
+    std::string payload;
+    std::int64_t count = 0;
+    while (reader.next(payload)) {
+      ++count;
+    }
+    std::printf("  %-40s %9s records\n", shard.filename().c_str(), withThousands(count).c_str());
+    records += count;
+    damaged += reader.damagedRecords();
+  }
+  std::printf("%zu shards, %s records with valid checksums, %s damaged.\n", shards.size(),
+              withThousands(records).c_str(), withThousands(damaged).c_str());
+  return damaged > 0 ? 1 : 0;
+}
+
+int runInfo(const InfoOptions& options) {
+  if (!options.path.empty()) {
+    const fs::path path = options.path;
+    if (!fs::exists(path)) {
+      core::throwFileError(path, "does not exist");
+    }
+    if (fs::exists(path / data::Catalog::kFileName)) {
+      return describeProject(path);
+    }
+    return verifyShards(path, options.skipCorrupt);
+  }
+  const std::string& format = options.format;
   const core::RuntimeInfo info = core::queryRuntime();
   if (format == "json") {
     nlohmann::json devices = nlohmann::json::array();
@@ -118,12 +211,18 @@ int runDemo(const DemoOptions& options) {
 }  // namespace
 
 Command addInfoCommand(CLI::App& app) {
-  auto* cli = app.add_subcommand("info", "Show versions, devices and build details");
-  auto format = std::make_shared<std::string>("text");
-  cli->add_option("--format", *format)
+  auto* cli = app.add_subcommand(
+      "info",
+      "Show versions and devices; or a project's categories and splits; or verify TFRecord shards");
+  auto options = std::make_shared<InfoOptions>();
+  cli->add_option("path", options->path,
+                  "A project folder, or TFRecord shards (a file or a folder) to verify");
+  cli->add_option("--format", options->format, "For the runtime summary")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
-  return {cli, [format] { return runInfo(*format); }};
+  cli->add_flag("--skip_corrupt", options->skipCorrupt,
+                "Shards: report damaged records and read on (default: stop at the first)");
+  return {cli, [options] { return runInfo(*options); }};
 }
 
 Command addDemoCommand(CLI::App& app) {

@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <regex>
 #include <set>
 #include <thread>
 
@@ -237,9 +236,23 @@ bool makeExample(const Entry& entry, const std::vector<std::string>& labels,
   return true;
 }
 
+// "train-00003-of-00128" for split "train".
+bool isShardOf(const std::string& name, const std::string& split) {
+  static constexpr std::string_view kShape = "-#####-of-#####";
+  if (name.size() != split.size() + kShape.size() || !name.starts_with(split)) {
+    return false;
+  }
+  for (std::size_t i = 0; i < kShape.size(); ++i) {
+    const char c = name[split.size() + i];
+    if (kShape[i] == '#' ? !std::isdigit(static_cast<unsigned char>(c)) : c != kShape[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Removes shards of `split` left by an earlier build with another shard count.
 void removeStaleShards(const fs::path& dir, const SplitRecords& written) {
-  const std::regex pattern(written.name + R"(-\d{5}-of-\d{5})");
   std::set<std::string> keep;
   for (const auto& shard : written.shards) {
     keep.insert(shard.file);
@@ -247,7 +260,7 @@ void removeStaleShards(const fs::path& dir, const SplitRecords& written) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (std::regex_match(name, pattern) && !keep.count(name)) {
+    if (isShardOf(name, written.name) && !keep.count(name)) {
       fs::remove(entry.path(), ec);
     }
   }

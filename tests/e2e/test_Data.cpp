@@ -132,3 +132,40 @@ TEST(DataCli, ErrorsNameTheProblem) {
 
 }  // namespace
 }  // namespace taxon::test
+
+namespace taxon::test {
+namespace {
+
+TEST(DataCli, InfoDescribesAProjectAndVerifiesShards) {
+  TempDir dir;
+  makeSeedFolders(dir / "photos", 4);
+  const auto project = (dir / "p").string();
+  ASSERT_EQ(taxon({"import", project, (dir / "photos").string()}).exitCode, 0);
+  const auto described = taxon({"info", project});
+  EXPECT_EQ(described.exitCode, 0) << described.err;
+  EXPECT_NE(described.out.find("婦人 > 靴"), std::string::npos) << described.out;
+  EXPECT_NE(described.out.find("3 categories, 12 images"), std::string::npos) << described.out;
+
+  ASSERT_EQ(taxon({"build-records", project, "--train_shards=1"}).exitCode, 0);
+  const auto records = fs::path(project) / "records";
+  const auto good = taxon({"info", records.string()});
+  EXPECT_EQ(good.exitCode, 0) << good.err;
+  EXPECT_NE(good.out.find("0 damaged"), std::string::npos) << good.out;
+
+  // Flip one byte inside the first record's payload.
+  const auto shard = records / "train-00000-of-00001";
+  std::string bytes = readFile(shard);
+  bytes[40] = static_cast<char>(bytes[40] ^ 0x20);
+  writeFile(shard, bytes);
+  const auto strict = taxon({"info", shard.string()});
+  EXPECT_EQ(strict.exitCode, 1);
+  EXPECT_NE(strict.err.find("train-00000-of-00001: byte 0: record payload checksum mismatch"),
+            std::string::npos)
+      << strict.err;
+  const auto lenient = taxon({"info", records.string(), "--skip_corrupt"});
+  EXPECT_EQ(lenient.exitCode, 1) << "damage is still reported in the exit code";
+  EXPECT_NE(lenient.out.find("1 damaged"), std::string::npos) << lenient.out;
+}
+
+}  // namespace
+}  // namespace taxon::test
