@@ -228,6 +228,11 @@ Command addBuildRecordsCommand(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cli->add_option("--seed", s.seed, "Order of images across shards")->capture_default_str();
+  cli->add_option_function<std::string>(
+         "--verify", [o](const std::string& v) { o->settings.verifyDecode = v == "decode"; },
+         "decode: decode every image at 1/8 size to prove it whole (default); header: headers, "
+         "sizes and end markers only, as fast as a copy")
+      ->check(CLI::IsMember({"decode", "header"}));
   return {cli, [o] { return runBuildRecords(*o); }};
 }
 

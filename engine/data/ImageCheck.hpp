@@ -25,6 +25,9 @@ std::optional<ImageHeader> readImageHeader(std::string_view bytes);
 struct ImageCheckLimits {
   std::int64_t maxPixels = 178'956'970;  // 2^31 / 12: larger images are refused (and PIL's limit)
   int maxSide = 65'500;                  // JPEG's own limit
+  // true: decode at 1/8 size to prove the compressed data is whole (about 1 ms per photo).
+  // false: header, size and end-marker checks only, at the speed of reading the file.
+  bool decode = true;
 };
 
 struct CheckedImage {

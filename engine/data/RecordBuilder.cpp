@@ -196,7 +196,9 @@ bool makeExample(const Entry& entry, const std::vector<std::string>& labels,
   if (!entry.expectedHash.empty() && contentHash(bytes) == entry.expectedHash) {
     header = readImageHeader(bytes).value_or(ImageHeader{});
   } else {
-    const auto checked = checkImageBytes(bytes);
+    ImageCheckLimits limits;
+    limits.decode = settings.verifyDecode;
+    const auto checked = checkImageBytes(bytes, limits);
     if (!checked.ok) {
       reason = checked.reason;
       return false;

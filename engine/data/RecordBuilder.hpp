@@ -34,6 +34,10 @@ struct RecordBuildSettings {
   int maxSide = 0;             // re-encode images with a longer side; 0: never
   int jpegQuality = 95;        // for re-encoded images
   std::uint64_t seed = 12345;  // order of images across shards (the seed's value)
+  // Folder mode: decode every image at 1/8 size to prove it is whole (the default), or check
+  // only headers, sizes and end markers (as fast as copying; a corrupt image inside then
+  // surfaces when the loader skips it). Project images were checked at import either way.
+  bool verifyDecode = true;
 
   std::vector<std::string> validate() const;
 };

@@ -83,3 +83,25 @@ TEST(ImageCheck, SameBytesSameHash) {
 
 }  // namespace
 }  // namespace taxon::data
+
+namespace taxon::data {
+namespace {
+
+TEST(ImageCheck, HeaderOnlyModeSkipsTheDecodeButNotTheStructuralChecks) {
+  ImageCheckLimits headerOnly;
+  headerOnly.decode = false;
+  std::string png = test::makePng(64, 48);
+  std::string corrupt = png;
+  for (std::size_t i = 60; i < corrupt.size() - 20; i += 7) {
+    corrupt[i] = static_cast<char>(corrupt[i] ^ 0x5a);
+  }
+  EXPECT_FALSE(checkImageBytes(corrupt).ok) << "the decode finds damage inside the data";
+  EXPECT_TRUE(checkImageBytes(corrupt, headerOnly).ok) << "the header-only mode cannot";
+  EXPECT_NE(checkImageBytes(png.substr(0, png.size() - 30), headerOnly).reason.find("truncated"),
+            std::string::npos);
+  EXPECT_EQ(checkImageBytes("", headerOnly).reason, "empty file (0 bytes)");
+  EXPECT_EQ(checkImageBytes(png, headerOnly).hash, contentHash(png));
+}
+
+}  // namespace
+}  // namespace taxon::data
