@@ -1,13 +1,18 @@
 # Finds LibTorch inside the venv that packaging/setup-deps.sh creates (a pinned PyPI torch wheel,
 # CUDA build). Override with -DTAXON_PYTHON=/path/to/python or Torch_DIR.
 
+# Where packaging/setup-deps.sh keeps the venvs (also used by tests that need TensorFlow).
+if(DEFINED ENV{TAXON_CACHE})
+  set(TAXON_CACHE_DIR "$ENV{TAXON_CACHE}")
+else()
+  set(TAXON_CACHE_DIR "$ENV{HOME}/.cache/taxon")
+endif()
+
 if(NOT TAXON_PYTHON)
   if(DEFINED ENV{TAXON_VENV})
     set(_venv "$ENV{TAXON_VENV}")
-  elseif(DEFINED ENV{TAXON_CACHE})
-    set(_venv "$ENV{TAXON_CACHE}/venv")
   else()
-    set(_venv "$ENV{HOME}/.cache/taxon/venv")
+    set(_venv "${TAXON_CACHE_DIR}/venv")
   endif()
   if(EXISTS "${_venv}/bin/python")
     set(_py "${_venv}/bin/python")

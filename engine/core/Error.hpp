@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace taxon::core {
 
@@ -25,6 +26,10 @@ std::string fileMessage(const std::filesystem::path& path, const std::string& wh
 
 // Throws Error(fileMessage(path, what)).
 [[noreturn]] void throwFileError(const std::filesystem::path& path, const std::string& what);
+
+// For the settings structs' validate(): throws UsageError("invalid WHAT settings:" followed by
+// one problem per line) when `problems` is not empty.
+void throwIfInvalid(const std::string& what, const std::vector<std::string>& problems);
 
 // The text of errno `code` ("No such file or directory").
 std::string errnoText(int code);

@@ -502,66 +502,43 @@ bool Catalog::canRedo() {
 }
 
 bool Catalog::undo() {
-  Transaction tx(*db_);
-  Statement latest(*db_,
-                   "SELECT id, deleted_category_id FROM edits WHERE state = 'active' "
-                   "ORDER BY id DESC LIMIT 1");
-  if (!latest.step()) {
-    return false;
-  }
-  const auto editId = latest.int64(0);
-  const std::int64_t revived = latest.isNull(1) ? 0 : latest.int64(1);
-  // Categories an edit moved images out of may have been deleted since: bring them back.
-  db_->exec(
-      "UPDATE categories SET deleted_at = NULL WHERE id IN (SELECT old_category_id FROM "
-      "label_history WHERE edit_id = " +
-      std::to_string(editId) + ")");
-  if (revived != 0) {
-    Statement revive(*db_, "UPDATE categories SET deleted_at = NULL WHERE id = ?");
-    revive.bind(1, revived).run();
-  }
-  db_->exec(
-      "UPDATE images SET category_id = (SELECT h.old_category_id FROM label_history h "
-      "WHERE h.edit_id = " +
-      std::to_string(editId) +
-      " AND h.image_id = images.id) "
-      "WHERE id IN (SELECT image_id FROM label_history WHERE edit_id = " +
-      std::to_string(editId) + ")");
-  Statement mark(*db_, "UPDATE edits SET state = 'undone' WHERE id = ?");
-  mark.bind(1, editId).run();
-  tx.commit();
-  return true;
+  return replayEdit(/*forward=*/false);
 }
 
 bool Catalog::redo() {
+  return replayEdit(/*forward=*/true);
+}
+
+bool Catalog::replayEdit(bool forward) {
   Transaction tx(*db_);
-  Statement first(*db_,
-                  "SELECT id, deleted_category_id FROM edits WHERE state = 'undone' "
-                  "ORDER BY id ASC LIMIT 1");
-  if (!first.step()) {
+  // Undo takes the latest active edit, redo the earliest undone one.
+  Statement pick(*db_, forward ? "SELECT id, deleted_category_id FROM edits WHERE state = "
+                                 "'undone' ORDER BY id ASC LIMIT 1"
+                               : "SELECT id, deleted_category_id FROM edits WHERE state = "
+                                 "'active' ORDER BY id DESC LIMIT 1");
+  if (!pick.step()) {
     return false;
   }
-  const auto editId = first.int64(0);
-  const std::int64_t deleted = first.isNull(1) ? 0 : first.int64(1);
-  db_->exec(
-      "UPDATE categories SET deleted_at = NULL WHERE id IN (SELECT new_category_id FROM "
-      "label_history WHERE edit_id = " +
-      std::to_string(editId) + ")");
-  db_->exec(
-      "UPDATE images SET category_id = (SELECT h.new_category_id FROM label_history h "
-      "WHERE h.edit_id = " +
-      std::to_string(editId) +
-      " AND h.image_id = images.id) "
-      "WHERE id IN (SELECT image_id FROM label_history WHERE edit_id = " +
-      std::to_string(editId) + ")");
-  if (deleted != 0) {
-    Statement remove(*db_,
-                     "UPDATE categories SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', "
-                     "'now') WHERE id = ?");
-    remove.bind(1, deleted).run();
+  const std::string editId = std::to_string(pick.int64(0));
+  const std::int64_t mergedAway = pick.isNull(1) ? 0 : pick.int64(1);
+  const std::string target = forward ? "new_category_id" : "old_category_id";
+  // The categories the images go back to may have been deleted since: bring them back.
+  db_->exec("UPDATE categories SET deleted_at = NULL WHERE id IN (SELECT " + target +
+            " FROM label_history WHERE edit_id = " + editId + ")");
+  db_->exec("UPDATE images SET category_id = (SELECT h." + target +
+            " FROM label_history h WHERE h.edit_id = " + editId +
+            " AND h.image_id = images.id) WHERE id IN (SELECT image_id FROM label_history "
+            "WHERE edit_id = " +
+            editId + ")");
+  // A merge deleted the category it emptied: redo deletes it again, undo revives it.
+  if (mergedAway != 0) {
+    Statement mark(*db_, forward ? "UPDATE categories SET deleted_at = "
+                                   "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?"
+                                 : "UPDATE categories SET deleted_at = NULL WHERE id = ?");
+    mark.bind(1, mergedAway).run();
   }
-  Statement mark(*db_, "UPDATE edits SET state = 'active' WHERE id = ?");
-  mark.bind(1, editId).run();
+  db_->exec(std::string("UPDATE edits SET state = '") + (forward ? "active" : "undone") +
+            "' WHERE id = " + editId);
   tx.commit();
   return true;
 }

@@ -149,6 +149,7 @@ class Catalog {
   std::vector<ImportIssue> importIssues(std::int64_t limit = 1000);
 
  private:
+  bool replayEdit(bool forward);  // undo (false) or redo (true) one edit
   std::int64_t recordEdit(const std::vector<std::pair<std::int64_t, std::int64_t>>& moves,
                           std::int64_t newCategoryId, std::string_view kind);
 

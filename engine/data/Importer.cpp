@@ -547,13 +547,7 @@ std::vector<std::string> ImportSettings::validate() const {
 
 ImportReport importImages(Catalog& catalog, const ImportSettings& settings,
                           const core::ProgressFn& progress, std::stop_token stop) {
-  if (const auto problems = settings.validate(); !problems.empty()) {
-    std::string message = "invalid import settings:";
-    for (const auto& p : problems) {
-      message += "\n  " + p;
-    }
-    throw core::UsageError(message);
-  }
+  core::throwIfInvalid("import", settings.validate());
   const int threads = settings.threads > 0
                           ? settings.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));

@@ -143,14 +143,7 @@ std::vector<std::string> PreprocessSettings::validate() const {
 
 InceptionPreprocess::InceptionPreprocess(PreprocessSettings settings)
     : settings_(std::move(settings)) {
-  const auto problems = settings_.validate();
-  if (!problems.empty()) {
-    std::string message = "invalid preprocessing settings:";
-    for (const auto& problem : problems) {
-      message += "\n  " + problem;
-    }
-    throw core::Error(message);
-  }
+  core::throwIfInvalid("preprocessing", settings_.validate());
 }
 
 cv::Rect InceptionPreprocess::sampleCrop(int width, int height, SeededRandom& random) const {

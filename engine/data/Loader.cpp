@@ -637,14 +637,7 @@ std::vector<std::string> LoaderSettings::validate() const {
 namespace {
 
 const LoaderSettings& checked(const LoaderSettings& settings) {
-  const auto problems = settings.validate();
-  if (!problems.empty()) {
-    std::string message = "invalid loader settings:";
-    for (const auto& problem : problems) {
-      message += "\n  " + problem;
-    }
-    throw core::Error(message);
-  }
+  core::throwIfInvalid("loader", settings.validate());
   for (const auto& shard : settings.shards) {
     std::error_code error;
     if (!fs::is_regular_file(shard, error)) {

@@ -310,13 +310,7 @@ std::vector<std::string> RecordBuildSettings::validate() const {
 
 RecordBuildReport buildRecords(const RecordBuildSettings& settings,
                                const core::ProgressFn& progress, std::stop_token stop) {
-  if (const auto problems = settings.validate(); !problems.empty()) {
-    std::string message = "invalid build-records settings:";
-    for (const auto& p : problems) {
-      message += "\n  " + p;
-    }
-    throw core::UsageError(message);
-  }
+  core::throwIfInvalid("build-records", settings.validate());
   RecordBuildReport report;
   auto plans = settings.project.empty()
                    ? planFromFolders(settings, report.labels, report.skipped, stop)
