@@ -52,3 +52,12 @@ endif()
 
 find_package(Torch REQUIRED)
 message(STATUS "Taxon: LibTorch libraries ${TORCH_LIBRARIES}")
+
+# taxon_torch: what our targets link to get LibTorch. The wheel's libtorch exports its own,
+# older copies of std::filesystem; the first library in a binary's NEEDED list that defines a
+# symbol wins, and libtorch's std::filesystem::remove_all crashes. Linking libstdc++ before
+# anything else keeps the system's implementation (tests/engine/core/test_Runtime.cpp checks it).
+add_library(taxon_torch INTERFACE)
+target_link_libraries(taxon_torch INTERFACE ${TORCH_LIBRARIES})
+target_link_options(taxon_torch INTERFACE
+  "LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace taxon::core {
 namespace {
@@ -45,6 +49,17 @@ TEST(Runtime, TrainsOnTheCpuWithoutAGpu) {
   w.pow(2).sum().backward();
   sgd.step();
   EXPECT_LT(w.pow(2).sum().item<double>(), before * 0.7);
+}
+
+TEST(Runtime, StdFilesystemIsTheSystemsNotLibTorchs) {
+  // libtorch exports an older std::filesystem whose remove_all crashes; the build links
+  // libstdc++ first so that every binary uses the system's (cmake/TaxonTorch.cmake).
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("taxon-fs-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir / "a" / "b");
+  std::ofstream(dir / "a" / "b" / "file") << "x";
+  EXPECT_EQ(std::filesystem::remove_all(dir), 4u);
+  EXPECT_FALSE(std::filesystem::exists(dir));
 }
 
 }  // namespace
