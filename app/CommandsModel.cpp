@@ -1,65 +1,280 @@
-// `taxon train`, `eval`, `classify` and `export`: their flags are in place; the engine parts
-// arrive with the training issue, and until then each says so and fails.
+// `taxon train`, `eval`, `classify` and `export`: the seed's flags and output lines on top of the
+// engine's trainer, evaluator and classifier.
+#include <unistd.h>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 
 #include "Commands.hpp"
+#include "Interrupt.hpp"
 #include "core/Error.hpp"
+#include "core/Files.hpp"
+#include "core/Progress.hpp"
+#include "eval/Evaluator.hpp"
+#include "infer/Classifier.hpp"
+#include "model/TorchvisionWeights.hpp"
+#include "train/Checkpoint.hpp"
+#include "train/Trainer.hpp"
 
 namespace taxon::app {
 
+namespace fs = std::filesystem;
+
 namespace {
 
-[[noreturn]] void notYet(const std::string& what) {
-  throw core::Error("not available in this version yet: " + what);
+// A progress bar only where someone watches: on a terminal. In logs the seed's lines are enough.
+std::unique_ptr<core::TerminalProgress> barIfTerminal() {
+  if (isatty(fileno(stderr)) != 0) {
+    return std::make_unique<core::TerminalProgress>(stderr);
+  }
+  return nullptr;
 }
 
-struct TrainOptions {
-  std::string trainDir, dataDir, device = "cpu";
-  int numGpus = 1, batchSize = 32, imageSize = 299, logEvery = 10, saveEvery = 5000, replicas = 1;
-  std::int64_t maxSteps = 10000000;
-  double initialLearningRate = 0.1, depthMultiplier = 1.0;
+void printLine(const std::unique_ptr<core::TerminalProgress>& bar, std::FILE* to,
+               const std::string& line) {
+  if (bar) {
+    bar->print(to, line);
+  } else {
+    std::fprintf(to, "%s\n", line.c_str());
+    std::fflush(to);
+  }
+}
+
+// `taxon train` options: each flag the user gives is copied onto the settings of the run, which
+// are the recipe's defaults for a new run and the saved ones for --resume.
+struct TrainFlags {
+  train::TrainSettings given;
+  std::string trainDir, dataDir, initFrom, optimizer, schedule, recipe = "inception";
+  int numGpus = 1;
   bool resume = false;
+  bool noAux = false;
+  std::vector<std::pair<CLI::Option*, std::function<void(train::TrainSettings&)>>> copies;
 };
+
+template <typename T>
+CLI::Option* addSetting(CLI::App& cli, TrainFlags& f, const std::string& flag,
+                        T train::TrainSettings::*member, const std::string& help) {
+  auto* option = cli.add_option(flag, f.given.*member, help);
+  f.copies.emplace_back(option,
+                        [&f, member](train::TrainSettings& s) { s.*member = f.given.*member; });
+  return option;
+}
+
+int runTrain(TrainFlags& f) {
+  if (f.numGpus > 1) {
+    throw core::UsageError(
+        "--num_gpus " + std::to_string(f.numGpus) +
+        ": data-parallel training on several GPUs is not in this version yet; use --num_gpus 1");
+  }
+  if (f.trainDir.empty() || (f.dataDir.empty() && !f.resume)) {
+    throw core::UsageError("--train_dir and --data_dir are required");
+  }
+  train::TrainSettings settings;
+  if (f.resume) {
+    settings = train::readRunSettings(f.trainDir);
+    if (!f.recipe.empty() && f.copies.front().first->count() > 0) {
+      settings.applyRecipe(f.recipe);
+    }
+  } else {
+    settings.applyRecipe(f.recipe);
+  }
+  settings.trainDir = f.trainDir;
+  if (!f.dataDir.empty()) {
+    settings.dataDir = f.dataDir;
+  }
+  for (auto& [option, copy] : f.copies) {
+    if (option->count() > 0 && copy) {
+      copy(settings);
+    }
+  }
+  const auto bar = barIfTerminal();
+  train::TrainCallbacks callbacks;
+  callbacks.onLog = [&](const std::string& line) {
+    const bool notice = line.rfind("warning", 0) == 0 || line.rfind("skipped", 0) == 0;
+    printLine(bar, notice ? stderr : stdout, line);
+  };
+  if (bar) {
+    callbacks.progress = bar->callback();
+  }
+  const auto result = train::train(settings, f.resume, callbacks, interruptToken());
+  if (bar) {
+    bar->finish();
+  }
+  if (result.stopped) {
+    std::fprintf(stderr,
+                 "Stopped at step %lld; checkpoint %s. Continue with: taxon train --train_dir %s "
+                 "--resume\n",
+                 static_cast<long long>(result.step), result.lastCheckpoint.c_str(),
+                 settings.trainDir.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "Trained %s steps in %s (step %s); checkpoint %s\n",
+               withThousands(result.stepsThisRun).c_str(),
+               core::formatDuration(result.seconds).c_str(), withThousands(result.step).c_str(),
+               result.lastCheckpoint.c_str());
+  return 0;
+}
 
 }  // namespace
 
 Command addTrainCommand(CLI::App& app) {
   auto* cli = app.add_subcommand("train", "Train Inception-v3 (the seed's recipe by default)");
-  auto o = std::make_shared<TrainOptions>();
-  cli->add_option("--train_dir", o->trainDir, "Where checkpoints and logs go");
-  cli->add_option("--data_dir", o->dataDir, "Folder of TFRecord shards");
-  cli->add_option("--num_gpus", o->numGpus)->check(CLI::PositiveNumber)->capture_default_str();
-  cli->add_option("--batch_size", o->batchSize, "Global batch size")
+  auto f = std::make_shared<TrainFlags>();
+  // First: --recipe (runTrain looks it up as copies.front()).
+  f->copies.emplace_back(
+      cli->add_option("--recipe", f->recipe,
+                      "inception (the seed's: RMSProp, staircase decay) or small-data (SGD, "
+                      "warm-up and cosine decay; for short runs on small data)")
+          ->check(CLI::IsMember({"inception", "small-data"}))
+          ->capture_default_str(),
+      nullptr);
+  cli->add_option("--train_dir", f->trainDir, "Where checkpoints, metrics and event files go")
+      ->required();
+  cli->add_option("--data_dir", f->dataDir, "Folder of TFRecord shards (taxon build-records)");
+  cli->add_option("--num_gpus", f->numGpus, "GPUs to train on (1 in this version)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cli->add_option("--max_steps", o->maxSteps)->check(CLI::PositiveNumber)->capture_default_str();
-  cli->add_option("--initial_learning_rate", o->initialLearningRate)->capture_default_str();
-  cli->add_option("--device", o->device)
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->capture_default_str();
-  cli->add_option("--replicas", o->replicas, "CPU ranks with --device cpu")
+  addSetting(*cli, *f, "--device", &train::TrainSettings::device, "cpu, cuda or cuda:N")
+      ->default_str("cpu");
+  addSetting(*cli, *f, "--batch_size", &train::TrainSettings::batchSize, "Global batch size")
       ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cli->add_option("--image_size", o->imageSize)->check(CLI::Range(75, 1024))->capture_default_str();
-  cli->add_option("--depth_multiplier", o->depthMultiplier)->capture_default_str();
-  cli->add_option("--log_every_n_steps", o->logEvery)->capture_default_str();
-  cli->add_option("--save_every_n_steps", o->saveEvery)->capture_default_str();
-  cli->add_flag("--resume", o->resume, "Continue the run in --train_dir");
-  return {cli, [o]() -> int { notYet("Inception-v3 training arrives with the training issue"); }};
+      ->default_str("32");
+  addSetting(*cli, *f, "--max_steps", &train::TrainSettings::maxSteps, "Stop after this many steps")
+      ->default_str("10000000");
+  addSetting(*cli, *f, "--num_epochs", &train::TrainSettings::maxEpochs,
+             "Stop after this many epochs (whichever limit comes first)");
+  addSetting(*cli, *f, "--initial_learning_rate", &train::TrainSettings::learningRate,
+             "Learning rate after warm-up (default: 0.1 x batch_size / 256)");
+  addSetting(*cli, *f, "--num_epochs_per_decay", &train::TrainSettings::decayEpochs,
+             "Staircase schedule: epochs between decays")
+      ->default_str("30");
+  addSetting(*cli, *f, "--learning_rate_decay_factor", &train::TrainSettings::decayFactor,
+             "Staircase schedule: factor per decay")
+      ->default_str("0.16");
+  f->copies.emplace_back(
+      cli->add_option("--optimizer", f->optimizer, "rmsprop or sgd (default: the recipe's)")
+          ->check(CLI::IsMember({"rmsprop", "sgd"})),
+      [f](train::TrainSettings& s) { s.optimizer = train::parseOptimizer(f->optimizer); });
+  f->copies.emplace_back(
+      cli->add_option("--lr_schedule", f->schedule,
+                      "staircase, cosine or constant (default: the recipe's)")
+          ->check(CLI::IsMember({"staircase", "cosine", "constant"})),
+      [f](train::TrainSettings& s) { s.schedule = train::parseSchedule(f->schedule); });
+  addSetting(*cli, *f, "--warmup_epochs", &train::TrainSettings::warmupEpochs,
+             "Linear learning-rate warm-up (default: the recipe's)");
+  addSetting(*cli, *f, "--momentum", &train::TrainSettings::momentum, "Default 0.9");
+  addSetting(*cli, *f, "--rmsprop_decay", &train::TrainSettings::rmsDecay, "Default 0.9");
+  addSetting(*cli, *f, "--rmsprop_epsilon", &train::TrainSettings::rmsEpsilon, "Default 1.0");
+  addSetting(*cli, *f, "--label_smoothing", &train::TrainSettings::labelSmoothing, "Default 0.1");
+  addSetting(*cli, *f, "--aux_loss_weight", &train::TrainSettings::auxWeight, "Default 0.4");
+  addSetting(*cli, *f, "--weight_decay", &train::TrainSettings::weightDecay, "Default 4e-5");
+  addSetting(*cli, *f, "--batchnorm_decay", &train::TrainSettings::batchNormDecay,
+             "Default: the recipe's (0.9997 inception, 0.99 small-data)");
+  addSetting(*cli, *f, "--moving_average_decay", &train::TrainSettings::emaDecay,
+             "Weight average used by eval and classify (0.9999 inception, 0.999 small-data)");
+  addSetting(*cli, *f, "--dropout", &train::TrainSettings::dropout,
+             "Before the classifier (default 0.2: the seed's keep probability 0.8)");
+  addSetting(*cli, *f, "--image_size", &train::TrainSettings::imageSize, "Input side in pixels")
+      ->check(CLI::Range(75, 1024))
+      ->default_str("299");
+  addSetting(*cli, *f, "--depth_multiplier", &train::TrainSettings::depthMultiplier,
+             "TF-slim's channel multiplier (minimum depth 16)")
+      ->default_str("1.0");
+  f->copies.emplace_back(cli->add_flag("--no_aux_logits", f->noAux, "Leave out the auxiliary head"),
+                         [f](train::TrainSettings& s) { s.auxLogits = !f->noAux; });
+  auto* initFrom = addSetting(*cli, *f, "--init_from", &train::TrainSettings::initFrom,
+                              "Start from a torchvision state_dict (transfer learning)");
+  f->copies.emplace_back(
+      cli->add_option("--pretrained_model_checkpoint_path", f->initFrom, "Same as --init_from")
+          ->excludes(initFrom),
+      [f](train::TrainSettings& s) { s.initFrom = f->initFrom; });
+  addSetting(*cli, *f, "--seed", &train::TrainSettings::seed, "Seed of weights and data order")
+      ->default_str("1");
+  addSetting(*cli, *f, "--num_preprocess_threads", &train::TrainSettings::loaderThreads,
+             "Image decoding threads (0: one per core)");
+  addSetting(*cli, *f, "--num_threads", &train::TrainSettings::torchThreads,
+             "LibTorch threads on the CPU (0: its default)");
+  addSetting(*cli, *f, "--shuffle_buffer", &train::TrainSettings::shuffleBuffer, "Records")
+      ->default_str("8192");
+  addSetting(*cli, *f, "--log_every_n_steps", &train::TrainSettings::logEverySteps,
+             "The seed's line and event-file scalars")
+      ->default_str("10");
+  addSetting(*cli, *f, "--save_every_n_steps", &train::TrainSettings::saveEverySteps,
+             "Checkpoint interval (and one at the end, or when stopped)")
+      ->default_str("5000");
+  addSetting(*cli, *f, "--keep_checkpoints", &train::TrainSettings::keepCheckpoints, "Newest K")
+      ->default_str("5");
+  addSetting(*cli, *f, "--eval_every_n_steps", &train::TrainSettings::evalEverySteps,
+             "Validation during training (0: only at the end)");
+  addSetting(*cli, *f, "--eval_examples", &train::TrainSettings::evalExamples,
+             "Validation images per evaluation (0: all)")
+      ->default_str("10000");
+  cli->add_flag("--resume", f->resume,
+                "Continue the run in --train_dir from its newest checkpoint (flags given now "
+                "override its length, intervals, device and threads)");
+  return {cli, [f]() -> int { return runTrain(*f); }};
 }
 
 Command addEvalCommand(CLI::App& app) {
   auto* cli = app.add_subcommand(
       "eval", "Evaluate a checkpoint: precision@1, recall@5, confusions, likely mislabeled images");
-  auto o = std::make_shared<std::vector<std::string>>(4);
-  (*o)[3] = "validation";
-  cli->add_option("--checkpoint_dir", (*o)[0]);
-  cli->add_option("--eval_dir", (*o)[1]);
-  cli->add_option("--data_dir", (*o)[2]);
-  cli->add_option("--subset", (*o)[3])
+  auto s = std::make_shared<eval::EvalSettings>();
+  s->model.batchSize = 64;
+  cli->add_option("--checkpoint_dir", s->checkpoint, "Train dir (its newest checkpoint) or file")
+      ->required();
+  cli->add_option("--eval_dir", s->evalDir, "Where the report files go");
+  cli->add_option("--data_dir", s->dataDir, "Record shards (default: the ones trained on)");
+  cli->add_option("--subset", s->model.subset)
       ->check(CLI::IsMember({"validation", "test", "train"}))
       ->capture_default_str();
-  return {cli, [o]() -> int { notYet("evaluation arrives with the training issue"); }};
+  cli->add_option("--device", s->device)->capture_default_str();
+  cli->add_option("--batch_size", s->model.batchSize)
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cli->add_option("--num_examples", s->model.maxExamples, "Evaluate the first N only (0: all)")
+      ->capture_default_str();
+  cli->add_option("--num_preprocess_threads", s->model.loaderThreads, "0: one per core");
+  cli->add_option("--top_k", s->model.metrics.topK, "K of recall@K")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cli->add_option("--max_mislabeled", s->model.metrics.maxMislabeled)->capture_default_str();
+  cli->add_option("--max_confused_pairs", s->model.metrics.maxConfusedPairs)->capture_default_str();
+  return {cli, [s]() -> int {
+            const auto bar = barIfTerminal();
+            const auto outcome = eval::evaluateCheckpoint(
+                *s, interruptToken(), bar ? bar->callback() : core::ProgressFn{});
+            if (bar) {
+              bar->finish();
+            }
+            for (const auto& warning : outcome.warnings) {
+              std::fprintf(stderr, "warning: %s\n", warning.c_str());
+            }
+            if (outcome.stopped) {
+              std::fprintf(stderr, "Evaluation cancelled; no report written.\n");
+              return 1;
+            }
+            const auto& r = outcome.report;
+            std::fprintf(stderr, "%s (step %lld), %s images of %s\n", outcome.checkpoint.c_str(),
+                         static_cast<long long>(outcome.step), withThousands(r.examples).c_str(),
+                         s->model.subset.c_str());
+            std::printf("%s\n", eval::seedLine(r).c_str());
+            if (!r.mostConfused.empty()) {
+              std::printf("most confused:\n");
+              for (std::size_t i = 0; i < r.mostConfused.size() && i < 5; ++i) {
+                const auto& p = r.mostConfused[i];
+                std::printf("  %5lld  %s <-> %s\n", static_cast<long long>(p.total()),
+                            r.categoryNames[static_cast<std::size_t>(p.a)].c_str(),
+                            r.categoryNames[static_cast<std::size_t>(p.b)].c_str());
+              }
+            }
+            if (!s->evalDir.empty()) {
+              std::fprintf(stderr, "Report in %s\n", s->evalDir.c_str());
+            }
+            return 0;
+          }};
 }
 
 Command addClassifyCommand(CLI::App& app) {
@@ -67,26 +282,101 @@ Command addClassifyCommand(CLI::App& app) {
   struct Options {
     std::string checkpointDir, csv;
     int topK = 5;
+    infer::ClassifierSettings settings;
     std::vector<std::string> images;
   };
   auto o = std::make_shared<Options>();
-  cli->add_option("--checkpoint_dir", o->checkpointDir)->required();
+  cli->add_option("--checkpoint_dir", o->checkpointDir, "Train dir (its newest checkpoint) or file")
+      ->required();
   cli->add_option("--top_k", o->topK)->check(CLI::PositiveNumber)->capture_default_str();
-  cli->add_option("--csv", o->csv, "Also write a CSV table");
+  cli->add_option("--csv", o->csv, "Also write a CSV table (path,rank,class,category,score)");
+  cli->add_option("--device", o->settings.device)->capture_default_str();
+  cli->add_option("--batch_size", o->settings.batchSize)
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cli->add_option("images", o->images, "Image files")->required();
-  return {cli, [o]() -> int { notYet("classification arrives with the training issue"); }};
+  return {cli, [o]() -> int {
+            infer::Classifier classifier(o->checkpointDir, o->settings);
+            for (const auto& warning : classifier.warnings()) {
+              std::fprintf(stderr, "warning: %s\n", warning.c_str());
+            }
+            std::vector<fs::path> files(o->images.begin(), o->images.end());
+            const auto bar = files.size() > 64 ? barIfTerminal() : nullptr;
+            const auto results = classifier.classifyFiles(
+                files, o->topK, interruptToken(), bar ? bar->callback() : core::ProgressFn{});
+            if (bar) {
+              bar->finish();
+            }
+            std::string csv = "path,rank,class,category,score\n";
+            const auto quote = [](const std::string& text) {
+              if (text.find_first_of(",\"\n\r") == std::string::npos) {
+                return text;
+              }
+              std::string out = "\"";
+              for (char c : text) {
+                out += c == '"' ? std::string("\"\"") : std::string(1, c);
+              }
+              return out + "\"";
+            };
+            int failed = 0;
+            for (const auto& r : results) {
+              if (!r.error.empty()) {
+                ++failed;
+                std::fprintf(stderr, "error: %s\n", r.error.c_str());
+                continue;
+              }
+              std::printf("%s\n", r.path.c_str());
+              for (std::size_t i = 0; i < r.top.size(); ++i) {
+                std::printf("%.3f - %s\n", r.top[i].score, r.top[i].name.c_str());
+                char score[32];
+                std::snprintf(score, sizeof score, "%.6f", r.top[i].score);
+                csv += quote(r.path.string()) + "," + std::to_string(i + 1) + "," +
+                       std::to_string(r.top[i].index) + "," + quote(r.top[i].name) + "," + score +
+                       "\n";
+              }
+            }
+            std::fflush(stdout);
+            if (!o->csv.empty()) {
+              core::writeFileAtomic(o->csv, csv);
+            }
+            if (failed > 0) {
+              std::fprintf(stderr, "%d of %zu images could not be classified\n", failed,
+                           results.size());
+              return 1;
+            }
+            return 0;
+          }};
 }
 
 Command addExportCommand(CLI::App& app) {
-  auto* cli = app.add_subcommand("export", "Export weights (torchvision state_dict)");
+  auto* cli = app.add_subcommand(
+      "export", "Export the averaged weights as a torchvision inception_v3 state_dict");
   auto o = std::make_shared<std::vector<std::string>>(3);
   (*o)[1] = "torchvision";
-  cli->add_option("--checkpoint_dir", (*o)[0])->required();
+  cli->add_option("--checkpoint_dir", (*o)[0], "Train dir (its newest checkpoint) or file")
+      ->required();
   cli->add_option("--format", (*o)[1])
       ->check(CLI::IsMember({"torchvision"}))
       ->capture_default_str();
-  cli->add_option("--output", (*o)[2])->required();
-  return {cli, [o]() -> int { notYet("weight export arrives with the training issue"); }};
+  cli->add_option("--output", (*o)[2], "The .pth file to write")->required();
+  return {
+      cli, [o]() -> int {
+        auto trained = train::loadTrainedModel((*o)[0], "cpu");
+        if (trained.settings.depthMultiplier != 1.0) {
+          throw core::Error(trained.checkpoint.string() + ": the model has depth multiplier " +
+                            std::to_string(trained.settings.depthMultiplier) +
+                            "; torchvision's inception_v3 has only the full-width network (1.0)");
+        }
+        model::saveTorchvisionStateDict(*trained.model, (*o)[2]);
+        std::fprintf(stderr,
+                     "Wrote %s (step %lld, averaged weights). In Python:\n"
+                     "  m = torchvision.models.inception_v3(num_classes=%zu, aux_logits=%s, "
+                     "init_weights=False)\n  m.load_state_dict(torch.load('%s'))\n",
+                     (*o)[2].c_str(), static_cast<long long>(trained.step),
+                     trained.categories.size(), trained.settings.auxLogits ? "True" : "False",
+                     (*o)[2].c_str());
+        return 0;
+      }};
 }
 
 }  // namespace taxon::app

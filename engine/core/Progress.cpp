@@ -134,6 +134,20 @@ void TerminalProgress::update(const Progress& progress) {
   }
 }
 
+void TerminalProgress::print(std::FILE* to, const std::string& line) {
+  std::lock_guard lock(mutex_);
+  const bool redraw = isTerminal_ && drawn_ && !finished_;
+  if (redraw) {
+    std::fputs("\r\x1b[K", out_);
+    std::fflush(out_);
+  }
+  std::fprintf(to, "%s\n", line.c_str());
+  std::fflush(to);
+  if (redraw) {
+    draw(false);
+  }
+}
+
 void TerminalProgress::draw(bool final) {
   const std::string line = formatLine(
       last_, rate_.perSecond(), final ? std::nullopt : rate_.secondsLeft(last_.total), width_ - 1);

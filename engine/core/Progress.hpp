@@ -60,6 +60,10 @@ class TerminalProgress {
   TerminalProgress& operator=(const TerminalProgress&) = delete;
 
   void update(const Progress& progress);
+  // Prints `line` and a newline to `to` (stdout for results, stderr for notices) without tearing
+  // the bar: on a terminal the bar is cleared first and redrawn below the line.
+  void print(std::FILE* to, const std::string& line);
+  bool isTerminal() const { return isTerminal_; }
   // Draws the last state once more and ends the line. Called by the destructor if not before.
   void finish();
   // A ProgressFn that forwards to update(); valid while this object lives.

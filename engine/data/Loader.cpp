@@ -45,6 +45,7 @@ struct Result {
   std::int64_t label = 0;
   std::string key;
   std::string reason;
+  bool passed = false;  // before the start position: neither decoded nor delivered
 };
 
 std::string recordKey(const fs::path& shard, std::int64_t offset) {
@@ -57,7 +58,8 @@ std::string recordKey(const fs::path& shard, std::int64_t offset) {
 class Loader::Pipeline {
  public:
   Pipeline(const LoaderSettings& settings, const InceptionPreprocess& preprocess,
-           const LoaderCallbacks& callbacks, std::int64_t epoch, std::stop_token stop);
+           const LoaderCallbacks& callbacks, std::int64_t epoch, LoaderPosition start,
+           std::stop_token stop);
   ~Pipeline();
 
   std::optional<Batch> next();
@@ -96,6 +98,7 @@ class Loader::Pipeline {
   const InceptionPreprocess& preprocess_;
   const LoaderCallbacks& callbacks_;
   const std::int64_t epoch_;
+  const LoaderPosition start_;
   const bool train_;
   std::int64_t window_ = 0;  // images between the assembler and the newest emitted one
 
@@ -136,11 +139,12 @@ class Loader::Pipeline {
 
 Loader::Pipeline::Pipeline(const LoaderSettings& settings, const InceptionPreprocess& preprocess,
                            const LoaderCallbacks& callbacks, std::int64_t epoch,
-                           std::stop_token stop)
+                           LoaderPosition start, std::stop_token stop)
     : settings_(settings),
       preprocess_(preprocess),
       callbacks_(callbacks),
       epoch_(epoch),
+      start_(start),
       train_(settings.mode == LoaderMode::kTrain) {
   const int shardCount = static_cast<int>(settings_.shards.size());
   shardOrder_.resize(static_cast<std::size_t>(shardCount));
@@ -433,6 +437,10 @@ void Loader::Pipeline::work() {
 
 Result Loader::Pipeline::process(std::int64_t sequence, const Record& record) const {
   Result result;
+  if (sequence < start_.records) {
+    result.passed = true;
+    return result;
+  }
   result.key = recordKey(settings_.shards[static_cast<std::size_t>(record.shard)], record.offset);
   try {
     const ImageExample example = decodeExample(record.bytes);
@@ -466,7 +474,8 @@ void Loader::Pipeline::assemble() {
   const auto& p = preprocess_.settings();
   const std::size_t imageBytes = static_cast<std::size_t>(p.height) * p.width * 3;
   const int batchSize = settings_.batchSize;
-  std::int64_t index = 0;
+  std::int64_t index = start_.batches;
+  std::int64_t streamEnd = 0;  // assembled_ as this thread last saw it
   const auto newBatch = [&] {
     Batch batch;
     batch.epoch = epoch_;
@@ -492,9 +501,12 @@ void Loader::Pipeline::assemble() {
       }
       result = std::move(it->second);
       results_.erase(it);
-      ++assembled_;
+      streamEnd = ++assembled_;
     }
     workChanged_.notify_all();  // the window moved
+    if (result.passed) {
+      continue;
+    }
     if (!result.ok) {
       skip({std::move(result.key), std::move(result.reason)});
       continue;
@@ -514,6 +526,7 @@ void Loader::Pipeline::assemble() {
       }
     }
     if (batch.size == batchSize) {
+      batch.streamEnd = streamEnd;
       publish(std::move(batch));
       batch = newBatch();
     }
@@ -523,6 +536,7 @@ void Loader::Pipeline::assemble() {
     rate_.add(imagesDecoded_, core::RateMeter::Clock::now());
   }
   if (batch.size > 0 && !settings_.dropRemainder) {
+    batch.streamEnd = streamEnd;
     batch.images.resize(imageBytes * static_cast<std::size_t>(batch.size));
     publish(std::move(batch));
   }
@@ -609,6 +623,11 @@ std::vector<std::string> LoaderSettings::validate() const {
   if (interleave < 1) {
     problems.push_back("interleave must be at least 1 (got " + std::to_string(interleave) + ")");
   }
+  if (position.records < 0 || position.batches < 0) {
+    problems.push_back("the start position must not be negative (got record " +
+                       std::to_string(position.records) + ", batch " +
+                       std::to_string(position.batches) + ")");
+  }
   if (shuffleBuffer < 1) {
     problems.push_back("shuffleBuffer must be at least 1 record (got " +
                        std::to_string(shuffleBuffer) + ")");
@@ -654,15 +673,16 @@ Loader::Loader(LoaderSettings settings, std::stop_token stop, LoaderCallbacks ca
       preprocess_(settings_.preprocess),
       stop_(std::move(stop)),
       callbacks_(std::move(callbacks)) {
-  startEpoch(settings_.epoch);
+  startEpoch(settings_.epoch, settings_.position);
 }
 
 Loader::~Loader() = default;
 
-void Loader::startEpoch(std::int64_t epoch) {
+void Loader::startEpoch(std::int64_t epoch, LoaderPosition position) {
   pipeline_.reset();
   epoch_ = epoch;
-  pipeline_ = std::make_unique<Pipeline>(settings_, preprocess_, callbacks_, epoch_, stop_);
+  pipeline_ =
+      std::make_unique<Pipeline>(settings_, preprocess_, callbacks_, epoch_, position, stop_);
 }
 
 std::optional<Batch> Loader::next() {

@@ -37,6 +37,15 @@ enum class LoaderMode {
   kEval,   // shards in the order given, records in file order, evaluation preprocessing
 };
 
+// Where an epoch starts: the first `records` records of this rank's stream go through the readers
+// and the shuffle buffer as usual (so what follows is exactly what an uninterrupted epoch
+// delivers) but are neither decoded nor delivered, and batches are numbered from `batches`.
+// Exact resume of a training run mid-epoch costs reading, not decoding, the part already seen.
+struct LoaderPosition {
+  std::int64_t records = 0;
+  std::int64_t batches = 0;
+};
+
 struct LoaderSettings {
   std::vector<std::filesystem::path> shards;  // TFRecord files; the order matters for kEval
   LoaderMode mode = LoaderMode::kTrain;
@@ -44,7 +53,8 @@ struct LoaderSettings {
   bool dropRemainder = false;  // true: an epoch's last, smaller batch is not delivered
   PreprocessSettings preprocess;
   std::uint64_t seed = 0;
-  std::int64_t epoch = 0;  // the epoch the loader starts with (startEpoch() moves on)
+  std::int64_t epoch = 0;   // the epoch the loader starts with (startEpoch() moves on)
+  LoaderPosition position;  // where in `epoch` it starts
   // Data-parallel replicas: this loader delivers records k of the epoch's stream with
   // k % worldSize == rank, so the ranks' parts are disjoint, cover the epoch and differ in size
   // by at most one record. Every rank reads every shard (decoding, the expensive part, is split).
@@ -76,6 +86,9 @@ struct Batch {
   std::vector<std::uint8_t> images;  // size x height x width x 3 (R, G, B), contiguous
   std::vector<std::int64_t> labels;  // image/class/label as stored (the seed's: 1-based)
   std::vector<std::string> keys;     // image/filename, or "SHARD@OFFSET" when it has none
+  // Records of this rank's epoch stream consumed through this batch (delivered images and those
+  // skipped on the way): startEpoch(epoch, {streamEnd, index + 1}) resumes right after it.
+  std::int64_t streamEnd = 0;
 };
 
 // An image or record the loader left out, and why.
@@ -121,8 +134,9 @@ class Loader {
   // cancelled. A failure that is not a single bad image (a missing or unreadable shard, a damaged
   // record with skipCorruptRecords off) is rethrown here as core::Error.
   std::optional<Batch> next();
-  // Abandons what is left of the current epoch and starts `epoch` (reshuffled with seed + epoch).
-  void startEpoch(std::int64_t epoch);
+  // Abandons what is left of the current epoch and starts `epoch` (reshuffled with seed + epoch)
+  // at `position`.
+  void startEpoch(std::int64_t epoch, LoaderPosition position = {});
   std::int64_t epoch() const { return epoch_; }
   LoaderStats stats() const;
   const LoaderSettings& settings() const { return settings_; }

@@ -226,6 +226,32 @@ TEST(Loader, StartEpochAbandonsTheCurrentOneAndEpochsAreReproducible) {
   EXPECT_NE(keysOf(epoch1), keysOf(epoch0));
 }
 
+TEST(Loader, ResumingMidEpochDeliversExactlyTheRestOfIt) {
+  const test::TempDir dir;
+  // Image 13 is broken, so the stream position and the image count differ from batch 2 on.
+  auto settings = smallSettings(writeShards(dir, {25, 25, 25}, {13}, 60, 40));
+  for (const int rank : {0, 1}) {
+    settings.rank = rank;
+    settings.worldSize = 2;
+    settings.epoch = 3;
+    settings.position = {};
+    const auto whole = readEpoch(settings);
+    ASSERT_GE(whole.size(), 4u);
+    for (const std::size_t after : {std::size_t{0}, std::size_t{2}, whole.size() - 2}) {
+      settings.position = {whole[after].streamEnd, whole[after].index + 1};
+      const auto rest = readEpoch(settings);
+      expectIdentical(
+          std::vector<Batch>(whole.begin() + static_cast<std::ptrdiff_t>(after) + 1, whole.end()),
+          rest);
+    }
+    // The end of the epoch: nothing left.
+    settings.position = {whole.back().streamEnd, whole.back().index + 1};
+    EXPECT_TRUE(readEpoch(settings).empty());
+  }
+  settings.position = {-1, 0};
+  EXPECT_THROW(Loader{settings}, core::UsageError);
+}
+
 TEST(Loader, RanksReadDisjointPartsThatCoverTheEpoch) {
   const test::TempDir dir;
   const auto shards = writeShards(dir, {21, 12, 30});

@@ -1,0 +1,113 @@
+#include "eval/Evaluator.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/Error.hpp"
+#include "core/Files.hpp"
+#include "data/BatchTensors.hpp"
+#include "data/Loader.hpp"
+#include "train/Checkpoint.hpp"
+
+namespace taxon::eval {
+
+namespace fs = std::filesystem;
+
+MetricsReport evaluateModel(model::InceptionV3Impl& model, const data::RecordSet& records,
+                            const c10::Device& device, const ModelEvalSettings& settings,
+                            std::stop_token stop, const core::ProgressFn& progress) {
+  const data::RecordSplit& split = records.split(settings.subset);
+  const std::int64_t total =
+      settings.maxExamples > 0 ? std::min(settings.maxExamples, split.records) : split.records;
+  data::LoaderSettings loaderSettings;
+  loaderSettings.shards = split.shards;
+  loaderSettings.mode = data::LoaderMode::kEval;
+  loaderSettings.batchSize = settings.batchSize;
+  loaderSettings.preprocess.height = static_cast<int>(model.settings().imageSize);
+  loaderSettings.preprocess.width = static_cast<int>(model.settings().imageSize);
+  loaderSettings.workerThreads = settings.loaderThreads;
+  // Evaluation must not compete with itself for the cores: two batches ahead are enough.
+  loaderSettings.queueBatches = 2;
+  data::Loader loader(loaderSettings, stop);
+
+  MetricsAccumulator metrics(records.categories, settings.metrics);
+  model.eval();
+  torch::NoGradGuard noGrad;
+  std::int64_t done = 0;
+  std::vector<std::int64_t> classes;
+  while (done < total) {
+    auto batch = loader.next();
+    if (!batch) {
+      break;
+    }
+    const int keep = static_cast<int>(std::min<std::int64_t>(batch->size, total - done));
+    classes.resize(static_cast<std::size_t>(keep));
+    for (int i = 0; i < keep; ++i) {
+      const std::int64_t c = batch->labels[static_cast<std::size_t>(i)] - records.labelOffset;
+      if (c < 0 || c >= records.numClasses()) {
+        throw core::Error(batch->keys[static_cast<std::size_t>(i)] + ": label " +
+                          std::to_string(batch->labels[static_cast<std::size_t>(i)]) +
+                          " is outside the " + std::to_string(records.numClasses()) +
+                          " categories of " + records.directory.string());
+      }
+      classes[static_cast<std::size_t>(i)] = c;
+    }
+    const auto tensors = data::toTensors(*batch, device);
+    auto probabilities = torch::softmax(model.forward(tensors.images).logits, 1)
+                             .narrow(0, 0, keep)
+                             .to(torch::kCPU, torch::kFloat)
+                             .contiguous();
+    batch->keys.resize(static_cast<std::size_t>(keep));
+    metrics.add(probabilities.data_ptr<float>(), static_cast<std::size_t>(keep), classes.data(),
+                batch->keys);
+    done += keep;
+    if (progress) {
+      progress({"eval " + settings.subset, done, total, "images"});
+    }
+  }
+  return metrics.report();
+}
+
+EvalOutcome evaluateCheckpoint(const EvalSettings& settings, std::stop_token stop,
+                               const core::ProgressFn& progress) {
+  auto trained = train::loadTrainedModel(settings.checkpoint, settings.device);
+  const fs::path dataDir = settings.dataDir.empty() ? trained.settings.dataDir : settings.dataDir;
+  const data::RecordSet records = data::openRecordSet(dataDir);
+  if (records.categories != trained.categories) {
+    core::throwFileError(dataDir, "its categories (" + std::to_string(records.numClasses()) +
+                                      ") are not the ones the model in " +
+                                      trained.checkpoint.string() + " was trained on (" +
+                                      std::to_string(trained.categories.size()) + ")");
+  }
+  EvalOutcome outcome;
+  outcome.step = trained.step;
+  outcome.checkpoint = trained.checkpoint;
+  outcome.warnings = trained.warnings;
+  outcome.report = evaluateModel(*trained.model, records, train::parseDevice(settings.device),
+                                 settings.model, stop, progress);
+  outcome.stopped = stop.stop_requested();
+  if (!settings.evalDir.empty() && !outcome.stopped) {
+    writeReport(outcome.report, settings.evalDir);
+    // Where the numbers come from, beside them.
+    const fs::path summaryPath = settings.evalDir / "summary.json";
+    nlohmann::json summary;
+    {
+      std::ifstream in(summaryPath, std::ios::binary);
+      summary = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    }
+    if (summary.is_discarded() || !summary.is_object()) {
+      summary = nlohmann::json::object();
+    }
+    summary["checkpoint"] = outcome.checkpoint.string();
+    summary["step"] = outcome.step;
+    summary["subset"] = settings.model.subset;
+    summary["data_dir"] = dataDir.string();
+    core::writeFileAtomic(summaryPath, summary.dump(2) + "\n");
+  }
+  return outcome;
+}
+
+}  // namespace taxon::eval

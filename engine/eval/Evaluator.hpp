@@ -1,0 +1,58 @@
+// `taxon eval`: a trained model over a split of the record set, with the evaluation
+// preprocessing (central crop), into the metrics of eval/Metrics.hpp. Also what training runs for
+// its periodic validation.
+#pragma once
+
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "core/Progress.hpp"
+#include "data/RecordSet.hpp"
+#include "eval/Metrics.hpp"
+#include "model/InceptionV3.hpp"
+
+namespace taxon::eval {
+
+struct ModelEvalSettings {
+  std::string subset = "validation";
+  int batchSize = 64;
+  std::int64_t maxExamples = 0;  // 0: the whole split; else its first N records in file order
+  int loaderThreads = 0;         // decode threads; 0: one per core
+  MetricsSettings metrics;
+};
+
+// Runs `model` (switched to eval mode and left so) on the split. Images that cannot be decoded are
+// skipped (counted in the report's examples only when evaluated). Cancelled: returns the metrics
+// of what was evaluated so far.
+MetricsReport evaluateModel(model::InceptionV3Impl& model, const data::RecordSet& records,
+                            const c10::Device& device, const ModelEvalSettings& settings,
+                            std::stop_token stop = {}, const core::ProgressFn& progress = {});
+
+struct EvalSettings {
+  std::filesystem::path checkpoint;  // a train dir (its newest checkpoint) or a checkpoint file
+  std::filesystem::path dataDir;     // empty: the data dir the run trained on
+  std::filesystem::path evalDir;     // where the report files go (see writeReport); empty: none
+  std::string device = "cpu";
+  ModelEvalSettings model;
+};
+
+struct EvalOutcome {
+  MetricsReport report;
+  std::int64_t step = 0;
+  std::filesystem::path checkpoint;
+  std::vector<std::string> warnings;
+  bool stopped = false;
+};
+
+// Loads the checkpoint's averaged weights, checks that the data's categories are the model's and
+// evaluates; writes the report and summary.json (with the checkpoint and step) when evalDir is
+// set. Throws core::Error naming the file or folder at fault.
+EvalOutcome evaluateCheckpoint(const EvalSettings& settings, std::stop_token stop = {},
+                               const core::ProgressFn& progress = {});
+
+}  // namespace taxon::eval

@@ -1,0 +1,304 @@
+#include "train/Checkpoint.hpp"
+
+#include <torch/cuda.h>
+#include <torch/serialize.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "core/Error.hpp"
+#include "core/Files.hpp"
+#include "data/Crc32c.hpp"
+#include "model/TorchvisionWeights.hpp"
+
+namespace taxon::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kMagic[4] = {'T', 'X', 'C', 'K'};
+constexpr std::size_t kTrailerSize = 16;
+constexpr std::string_view kPrefix = "model.ckpt-";
+constexpr std::string_view kSuffix = ".taxon";
+
+std::optional<std::int64_t> stepOf(const std::string& fileName) {
+  if (fileName.size() <= kPrefix.size() + kSuffix.size() || fileName.rfind(kPrefix, 0) != 0 ||
+      fileName.compare(fileName.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+    return std::nullopt;
+  }
+  const std::string digits =
+      fileName.substr(kPrefix.size(), fileName.size() - kPrefix.size() - kSuffix.size());
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit) ||
+      digits.size() > 18) {
+    return std::nullopt;
+  }
+  return std::stoll(digits);
+}
+
+c10::List<at::Tensor> tensorsOf(const NamedTensors& named) {
+  c10::List<at::Tensor> list;
+  list.reserve(named.size());
+  for (const auto& entry : named) {
+    list.push_back(entry.second.detach().to(at::kCPU).contiguous());
+  }
+  return list;
+}
+
+nlohmann::json namesOf(const NamedTensors& named) {
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& entry : named) {
+    names.push_back(entry.first);
+  }
+  return names;
+}
+
+NamedTensors zipNamed(const nlohmann::json& names, const c10::IValue& tensors, const fs::path& path,
+                      const char* what) {
+  const auto list = tensors.toTensorList();
+  if (!names.is_array() || names.size() != list.size()) {
+    core::throwFileError(path, std::string("its ") + what + " names and tensors disagree");
+  }
+  NamedTensors out;
+  out.reserve(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    out.emplace_back(names[i].get<std::string>(), list.get(i));
+  }
+  return out;
+}
+
+void putLittleEndian(char* out, std::uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) {
+    out[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  }
+}
+
+std::uint64_t getLittleEndian(const char* in, int bytes) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) {
+    value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  }
+  return value;
+}
+
+}  // namespace
+
+std::vector<CheckpointInfo> listCheckpoints(const fs::path& directory) {
+  std::vector<CheckpointInfo> found;
+  std::error_code error;
+  for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
+    if (const auto step = stepOf(it->path().filename().string());
+        step && it->is_regular_file(error)) {
+      found.push_back({it->path(), *step});
+    }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const CheckpointInfo& a, const CheckpointInfo& b) { return a.step < b.step; });
+  return found;
+}
+
+fs::path saveCheckpoint(const fs::path& directory, const CheckpointData& data, int keep) {
+  nlohmann::json meta;
+  meta["format"] = "taxon-checkpoint/1";
+  meta["step"] = data.step;
+  meta["epoch"] = data.epoch;
+  meta["position_records"] = data.positionRecords;
+  meta["position_batches"] = data.positionBatches;
+  meta["settings"] = nlohmann::json::parse(data.settingsJson);
+  meta["categories"] = data.categories;
+  meta["metrics"] = nlohmann::json::parse(data.metricsJson);
+  meta["model"] = namesOf(data.model);
+  meta["average"] = namesOf(data.average);
+  meta["optimizer"] = namesOf(data.optimizer);
+  meta["generators"] = namesOf(data.generators);
+  const auto tuple = c10::ivalue::Tuple::create(
+      {c10::IValue(meta.dump()), c10::IValue(tensorsOf(data.model)),
+       c10::IValue(tensorsOf(data.average)), c10::IValue(tensorsOf(data.optimizer)),
+       c10::IValue(tensorsOf(data.generators))});
+  const std::vector<char> archive = torch::pickle_save(c10::IValue(tuple));
+  std::string bytes(archive.begin(), archive.end());
+  char trailer[kTrailerSize];
+  std::memcpy(trailer, kMagic, 4);
+  putLittleEndian(trailer + 4, data::crc32c(archive.data(), archive.size()), 4);
+  putLittleEndian(trailer + 8, archive.size(), 8);
+  bytes.append(trailer, kTrailerSize);
+
+  char name[64];
+  std::snprintf(name, sizeof name, "model.ckpt-%lld.taxon", static_cast<long long>(data.step));
+  const fs::path path = directory / name;
+  core::writeFileAtomic(path, bytes, /*durable=*/true);
+
+  auto all = listCheckpoints(directory);
+  for (std::size_t i = 0; i + static_cast<std::size_t>(keep) < all.size(); ++i) {
+    std::error_code error;
+    fs::remove(all[i].path, error);  // a checkpoint that will not go away is harmless
+  }
+  return path;
+}
+
+CheckpointData readCheckpoint(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    core::throwFileError(path, "cannot read the checkpoint");
+  }
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < kTrailerSize ||
+      std::memcmp(bytes.data() + bytes.size() - kTrailerSize, kMagic, 4) != 0) {
+    core::throwFileError(path, "not a complete Taxon checkpoint (cut short or another file)");
+  }
+  const char* trailer = bytes.data() + bytes.size() - kTrailerSize;
+  const auto size = getLittleEndian(trailer + 8, 8);
+  const auto crc = static_cast<std::uint32_t>(getLittleEndian(trailer + 4, 4));
+  if (size != bytes.size() - kTrailerSize) {
+    core::throwFileError(path, "the checkpoint is cut short or has bytes added");
+  }
+  bytes.resize(size);
+  if (data::crc32c(bytes.data(), bytes.size()) != crc) {
+    core::throwFileError(path, "the checkpoint is damaged (its checksum does not match)");
+  }
+  CheckpointData data;
+  try {
+    const c10::IValue value = torch::pickle_load(bytes);
+    const auto& items = value.toTupleRef().elements();
+    if (items.size() != 5) {
+      core::throwFileError(path, "not a Taxon checkpoint of this version");
+    }
+    const auto meta = nlohmann::json::parse(items[0].toStringRef());
+    data.step = meta.at("step").get<std::int64_t>();
+    data.epoch = meta.at("epoch").get<std::int64_t>();
+    data.positionRecords = meta.at("position_records").get<std::int64_t>();
+    data.positionBatches = meta.at("position_batches").get<std::int64_t>();
+    data.settingsJson = meta.at("settings").dump();
+    data.categories = meta.at("categories").get<std::vector<std::string>>();
+    data.metricsJson = meta.at("metrics").dump();
+    data.model = zipNamed(meta.at("model"), items[1], path, "model");
+    data.average = zipNamed(meta.at("average"), items[2], path, "weight average");
+    data.optimizer = zipNamed(meta.at("optimizer"), items[3], path, "optimizer");
+    data.generators = zipNamed(meta.at("generators"), items[4], path, "generator");
+  } catch (const core::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    core::throwFileError(path, std::string("not a readable Taxon checkpoint: ") + e.what());
+  }
+  return data;
+}
+
+std::optional<CheckpointData> readLatestCheckpoint(const fs::path& directory,
+                                                   std::vector<std::string>* warnings,
+                                                   fs::path* chosen) {
+  std::error_code error;
+  if (fs::is_regular_file(directory, error)) {
+    if (chosen != nullptr) {
+      *chosen = directory;
+    }
+    return readCheckpoint(directory);
+  }
+  const auto all = listCheckpoints(directory);
+  std::string problems;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    try {
+      CheckpointData data = readCheckpoint(it->path);
+      if (chosen != nullptr) {
+        *chosen = it->path;
+      }
+      return data;
+    } catch (const core::Error& e) {
+      if (warnings != nullptr) {
+        warnings->push_back(std::string(e.what()) + "; using an older checkpoint");
+      }
+      problems += std::string("\n  ") + e.what();
+    }
+  }
+  if (!all.empty()) {
+    core::throwFileError(directory, "no checkpoint in it can be read:" + problems);
+  }
+  return std::nullopt;
+}
+
+}  // namespace taxon::train
+
+namespace taxon::train {
+
+model::InceptionSettings modelSettings(const TrainSettings& settings, std::int64_t numClasses) {
+  model::InceptionSettings out;
+  out.numClasses = numClasses;
+  out.auxLogits = settings.auxLogits;
+  out.depthMultiplier = settings.depthMultiplier;
+  out.imageSize = settings.imageSize;
+  out.dropout = settings.dropout;
+  return out;
+}
+
+std::vector<std::string> copyInto(torch::nn::Module& module, const NamedTensors& source) {
+  std::map<std::string, const at::Tensor*> byName;
+  for (const auto& [name, tensor] : source) {
+    byName[name] = &tensor;
+  }
+  std::vector<std::string> missing;
+  torch::NoGradGuard noGrad;
+  for (const auto& item : model::stateDict(module)) {
+    const auto it = byName.find(item.key());
+    if (it == byName.end()) {
+      missing.push_back(item.key());
+      continue;
+    }
+    if (it->second->sizes() != item.value().sizes()) {
+      throw core::Error("'" + item.key() + "' has another shape in the checkpoint");
+    }
+    item.value().copy_(*it->second);
+  }
+  return missing;
+}
+
+c10::Device parseDevice(const std::string& device) {
+  c10::Device parsed(c10::kCPU);
+  try {
+    parsed = c10::Device(device);
+  } catch (const std::exception&) {
+    throw core::UsageError("unknown device '" + device + "' (use cpu, cuda or cuda:N)");
+  }
+  if (parsed.is_cuda()) {
+    if (!torch::cuda::is_available()) {
+      throw core::Error("device '" + device +
+                        "' asked for, but no usable CUDA GPU was found (see `taxon info`)");
+    }
+    if (parsed.has_index() && parsed.index() >= static_cast<int>(torch::cuda::device_count())) {
+      throw core::Error("device '" + device + "' asked for, but there are only " +
+                        std::to_string(torch::cuda::device_count()) + " GPUs");
+    }
+  } else if (!parsed.is_cpu()) {
+    throw core::UsageError("unsupported device '" + device + "' (use cpu, cuda or cuda:N)");
+  }
+  return parsed;
+}
+
+TrainedModel loadTrainedModel(const fs::path& checkpointDir, const std::string& device) {
+  TrainedModel out;
+  auto data = readLatestCheckpoint(checkpointDir, &out.warnings, &out.checkpoint);
+  if (!data) {
+    core::throwFileError(checkpointDir, "holds no checkpoint (model.ckpt-*.taxon)");
+  }
+  out.settings = trainSettingsFromJson(nlohmann::json::parse(data->settingsJson));
+  out.categories = data->categories;
+  out.step = data->step;
+  out.model = model::InceptionV3(
+      modelSettings(out.settings, static_cast<std::int64_t>(out.categories.size())));
+  try {
+    const auto missing = copyInto(*out.model, data->model);
+    if (!missing.empty()) {
+      throw core::Error("the checkpoint lacks '" + missing.front() + "'");
+    }
+    copyInto(*out.model, data->average);
+  } catch (const core::Error& e) {
+    core::throwFileError(out.checkpoint, e.what());
+  }
+  out.model->to(parseDevice(device));
+  out.model->eval();
+  return out;
+}
+
+}  // namespace taxon::train

@@ -1,0 +1,98 @@
+// Checkpoints of a training run: TRAIN_DIR/model.ckpt-STEP.taxon, one file per save holding
+// everything a run needs to continue exactly where it was: the model's parameters and buffers,
+// the weight average, the optimizer's slots, step, epoch and position in the epoch, the random
+// generators' states, the settings and the category names.
+//
+// Safety: a checkpoint is written to a temporary file, flushed to disk and renamed into place, so
+// a run killed at any moment leaves only complete checkpoints; each file ends with a CRC-32C of
+// its contents, so one damaged later is detected (and the previous one used, with a warning)
+// instead of being loaded. The newest `keep` are kept.
+//
+// Layout: a LibTorch archive (zip) followed by a 16-byte trailer "TXCK", CRC-32C (LE 32 bits) and
+// the archive's size (LE 64 bits).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/InceptionV3.hpp"
+#include "train/Optimizer.hpp"
+
+namespace taxon::train {
+
+struct CheckpointData {
+  std::int64_t step = 0;             // optimizer steps done
+  std::int64_t epoch = 0;            // the epoch the next batch comes from
+  std::int64_t positionRecords = 0;  // data::LoaderPosition in that epoch
+  std::int64_t positionBatches = 0;
+  std::string settingsJson;  // TrainSettings as JSON
+  std::vector<std::string> categories;
+  std::string metricsJson = "{}";  // the last logged metrics (for people and the app)
+  NamedTensors model;              // parameters and buffers, torchvision names
+  NamedTensors average;            // the weight average of the parameters
+  NamedTensors optimizer;
+  NamedTensors generators;  // "cpu", "cuda:N": random generator states
+};
+
+struct CheckpointInfo {
+  std::filesystem::path path;
+  std::int64_t step = 0;
+};
+
+// Checkpoints in `directory`, oldest first (by step). Temporary files are ignored.
+std::vector<CheckpointInfo> listCheckpoints(const std::filesystem::path& directory);
+
+// Writes DIR/model.ckpt-STEP.taxon atomically (see above), then deletes all but the newest `keep`.
+// Tensors may live on any device; they are saved from the CPU. Returns the path.
+std::filesystem::path saveCheckpoint(const std::filesystem::path& directory,
+                                     const CheckpointData& data, int keep);
+
+// Reads one checkpoint (tensors on the CPU). Throws core::Error naming the file when it is cut
+// short, damaged or not a checkpoint.
+CheckpointData readCheckpoint(const std::filesystem::path& path);
+
+// The newest checkpoint of `directory` that reads; damaged newer ones are passed over and each
+// adds a sentence to `warnings`. Nothing when the directory holds no checkpoint; core::Error when
+// it holds some and none reads. `directory` may also be a checkpoint file itself.
+std::optional<CheckpointData> readLatestCheckpoint(const std::filesystem::path& directory,
+                                                   std::vector<std::string>* warnings = nullptr,
+                                                   std::filesystem::path* chosen = nullptr);
+
+}  // namespace taxon::train
+
+// --- trained models, as evaluation and classification use them ---
+
+namespace taxon::train {
+
+// The network a run's settings describe, for `numClasses` categories.
+model::InceptionSettings modelSettings(const TrainSettings& settings, std::int64_t numClasses);
+
+// Copies `source` into the module's parameters and buffers of the same names (stateDict names);
+// names of the module that `source` lacks are left as they are and listed in the return value.
+std::vector<std::string> copyInto(torch::nn::Module& module, const NamedTensors& source);
+
+struct TrainedModel {
+  model::InceptionV3 model{nullptr};  // in eval mode, on the device asked for
+  TrainSettings settings;
+  std::vector<std::string> categories;
+  std::int64_t step = 0;
+  std::filesystem::path checkpoint;
+  std::vector<std::string> warnings;  // damaged newer checkpoints passed over
+};
+
+// The model of the newest readable checkpoint in `checkpointDir` (or of that checkpoint file)
+// with the weight average's parameters (what the seed evaluates) and the run's batch-norm
+// statistics. Throws core::Error naming the folder when it holds no checkpoint.
+TrainedModel loadTrainedModel(const std::filesystem::path& checkpointDir,
+                              const std::string& device);
+
+// "cpu", "cuda", "cuda:N" as a device; core::Error when CUDA is asked for and not available.
+c10::Device parseDevice(const std::string& device);
+
+}  // namespace taxon::train

@@ -1,0 +1,153 @@
+#include "train/Optimizer.hpp"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numbers>
+
+#include "core/Error.hpp"
+
+namespace taxon::train {
+
+LearningRateSchedule::LearningRateSchedule(const TrainSettings& settings, double stepsPerEpoch,
+                                           std::int64_t totalSteps)
+    : kind_(settings.schedule),
+      base_(settings.baseLearningRate()),
+      decayEpochs_(settings.decayEpochs),
+      decayFactor_(settings.decayFactor),
+      warmupSteps_(settings.warmupEpochs * stepsPerEpoch),
+      stepsPerEpoch_(std::max(stepsPerEpoch, 1.0)),
+      totalSteps_(totalSteps) {}
+
+double LearningRateSchedule::at(std::int64_t step) const {
+  const double s = static_cast<double>(step);
+  if (s < warmupSteps_) {
+    return base_ * (s + 1.0) / warmupSteps_;
+  }
+  switch (kind_) {
+    case ScheduleKind::kStaircase:
+      return base_ * std::pow(decayFactor_, std::floor(s / stepsPerEpoch_ / decayEpochs_));
+    case ScheduleKind::kCosine: {
+      const double span = std::max(1.0, static_cast<double>(totalSteps_) - warmupSteps_);
+      const double t = std::clamp((s - warmupSteps_) / span, 0.0, 1.0);
+      return base_ * 0.5 * (1.0 + std::cos(std::numbers::pi * t));
+    }
+    case ScheduleKind::kConstant:
+      return base_;
+  }
+  return base_;
+}
+
+Optimizer::Optimizer(NamedTensors parameters, std::vector<bool> decay,
+                     const TrainSettings& settings)
+    : kind_(settings.optimizer),
+      rmsDecay_(settings.rmsDecay),
+      momentum_(settings.momentum),
+      epsilon_(settings.rmsEpsilon),
+      weightDecay_(settings.weightDecay) {
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    Slot slot;
+    slot.name = parameters[i].first;
+    slot.parameter = parameters[i].second;
+    slot.decay = i < decay.size() && decay[i];
+    at::NoGradGuard noGrad;
+    if (kind_ == OptimizerKind::kRmsProp) {
+      slot.ms = at::ones_like(slot.parameter);
+    }
+    slot.mom = at::zeros_like(slot.parameter);
+    slots_.push_back(std::move(slot));
+  }
+}
+
+void Optimizer::step(double learningRate) {
+  at::NoGradGuard noGrad;
+  for (auto& slot : slots_) {
+    const at::Tensor& grad = slot.parameter.grad();
+    if (!grad.defined()) {
+      continue;
+    }
+    at::Tensor g = grad;
+    if (slot.decay && weightDecay_ > 0.0) {
+      g = grad.add(slot.parameter, weightDecay_);
+    }
+    if (kind_ == OptimizerKind::kRmsProp) {
+      slot.ms.mul_(rmsDecay_).addcmul_(g, g, 1.0 - rmsDecay_);
+      slot.mom.mul_(momentum_).addcdiv_(g, slot.ms.add(epsilon_).sqrt_(), learningRate);
+      slot.parameter.sub_(slot.mom);
+    } else {
+      slot.mom.mul_(momentum_).add_(g);
+      slot.parameter.sub_(slot.mom, learningRate);
+    }
+  }
+}
+
+void Optimizer::zeroGrad() {
+  for (auto& slot : slots_) {
+    at::Tensor grad = slot.parameter.mutable_grad();
+    if (grad.defined()) {
+      grad.zero_();
+    }
+  }
+}
+
+NamedTensors Optimizer::state() const {
+  NamedTensors out;
+  for (const auto& slot : slots_) {
+    if (slot.ms.defined()) {
+      out.emplace_back("ms/" + slot.name, slot.ms);
+    }
+    out.emplace_back((kind_ == OptimizerKind::kRmsProp ? "mom/" : "buf/") + slot.name, slot.mom);
+  }
+  return out;
+}
+
+namespace {
+
+// Copies every tensor of `into` from the one of the same name in `saved`.
+void copyNamed(const NamedTensors& into, const NamedTensors& saved, const std::string& what) {
+  std::map<std::string, const at::Tensor*> byName;
+  for (const auto& [name, tensor] : saved) {
+    byName[name] = &tensor;
+  }
+  at::NoGradGuard noGrad;
+  for (const auto& [name, tensor] : into) {
+    const auto it = byName.find(name);
+    if (it == byName.end()) {
+      throw core::Error("the checkpoint's " + what + " has no '" + name + "'");
+    }
+    if (it->second->sizes() != tensor.sizes()) {
+      throw core::Error("the checkpoint's " + what + " '" + name + "' has another shape");
+    }
+    tensor.copy_(*it->second);
+  }
+}
+
+}  // namespace
+
+void Optimizer::loadState(const NamedTensors& saved) {
+  copyNamed(state(), saved, "optimizer state");
+}
+
+WeightAverage::WeightAverage(const NamedTensors& parameters, double decay) : decay_(decay) {
+  at::NoGradGuard noGrad;
+  for (const auto& [name, tensor] : parameters) {
+    averages_.emplace_back(name, tensor.detach().clone());
+  }
+}
+
+void WeightAverage::update(const NamedTensors& parameters, std::int64_t step) {
+  const double s = static_cast<double>(step);
+  const double decay = std::min(decay_, (1.0 + s) / (10.0 + s));
+  at::NoGradGuard noGrad;
+  for (std::size_t i = 0; i < averages_.size(); ++i) {
+    averages_[i].second.lerp_(parameters[i].second.detach(), 1.0 - decay);
+  }
+}
+
+void WeightAverage::loadState(const NamedTensors& saved) {
+  copyNamed(averages_, saved, "weight average");
+}
+
+}  // namespace taxon::train
