@@ -15,7 +15,6 @@
 #include "core/Progress.hpp"
 #include "eval/Evaluator.hpp"
 #include "infer/Classifier.hpp"
-#include "model/TorchvisionWeights.hpp"
 #include "train/Checkpoint.hpp"
 #include "train/Trainer.hpp"
 
@@ -51,6 +50,7 @@ struct TrainFlags {
   int numGpus = 1;
   bool resume = false;
   bool noAux = false;
+  bool noDistort = false;
   std::vector<std::pair<CLI::Option*, std::function<void(train::TrainSettings&)>>> copies;
 };
 
@@ -183,6 +183,10 @@ Command addTrainCommand(CLI::App& app) {
   addSetting(*cli, *f, "--depth_multiplier", &train::TrainSettings::depthMultiplier,
              "TF-slim's channel multiplier (minimum depth 16)")
       ->default_str("1.0");
+  f->copies.emplace_back(
+      cli->add_flag("--no_distort", f->noDistort,
+                    "Train on whole images: no random crop, flip or colour change"),
+      [f](train::TrainSettings& s) { s.distort = !f->noDistort; });
   f->copies.emplace_back(cli->add_flag("--no_aux_logits", f->noAux, "Leave out the auxiliary head"),
                          [f](train::TrainSettings& s) { s.auxLogits = !f->noAux; });
   auto* initFrom = addSetting(*cli, *f, "--init_from", &train::TrainSettings::initFrom,
@@ -359,24 +363,17 @@ Command addExportCommand(CLI::App& app) {
       ->check(CLI::IsMember({"torchvision"}))
       ->capture_default_str();
   cli->add_option("--output", (*o)[2], "The .pth file to write")->required();
-  return {
-      cli, [o]() -> int {
-        auto trained = train::loadTrainedModel((*o)[0], "cpu");
-        if (trained.settings.depthMultiplier != 1.0) {
-          throw core::Error(trained.checkpoint.string() + ": the model has depth multiplier " +
-                            std::to_string(trained.settings.depthMultiplier) +
-                            "; torchvision's inception_v3 has only the full-width network (1.0)");
-        }
-        model::saveTorchvisionStateDict(*trained.model, (*o)[2]);
-        std::fprintf(stderr,
-                     "Wrote %s (step %lld, averaged weights). In Python:\n"
-                     "  m = torchvision.models.inception_v3(num_classes=%zu, aux_logits=%s, "
-                     "init_weights=False)\n  m.load_state_dict(torch.load('%s'))\n",
-                     (*o)[2].c_str(), static_cast<long long>(trained.step),
-                     trained.categories.size(), trained.settings.auxLogits ? "True" : "False",
-                     (*o)[2].c_str());
-        return 0;
-      }};
+  return {cli, [o]() -> int {
+            const auto trained = train::exportTorchvision((*o)[0], (*o)[2]);
+            std::fprintf(stderr,
+                         "Wrote %s (step %lld, averaged weights). In Python:\n"
+                         "  m = torchvision.models.inception_v3(num_classes=%zu, aux_logits=%s, "
+                         "init_weights=False)\n  m.load_state_dict(torch.load('%s'))\n",
+                         (*o)[2].c_str(), static_cast<long long>(trained.step),
+                         trained.categories.size(), trained.settings.auxLogits ? "True" : "False",
+                         (*o)[2].c_str());
+            return 0;
+          }};
 }
 
 }  // namespace taxon::app

@@ -254,6 +254,18 @@ std::vector<std::string> copyInto(torch::nn::Module& module, const NamedTensors&
   return missing;
 }
 
+TrainedModel exportTorchvision(const fs::path& checkpointDir, const fs::path& output) {
+  auto trained = loadTrainedModel(checkpointDir, "cpu");
+  if (trained.settings.depthMultiplier != 1.0) {
+    core::throwFileError(trained.checkpoint,
+                         "the model has depth multiplier " +
+                             std::to_string(trained.settings.depthMultiplier) +
+                             "; torchvision's inception_v3 has only the full-width network (1.0)");
+  }
+  model::saveTorchvisionStateDict(*trained.model, output);
+  return trained;
+}
+
 c10::Device parseDevice(const std::string& device) {
   c10::Device parsed(c10::kCPU);
   try {

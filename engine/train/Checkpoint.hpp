@@ -92,6 +92,13 @@ struct TrainedModel {
 TrainedModel loadTrainedModel(const std::filesystem::path& checkpointDir,
                               const std::string& device);
 
+// `taxon export --format torchvision`: the checkpoint's model with its averaged weights as a
+// torchvision inception_v3 state_dict (see model::saveTorchvisionStateDict). Throws core::Error
+// when the model is not one torchvision can build (a depth multiplier other than 1). Returns the
+// model that was written.
+TrainedModel exportTorchvision(const std::filesystem::path& checkpointDir,
+                               const std::filesystem::path& output);
+
 // "cpu", "cuda", "cuda:N" as a device; core::Error when CUDA is asked for and not available.
 c10::Device parseDevice(const std::string& device);
 

@@ -146,6 +146,7 @@ void visitFields(Settings& s, Visit&& visit) {
   visit("seed", s.seed);
   visit("loader_threads", s.loaderThreads);
   visit("shuffle_buffer", s.shuffleBuffer);
+  visit("distort", s.distort);
   visit("torch_threads", s.torchThreads);
   visit("log_every_n_steps", s.logEverySteps);
   visit("save_every_n_steps", s.saveEverySteps);

@@ -68,6 +68,9 @@ struct TrainSettings {
   std::uint64_t seed = 1;
   int loaderThreads = 0;  // decode threads; 0: one per core
   int shuffleBuffer = 8192;
+  // Training images get a random crop, flip and colour change (the seed's distortions); off: each
+  // image whole, resized (for tests that must memorize, and for ablations).
+  bool distort = true;
   int torchThreads = 0;  // intra-op threads on the CPU; 0: LibTorch's default
 
   // --- bookkeeping ---

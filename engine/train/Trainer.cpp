@@ -61,6 +61,7 @@ void checkResumable(const TrainSettings& saved, const TrainSettings& asked) {
   same(saved.optimizer == asked.optimizer, "optimizer");
   same(saved.seed == asked.seed, "seed");
   same(saved.shuffleBuffer == asked.shuffleBuffer, "shuffle buffer");
+  same(saved.distort == asked.distort, "distortion setting");
   if (!changed.empty()) {
     std::string list;
     for (const auto& c : changed) {
@@ -219,8 +220,12 @@ TrainSettings readRunSettings(const fs::path& trainDir) {
 }
 
 std::string seedLogLine(const StepMetrics& m) {
-  const auto seconds = static_cast<std::time_t>(m.wallTime);
-  const auto micros = static_cast<long>((m.wallTime - std::floor(m.wallTime)) * 1e6);
+  auto seconds = static_cast<std::time_t>(std::floor(m.wallTime));
+  auto micros = std::lround((m.wallTime - std::floor(m.wallTime)) * 1e6);
+  if (micros >= 1000000) {
+    ++seconds;
+    micros -= 1000000;
+  }
   std::tm local{};
   localtime_r(&seconds, &local);
   char time[64];
@@ -242,6 +247,7 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
   };
   const auto started = std::chrono::steady_clock::now();
   TrainSettings settings = asked;
+  TrainResult result;
   const fs::path dir = settings.trainDir;
 
   // --- the run's folder: new, or one to continue ---
@@ -254,14 +260,17 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
     for (const auto& warning : warnings) {
       log("warning: " + warning);
     }
-    if (!checkpoint) {
-      core::throwFileError(dir, existing.any()
-                                    ? "holds no checkpoint to resume from yet; start the run "
-                                      "again in a new --train_dir"
-                                    : "holds no training run to resume");
+    if (checkpoint) {
+      checkResumable(trainSettingsFromJson(nlohmann::json::parse(checkpoint->settingsJson)),
+                     settings);
+    } else if (existing.settings) {
+      // Stopped before its first checkpoint: nothing to continue from but the start.
+      checkResumable(readRunSettings(dir), settings);
+      truncateMetrics(dir / kMetricsFile, 0);
+      log("no checkpoint in " + dir.string() + " yet: starting the run over");
+    } else {
+      core::throwFileError(dir, "holds no training run to resume");
     }
-    checkResumable(trainSettingsFromJson(nlohmann::json::parse(checkpoint->settingsJson)),
-                   settings);
   } else if (existing.any()) {
     core::throwFileError(dir, "already holds a training run (" +
                                   std::to_string(existing.checkpoints) +
@@ -356,6 +365,7 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
       core::throwFileError(checkpointPath, e.what());
     }
     restoreGenerators(checkpoint->generators, device);
+    result.lastCheckpoint = checkpointPath;
     step = checkpoint->step;
     epoch = checkpoint->epoch;
     position = {checkpoint->positionRecords, checkpoint->positionBatches};
@@ -381,7 +391,6 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
   EventFileWriter events(dir);
   const std::string settingsJson = toJson(settings).dump();
 
-  TrainResult result;
   nlohmann::json lastMetrics = nlohmann::json::object();
   const auto save = [&] {
     CheckpointData data;
@@ -454,6 +463,11 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
   loaderSettings.epoch = epoch;
   loaderSettings.position = position;
   loaderSettings.shuffleBuffer = settings.shuffleBuffer;
+  if (!settings.distort) {
+    loaderSettings.preprocess.minArea = 1.0;
+    loaderSettings.preprocess.flip = false;
+    loaderSettings.preprocess.colour = false;
+  }
   loaderSettings.workerThreads = settings.loaderThreads;
   data::LoaderCallbacks loaderCallbacks;
   loaderCallbacks.onSkip = [&](const data::SkippedImage& skipped) {

@@ -13,8 +13,11 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
 #include "core/Error.hpp"
 #include "model/InceptionV3.hpp"
+#include "train/Checkpoint.hpp"
+#include "train/TrainSettings.hpp"
 
 namespace taxon::model {
 namespace {
@@ -166,6 +169,65 @@ TEST(TorchvisionCompat, OurWeightsLoadStrictlyIntoTorchvision) {
   loadTorchvisionStateDict(*again, dir / "taxon.pt");
   again->eval();
   EXPECT_TRUE(torch::equal(again->forward(input).logits, logits));
+}
+
+// `taxon export --format torchvision`: a checkpoint's averaged weights (not its live ones) load
+// strictly into torchvision's inception_v3 and give our logits.
+TEST(TorchvisionCompat, ExportedCheckpointLoadsIntoTorchvisionWithTheAveragedWeights) {
+  ScratchDir dir;
+  torch::manual_seed(5);
+  InceptionV3 model(tenClasses());
+  train::CheckpointData data;
+  data.step = 42;
+  train::TrainSettings settings;
+  settings.imageSize = 299;
+  data.settingsJson = train::toJson(settings).dump();
+  for (int i = 0; i < 10; ++i) {
+    data.categories.push_back("category " + std::to_string(i));
+  }
+  for (const auto& item : stateDict(*model)) {
+    data.model.emplace_back(item.key(), item.value().clone());
+  }
+  {
+    torch::NoGradGuard noGrad;
+    for (const auto& item : model->named_parameters()) {
+      data.average.emplace_back(item.key(),
+                                item.value() * 0.5 + 0.01 * torch::randn_like(item.value()));
+    }
+  }
+  train::saveCheckpoint(dir.path(), data, 1);
+  const auto trained = train::exportTorchvision(dir.path(), dir / "taxon.pt");
+  EXPECT_EQ(trained.step, 42);
+
+  // Our logits with the averaged parameters.
+  const auto missing = train::copyInto(*model, data.average);
+  EXPECT_EQ(missing.size(), stateDict(*model).size() - data.average.size());  // the buffers
+  model->eval();
+  torch::NoGradGuard noGrad;
+  const auto input = torch::rand({2, 3, 299, 299}) * 2 - 1;
+  torch::OrderedDict<std::string, torch::Tensor> reference;
+  reference.insert("input", input);
+  reference.insert("logits", model->forward(input).logits);
+  writeTensorDict(reference, dir / "taxon_reference.pt");
+  std::string output;
+  EXPECT_EQ(runPython("check", dir, output), 0) << output;
+  std::cout << "export -> torchvision: " << output;
+
+  // A reduced network cannot become torchvision's.
+  settings.depthMultiplier = 0.5;
+  data.settingsJson = train::toJson(settings).dump();
+  data.step = 43;
+  InceptionV3 small(InceptionSettings{.numClasses = 10, .depthMultiplier = 0.5});
+  data.model.clear();
+  data.average.clear();
+  for (const auto& item : stateDict(*small)) {
+    data.model.emplace_back(item.key(), item.value());
+  }
+  for (const auto& item : small->named_parameters()) {
+    data.average.emplace_back(item.key(), item.value());
+  }
+  train::saveCheckpoint(dir.path(), data, 1);
+  EXPECT_THROW(train::exportTorchvision(dir.path(), dir / "small.pt"), core::Error);
 }
 
 TEST(TorchvisionCompat, LoadingNamesTheFileAndEveryBadKey) {

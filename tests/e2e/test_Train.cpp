@@ -1,0 +1,212 @@
+// `taxon train`, `eval`, `classify` and `export` as a user runs them, on tiny real data.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "RunCommand.hpp"
+#include "TrainTestData.hpp"
+
+namespace taxon::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> tinyTrain(const fs::path& trainDir, const fs::path& dataDir,
+                                   int maxSteps) {
+  return {"train",
+          "--train_dir",
+          trainDir.string(),
+          "--data_dir",
+          dataDir.string(),
+          "--image_size",
+          "75",
+          "--depth_multiplier",
+          "0.1",
+          "--batch_size",
+          "8",
+          "--max_steps",
+          std::to_string(maxSteps),
+          "--log_every_n_steps",
+          "2",
+          "--num_threads",
+          "2",
+          "--num_preprocess_threads",
+          "2",
+          "--shuffle_buffer",
+          "16"};
+}
+
+std::vector<std::int64_t> loggedSteps(const fs::path& trainDir) {
+  std::ifstream in(trainDir / "metrics.jsonl");
+  std::vector<std::int64_t> steps;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto json = nlohmann::json::parse(line);
+    if (json.contains("loss")) {
+      steps.push_back(json["step"].get<std::int64_t>());
+    }
+  }
+  return steps;
+}
+
+class TrainCommands : public ::testing::Test {
+ protected:
+  void SetUp() override { writeRecordSet(dir_ / "records", 24); }
+  TempDir dir_;
+};
+
+TEST_F(TrainCommands, TrainPrintsTheSeedsLinesAndRefusesToOverwriteARun) {
+  const auto run = dir_ / "run";
+  auto r = taxon(tinyTrain(run, dir_ / "records", 4));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const std::regex seedLine(
+      R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}: step 4, loss = \d+\.\d\d \(\d+\.\d examples/sec; )"
+      R"(\d+\.\d{3} sec/batch\))");
+  EXPECT_TRUE(std::regex_search(r.out, seedLine)) << r.out;
+  EXPECT_NE(r.out.find("validation precision @ 1 = "), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(run / "model.ckpt-4.taxon"));
+  EXPECT_TRUE(fs::exists(run / "settings.json"));
+
+  r = taxon(tinyTrain(run, dir_ / "records", 6));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("already holds a training run"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(run / "model.ckpt-6.taxon"));
+
+  // --resume takes the saved settings; only the new length is given.
+  r = taxon({"train", "--train_dir", run.string(), "--max_steps", "6", "--resume"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("resuming"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(run / "model.ckpt-6.taxon"));
+  EXPECT_EQ(loggedSteps(run), (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6}));
+
+  r = taxon({"train", "--train_dir", run.string(), "--resume", "--image_size", "99"});
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.err.find("image size"), std::string::npos) << r.err;
+
+  r = taxon({"train", "--train_dir", run.string(), "--data_dir", (dir_ / "records").string(),
+             "--num_gpus", "8"});
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.err.find("--num_gpus 8"), std::string::npos) << r.err;
+}
+
+// Killed with SIGKILL at arbitrary moments, a run always resumes from its last complete
+// checkpoint and ends with every step logged once.
+TEST_F(TrainCommands, SurvivesSigkillAtAnyMoment) {
+  const auto run = dir_ / "run";
+  constexpr int kSteps = 150;
+  auto args = tinyTrain(run, dir_ / "records", kSteps);
+  args.push_back("--save_every_n_steps");
+  args.push_back("7");
+  for (const int delayMs : {1500, 2600, 3700}) {
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      std::vector<std::string> all = {TAXON_CLI};
+      all.insert(all.end(), args.begin(), args.end());
+      if (fs::exists(run / "settings.json")) {
+        all.push_back("--resume");
+      }
+      std::vector<char*> argv;
+      for (auto& a : all) {
+        argv.push_back(a.data());
+      }
+      argv.push_back(nullptr);
+      freopen("/dev/null", "w", stdout);
+      freopen("/dev/null", "w", stderr);
+      execv(TAXON_CLI, argv.data());
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it was killed";
+  }
+  // The kills came after some checkpoints and before the end.
+  ASSERT_TRUE(fs::exists(run / "settings.json"));
+  std::int64_t newest = 0;
+  for (const auto& entry : fs::directory_iterator(run)) {
+    std::smatch m;
+    const std::string name = entry.path().filename().string();
+    if (std::regex_match(name, m, std::regex(R"(model\.ckpt-(\d+)\.taxon)"))) {
+      newest = std::max<std::int64_t>(newest, std::stoll(m[1]));
+    }
+  }
+  EXPECT_GT(newest, 0);
+  EXPECT_LT(newest, kSteps);
+  // No temporary files are left where checkpoints are listed, and the run finishes.
+  args.push_back("--resume");
+  const auto r =
+      taxon(fs::exists(run / "settings.json") ? args : tinyTrain(run, dir_ / "records", 30));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  std::vector<std::int64_t> expected(kSteps);
+  for (int i = 0; i < kSteps; ++i) {
+    expected[static_cast<std::size_t>(i)] = i + 1;
+  }
+  EXPECT_EQ(loggedSteps(run), expected);
+  EXPECT_TRUE(fs::exists(run / ("model.ckpt-" + std::to_string(kSteps) + ".taxon")));
+}
+
+TEST_F(TrainCommands, EvalClassifyAndExport) {
+  const auto run = dir_ / "run";
+  auto r = taxon(tinyTrain(run, dir_ / "records", 3));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+
+  r = taxon({"eval", "--checkpoint_dir", run.string(), "--eval_dir", (dir_ / "eval").string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const std::regex evalLine(R"(^precision @ 1 = \d\.\d{4} recall @ 5 = 1\.0000$)");
+  bool found = false;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    found = found || std::regex_match(line, evalLine);
+  }
+  EXPECT_TRUE(found) << r.out;  // 4 categories: the label is always in the top 5
+  const auto summary = nlohmann::json::parse(readAll(dir_ / "eval" / "summary.json"));
+  EXPECT_EQ(summary["examples"], 24);
+  EXPECT_EQ(summary["step"], 3);
+  EXPECT_EQ(readAll(dir_ / "eval" / "levels.csv").substr(0, 31), "level,examples,correct,accuracy");
+
+  // Two images, a file that is not an image and a missing one.
+  writeFile(dir_ / "a.png", categoryPng(0));
+  writeFile(dir_ / "b c.png", categoryPng(1));
+  writeFile(dir_ / "notes.png", "not an image at all");
+  r = taxon({"classify", "--checkpoint_dir", run.string(), "--top_k", "2", "--csv",
+             (dir_ / "out.csv").string(), (dir_ / "a.png").string(), (dir_ / "notes.png").string(),
+             (dir_ / "missing.jpg").string(), (dir_ / "b c.png").string()});
+  EXPECT_EQ(r.exitCode, 1);
+  const std::regex scoreLine(R"(\n\d\.\d{3} - (Men|Women|Other)[^\n]*)");
+  EXPECT_EQ(std::distance(std::sregex_iterator(r.out.begin(), r.out.end(), scoreLine),
+                          std::sregex_iterator()),
+            4)
+      << r.out;
+  EXPECT_NE(r.out.find((dir_ / "a.png").string() + "\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find((dir_ / "b c.png").string() + "\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find((dir_ / "notes.png").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find((dir_ / "missing.jpg").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("2 of 4 images could not be classified"), std::string::npos) << r.err;
+  const std::string csv = readAll(dir_ / "out.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "path,rank,class,category,score");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5);
+
+  // The tiny network has a depth multiplier of 0.1: torchvision has no such model.
+  r = taxon({"export", "--checkpoint_dir", run.string(), "--output", (dir_ / "w.pt").string()});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("depth multiplier"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "w.pt"));
+
+  r = taxon(
+      {"classify", "--checkpoint_dir", (dir_ / "nothing").string(), (dir_ / "a.png").string()});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("nothing"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace taxon::test

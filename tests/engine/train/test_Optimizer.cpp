@@ -1,0 +1,147 @@
+#include "train/Optimizer.hpp"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/Error.hpp"
+
+namespace taxon::train {
+namespace {
+
+// One parameter of value 1 whose gradient is 0.5 at every step.
+struct OneWeight {
+  torch::Tensor w = torch::ones({1, 1}, torch::requires_grad());
+  NamedTensors named() { return {{"w", w}}; }
+  void setGrad() { w.mutable_grad() = torch::full({1, 1}, 0.5); }
+  double value() { return w.item<double>(); }
+};
+
+TEST(Optimizer, RmsPropHasTensorFlowsSemantics) {
+  // ms starts at 1: ms = 0.9 ms + 0.1 g^2, mom = 0.9 mom + lr g / sqrt(ms + 1), w -= mom.
+  // By hand: ms 0.925, mom 0.05 / sqrt(1.925) = 0.0360375, w 0.9639625; then 0.8948423.
+  // (PyTorch's RMSprop, with ms from 0 and epsilon outside the root, gives 0.8419 after one.)
+  TrainSettings s;
+  s.weightDecay = 0.0;
+  OneWeight p;
+  Optimizer optimizer(p.named(), {true}, s);
+  p.setGrad();
+  optimizer.step(0.1);
+  EXPECT_NEAR(p.value(), 0.9639625014921777, 1e-7);
+  p.setGrad();
+  optimizer.step(0.1);
+  EXPECT_NEAR(p.value(), 0.8948423109227849, 1e-7);
+}
+
+TEST(Optimizer, SgdWithMomentumAndWeightDecayOnMarkedParametersOnly) {
+  // g = 0.5 + 0.01 w; buf = 0.9 buf + g; w -= 0.1 buf: 0.949, then 0.852151.
+  TrainSettings s;
+  s.optimizer = OptimizerKind::kSgd;
+  s.weightDecay = 0.01;
+  OneWeight decayed, plain;
+  Optimizer optimizer({{"a", decayed.w}, {"b", plain.w}}, {true, false}, s);
+  for (int i = 0; i < 2; ++i) {
+    decayed.setGrad();
+    plain.setGrad();
+    optimizer.step(0.1);
+  }
+  EXPECT_NEAR(decayed.value(), 0.852151, 1e-6);
+  EXPECT_NEAR(plain.value(), 1.0 - 0.1 * 0.5 - 0.1 * (0.9 * 0.5 + 0.5), 1e-6);
+}
+
+TEST(Optimizer, StateRoundTripsAndMismatchesAreErrors) {
+  TrainSettings s;
+  OneWeight p;
+  Optimizer optimizer(p.named(), {true}, s);
+  p.setGrad();
+  optimizer.step(0.1);
+  const auto saved = optimizer.state();
+  ASSERT_EQ(saved.size(), 2u);
+  EXPECT_EQ(saved[0].first, "ms/w");
+  EXPECT_EQ(saved[1].first, "mom/w");
+  OneWeight q;
+  Optimizer again(q.named(), {true}, s);
+  NamedTensors copy;
+  for (const auto& [name, t] : saved) {
+    copy.emplace_back(name, t.clone());
+  }
+  again.loadState(copy);
+  EXPECT_TRUE(torch::equal(again.state()[1].second, saved[1].second));
+  EXPECT_THROW(again.loadState({{"ms/w", torch::ones({1, 1})}}), core::Error);
+  EXPECT_THROW(again.loadState({{"ms/w", torch::ones({2})}, {"mom/w", torch::ones({1, 1})}}),
+               core::Error);
+}
+
+TEST(LearningRateSchedule, StaircaseCosineWarmupAndConstant) {
+  TrainSettings s;
+  s.batchSize = 512;  // 0.1 x 512 / 256 = 0.2
+  const LearningRateSchedule staircase(s, 100.0, 100000);
+  EXPECT_DOUBLE_EQ(staircase.at(0), 0.2);
+  EXPECT_DOUBLE_EQ(staircase.at(2999), 0.2);  // epoch 29.99
+  EXPECT_DOUBLE_EQ(staircase.at(3000), 0.2 * 0.16);
+  EXPECT_NEAR(staircase.at(6000), 0.2 * 0.16 * 0.16, 1e-15);
+
+  s.schedule = ScheduleKind::kCosine;
+  s.warmupEpochs = 1.0;
+  s.learningRate = 0.4;
+  const LearningRateSchedule cosine(s, 10.0, 110);
+  EXPECT_DOUBLE_EQ(cosine.at(0), 0.04);  // warm-up: (step + 1) / 10 of the rate
+  EXPECT_DOUBLE_EQ(cosine.at(9), 0.4);
+  EXPECT_DOUBLE_EQ(cosine.at(10), 0.4);     // the cosine starts at the full rate...
+  EXPECT_NEAR(cosine.at(60), 0.2, 1e-12);   // ...is at half halfway...
+  EXPECT_NEAR(cosine.at(110), 0.0, 1e-12);  // ...and ends at zero.
+
+  s.schedule = ScheduleKind::kConstant;
+  s.warmupEpochs = 0.0;
+  EXPECT_DOUBLE_EQ(LearningRateSchedule(s, 10.0, 100).at(99), 0.4);
+}
+
+TEST(WeightAverage, DecayIsCappedEarlyLikeTensorFlowsNumUpdates) {
+  OneWeight p;
+  WeightAverage average(p.named(), 0.9999);
+  {
+    torch::NoGradGuard noGrad;
+    p.w.fill_(0.0);
+  }
+  // Step 0: decay min(0.9999, 1 / 10) = 0.1, so the average moves 90% of the way.
+  average.update(p.named(), 0);
+  EXPECT_NEAR(average.averages()[0].second.item<double>(), 0.1, 1e-7);
+  // Step 90: decay 91 / 100.
+  average.update(p.named(), 90);
+  EXPECT_NEAR(average.averages()[0].second.item<double>(), 0.1 * 0.91, 1e-7);
+  // The parameter itself is untouched, and the average is its own memory.
+  EXPECT_EQ(p.value(), 0.0);
+}
+
+TEST(TrainSettings, RecipesJsonAndValidation) {
+  TrainSettings s;
+  s.trainDir = "/tmp/a";
+  s.dataDir = "/tmp/b";
+  EXPECT_TRUE(s.validate().empty());
+  EXPECT_EQ(s.optimizer, OptimizerKind::kRmsProp);
+  EXPECT_DOUBLE_EQ(s.baseLearningRate(), 0.1 * 32 / 256);
+  s.trainDir = "/tmp/a";
+  s.dataDir = "/tmp/b";
+  s.applyRecipe("small-data");
+  EXPECT_EQ(s.optimizer, OptimizerKind::kSgd);
+  EXPECT_EQ(s.schedule, ScheduleKind::kCosine);
+  EXPECT_DOUBLE_EQ(s.batchNormDecay, 0.99);
+  s.seed = 77;
+  s.distort = false;
+  const auto back = trainSettingsFromJson(toJson(s));
+  EXPECT_EQ(toJson(back), toJson(s));
+  EXPECT_EQ(back.seed, 77u);
+  EXPECT_THROW(s.applyRecipe("fast"), core::UsageError);
+
+  TrainSettings bad;
+  bad.imageSize = 60;
+  bad.batchSize = 0;
+  bad.maxSteps = 0;
+  bad.trainDir.clear();
+  EXPECT_GE(bad.validate().size(), 4u);
+}
+
+}  // namespace
+}  // namespace taxon::train

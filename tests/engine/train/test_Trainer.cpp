@@ -1,0 +1,319 @@
+#include "train/Trainer.hpp"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <stop_token>
+
+#include "TrainTestData.hpp"
+#include "core/Error.hpp"
+#include "eval/Evaluator.hpp"
+#include "train/Checkpoint.hpp"
+
+namespace taxon::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+// step -> total loss of the training steps in TRAIN_DIR/metrics.jsonl; every step once.
+std::map<std::int64_t, double> stepLosses(const fs::path& trainDir) {
+  std::ifstream in(trainDir / "metrics.jsonl");
+  std::map<std::int64_t, double> losses;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto json = nlohmann::json::parse(line);
+    if (json.contains("loss")) {
+      const auto step = json["step"].get<std::int64_t>();
+      EXPECT_EQ(losses.count(step), 0u) << "step " << step << " logged twice";
+      losses[step] = json["loss"].get<double>();
+    }
+  }
+  return losses;
+}
+
+void expectSameLosses(const std::map<std::int64_t, double>& expected,
+                      const std::map<std::int64_t, double>& actual) {
+  ASSERT_EQ(expected.size(), actual.size());
+  for (const auto& [step, loss] : expected) {
+    ASSERT_EQ(actual.count(step), 1u) << "step " << step;
+    EXPECT_NEAR(actual.at(step), loss, 1e-5) << "step " << step;
+  }
+}
+
+void expectSameWeights(const fs::path& a, const fs::path& b) {
+  const auto x = readCheckpoint(a);
+  const auto y = readCheckpoint(b);
+  ASSERT_EQ(x.step, y.step);
+  ASSERT_EQ(x.average.size(), y.average.size());
+  for (std::size_t i = 0; i < x.average.size(); ++i) {
+    EXPECT_LE((x.average[i].second - y.average[i].second).abs().max().item<double>(), 1e-5)
+        << x.average[i].first;
+  }
+  for (std::size_t i = 0; i < x.model.size(); ++i) {
+    EXPECT_LE((x.model[i].second.to(torch::kDouble) - y.model[i].second.to(torch::kDouble))
+                  .abs()
+                  .max()
+                  .item<double>(),
+              1e-5)
+        << x.model[i].first;
+  }
+}
+
+class Trainer : public ::testing::Test {
+ protected:
+  void SetUp() override { test::writeRecordSet(dir_ / "records", 36); }
+  test::TempDir dir_;
+};
+
+// The loss of every step of a run stopped mid-epoch and resumed equals the uninterrupted run's,
+// with the seed's recipe (RMSProp slots, staircase schedule, dropout, weight average).
+TEST_F(Trainer, ResumedRunMatchesTheUninterruptedOneStepForStep) {
+  const auto whole = test::tinyRun(dir_ / "whole", dir_ / "records");
+  const auto wholeResult = train(whole, false, {});
+  EXPECT_EQ(wholeResult.step, 12);
+  const auto expected = stepLosses(whole.trainDir);
+  ASSERT_EQ(expected.size(), 12u);
+
+  // Stopped at step 6 (36 images, batches of 8: 4 steps per epoch, so mid-epoch 1).
+  auto parts = test::tinyRun(dir_ / "parts", dir_ / "records");
+  std::stop_source stop;
+  TrainCallbacks callbacks;
+  callbacks.onStep = [&](const StepMetrics& m) {
+    if (m.step == 6) {
+      stop.request_stop();
+    }
+  };
+  const auto first = train(parts, false, callbacks, stop.get_token());
+  EXPECT_TRUE(first.stopped);
+  EXPECT_EQ(first.step, 6);
+  const auto second = train(parts, true, {});
+  EXPECT_FALSE(second.stopped);
+  EXPECT_EQ(second.step, 12);
+  EXPECT_EQ(second.stepsThisRun, 6);
+  expectSameLosses(expected, stepLosses(parts.trainDir));
+  expectSameWeights(wholeResult.lastCheckpoint, second.lastCheckpoint);
+}
+
+// A run killed after its last checkpoint logged steps it had not saved; resuming from the
+// checkpoint drops them and repeats the steps exactly.
+TEST_F(Trainer, ResumingFromAnOlderCheckpointRepeatsTheLostSteps) {
+  const auto whole = test::tinyRun(dir_ / "whole", dir_ / "records");
+  train(whole, false, {});
+  auto killed = test::tinyRun(dir_ / "killed", dir_ / "records");
+  killed.saveEverySteps = 5;
+  std::stop_source stop;
+  TrainCallbacks callbacks;
+  callbacks.onStep = [&](const StepMetrics& m) {
+    if (m.step == 8) {
+      stop.request_stop();
+    }
+  };
+  train(killed, false, callbacks, stop.get_token());
+  // As if killed before the step-8 checkpoint: the newest left is step 5, the log goes to 8.
+  fs::remove(killed.trainDir / "model.ckpt-8.taxon");
+  ASSERT_EQ(stepLosses(killed.trainDir).size(), 8u);
+  std::vector<std::string> logs;
+  TrainCallbacks resumeCallbacks;
+  resumeCallbacks.onLog = [&](const std::string& line) { logs.push_back(line); };
+  const auto resumed = train(killed, true, resumeCallbacks);
+  EXPECT_EQ(resumed.stepsThisRun, 7);
+  expectSameLosses(stepLosses(whole.trainDir), stepLosses(killed.trainDir));
+  bool said = false;
+  for (const auto& line : logs) {
+    said = said || line.find("from model.ckpt-5.taxon (step 5") != std::string::npos;
+  }
+  EXPECT_TRUE(said);
+}
+
+TEST_F(Trainer, TinyModelMemorizesThirtyTwoImages) {
+  test::writeRecordSet(dir_ / "records32", 32);
+  auto s = test::tinyRun(dir_ / "run", dir_ / "records32");
+  s.depthMultiplier = 0.25;
+  s.distort = false;
+  s.optimizer = OptimizerKind::kSgd;
+  s.schedule = ScheduleKind::kConstant;
+  s.learningRate = 0.05;
+  s.dropout = 0.0;
+  s.labelSmoothing = 0.0;
+  s.maxSteps = 100;
+  s.logEverySteps = 20;
+  s.evalAtEnd = true;
+  std::vector<double> evals;
+  TrainCallbacks callbacks;
+  callbacks.onEval = [&](const EvalPoint& e) { evals.push_back(e.precisionAt1); };
+  const auto result = train(s, false, callbacks);
+  ASSERT_TRUE(result.lastEval);
+  EXPECT_EQ(result.lastEval->examples, 32);
+  EXPECT_DOUBLE_EQ(result.lastEval->precisionAt1, 1.0);
+  EXPECT_EQ(evals.size(), 1u);
+  ASSERT_TRUE(result.lastStep);
+  EXPECT_LT(result.lastStep->crossEntropy, 0.1);
+
+  // The checkpoint evaluated from disk gives the same answer, with every report file.
+  eval::EvalSettings evalSettings;
+  evalSettings.checkpoint = s.trainDir;
+  evalSettings.evalDir = dir_ / "eval";
+  const auto outcome = eval::evaluateCheckpoint(evalSettings);
+  EXPECT_EQ(outcome.step, 100);
+  EXPECT_DOUBLE_EQ(outcome.report.precisionAt1, 1.0);
+  EXPECT_DOUBLE_EQ(outcome.report.recallAtK, 1.0);
+  for (const char* file : {"summary.json", "categories.csv", "levels.csv", "confusion.csv",
+                           "confused_pairs.csv", "mislabeled.csv"}) {
+    EXPECT_TRUE(fs::exists(dir_ / "eval" / file)) << file;
+  }
+  const auto summary = nlohmann::json::parse(test::readFile(dir_ / "eval" / "summary.json"));
+  EXPECT_EQ(summary["step"], 100);
+  EXPECT_EQ(summary["subset"], "validation");
+}
+
+TEST_F(Trainer, RefusesAnExistingRunWithoutResumeAndTouchesNothing) {
+  auto s = test::tinyRun(dir_ / "run", dir_ / "records");
+  s.maxSteps = 2;
+  train(s, false, {});
+  std::map<std::string, std::string> before;
+  for (const auto& entry : fs::directory_iterator(s.trainDir)) {
+    before[entry.path().filename().string()] = test::readFile(entry.path());
+  }
+  try {
+    train(s, false, {});
+    FAIL() << "a second run in the same train dir was accepted";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("already holds a training run"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find(s.trainDir.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
+  }
+  std::map<std::string, std::string> after;
+  for (const auto& entry : fs::directory_iterator(s.trainDir)) {
+    after[entry.path().filename().string()] = test::readFile(entry.path());
+  }
+  EXPECT_EQ(before, after);
+
+  // Resuming with another network is refused too.
+  auto other = s;
+  other.imageSize = 99;
+  EXPECT_THROW(train(other, true, {}), core::UsageError);
+  // Nothing to resume in an empty folder.
+  auto empty = test::tinyRun(dir_ / "empty", dir_ / "records");
+  EXPECT_THROW(train(empty, true, {}), core::Error);
+}
+
+TEST_F(Trainer, DamagedCheckpointsAreDetectedAndTheOlderOneIsUsed) {
+  auto s = test::tinyRun(dir_ / "run", dir_ / "records");
+  s.maxSteps = 4;
+  s.saveEverySteps = 2;
+  train(s, false, {});
+  const auto all = listCheckpoints(s.trainDir);
+  ASSERT_EQ(all.size(), 2u);  // steps 2 and 4
+  EXPECT_EQ(all.back().step, 4);
+
+  // Cut short.
+  const std::string bytes = test::readFile(all.back().path);
+  test::writeFile(all.back().path, bytes.substr(0, bytes.size() / 2));
+  try {
+    readCheckpoint(all.back().path);
+    FAIL() << "a truncated checkpoint was read";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(all.back().path.string()), std::string::npos);
+  }
+  // One flipped byte in the middle.
+  std::string flipped = bytes;
+  flipped[flipped.size() / 3] ^= 0x20;
+  test::writeFile(all.back().path, flipped);
+  try {
+    readCheckpoint(all.back().path);
+    FAIL() << "a damaged checkpoint was read";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("checksum"), std::string::npos) << e.what();
+  }
+  std::vector<std::string> warnings;
+  fs::path chosen;
+  const auto latest = readLatestCheckpoint(s.trainDir, &warnings, &chosen);
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->step, 2);
+  EXPECT_EQ(chosen, all.front().path);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(all.back().path.string()), std::string::npos);
+
+  // Resuming goes on from step 2.
+  s.maxSteps = 6;
+  const auto resumed = train(s, true, {});
+  EXPECT_EQ(resumed.stepsThisRun, 4);
+
+  // When none reads, the error says so.
+  for (const auto& c : listCheckpoints(s.trainDir)) {
+    test::writeFile(c.path, "not a checkpoint");
+  }
+  EXPECT_THROW(readLatestCheckpoint(s.trainDir), core::Error);
+  EXPECT_THROW(train(s, true, {}), core::Error);
+}
+
+TEST_F(Trainer, NonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint) {
+  auto s = test::tinyRun(dir_ / "run", dir_ / "records");
+  s.maxSteps = 2;
+  train(s, false, {});
+  const auto good = test::readFile(s.trainDir / "model.ckpt-2.taxon");
+  s.maxSteps = 40;
+  s.optimizer = OptimizerKind::kRmsProp;
+  s.learningRate = 1e30;
+  try {
+    train(s, true, {});
+    FAIL() << "training went on with a non-finite loss";
+  } catch (const core::Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("the loss is"), std::string::npos) << message;
+    EXPECT_NE(message.find("model.ckpt-2.taxon"), std::string::npos) << message;
+  }
+  const auto all = listCheckpoints(s.trainDir);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(test::readFile(all.front().path), good);
+}
+
+TEST_F(Trainer, EventFileHoldsTheLoggedScalars) {
+  auto s = test::tinyRun(dir_ / "run", dir_ / "records");
+  s.maxSteps = 4;
+  s.logEverySteps = 2;
+  s.evalAtEnd = true;
+  train(s, false, {});
+  int eventFiles = 0;
+  for (const auto& entry : fs::directory_iterator(s.trainDir)) {
+    eventFiles += entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+  }
+  EXPECT_EQ(eventFiles, 1);
+  // metrics.jsonl: 4 steps and the final evaluation.
+  std::ifstream in(s.trainDir / "metrics.jsonl");
+  std::string line;
+  int steps = 0, evals = 0;
+  while (std::getline(in, line)) {
+    const auto json = nlohmann::json::parse(line);
+    steps += json.contains("loss");
+    if (json.contains("eval")) {
+      ++evals;
+      EXPECT_EQ(json["eval"]["examples"], 36);
+    }
+  }
+  EXPECT_EQ(steps, 4);
+  EXPECT_EQ(evals, 1);
+}
+
+TEST(SeedLogLine, HasTheSeedsShape) {
+  StepMetrics m;
+  m.step = 89910;
+  m.loss = 5.9249;
+  m.examplesPerSec = 141.04;
+  m.secPerBatch = 1.8162;
+  m.wallTime = 1482306047.901352;
+  const std::string line = seedLogLine(m);
+  EXPECT_NE(line.find(".901352: step 89910, loss = 5.92 (141.0 examples/sec; 1.816 sec/batch)"),
+            std::string::npos)
+      << line;
+  EXPECT_EQ(line.size(), std::string("2016-12-21 07:40:47.901352: step 89910, loss = 5.92 (141.0 "
+                                     "examples/sec; 1.816 sec/batch)")
+                             .size());
+}
+
+}  // namespace
+}  // namespace taxon::train
