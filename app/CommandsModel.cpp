@@ -51,6 +51,7 @@ struct TrainFlags {
   bool resume = false;
   bool noAux = false;
   bool noDistort = false;
+  bool colour = true;
   std::vector<std::pair<CLI::Option*, std::function<void(train::TrainSettings&)>>> copies;
 };
 
@@ -147,7 +148,9 @@ Command addTrainCommand(CLI::App& app) {
   addSetting(*cli, *f, "--num_epochs", &train::TrainSettings::maxEpochs,
              "Stop after this many epochs (whichever limit comes first)");
   addSetting(*cli, *f, "--initial_learning_rate", &train::TrainSettings::learningRate,
-             "Learning rate after warm-up (default: 0.1 x batch_size / 256)");
+             "Learning rate after warm-up (default: the recipe's rate per 256 x batch_size / 256)");
+  addSetting(*cli, *f, "--learning_rate_per_256", &train::TrainSettings::learningRatePer256,
+             "Linear scaling rule: 0.1 inception, 0.4 small-data");
   addSetting(*cli, *f, "--num_epochs_per_decay", &train::TrainSettings::decayEpochs,
              "Staircase schedule: epochs between decays")
       ->default_str("30");
@@ -183,6 +186,12 @@ Command addTrainCommand(CLI::App& app) {
   addSetting(*cli, *f, "--depth_multiplier", &train::TrainSettings::depthMultiplier,
              "TF-slim's channel multiplier (minimum depth 16)")
       ->default_str("1.0");
+  addSetting(*cli, *f, "--min_crop_area", &train::TrainSettings::minCropArea,
+             "Smallest random crop, fraction of the area (0.05 inception, 0.5 small-data)");
+  f->copies.emplace_back(
+      cli->add_option("--colour_distort", f->colour,
+                      "Random brightness, saturation, hue and contrast (default: the recipe's)"),
+      [f](train::TrainSettings& s) { s.colourDistort = f->colour; });
   f->copies.emplace_back(
       cli->add_flag("--no_distort", f->noDistort,
                     "Train on whole images: no random crop, flip or colour change"),

@@ -11,6 +11,7 @@ void TrainSettings::applyRecipe(std::string_view recipeName) {
   TrainSettings defaults;  // the inception recipe
   optimizer = defaults.optimizer;
   learningRate = 0.0;
+  learningRatePer256 = defaults.learningRatePer256;
   schedule = defaults.schedule;
   decayEpochs = defaults.decayEpochs;
   decayFactor = defaults.decayFactor;
@@ -24,6 +25,8 @@ void TrainSettings::applyRecipe(std::string_view recipeName) {
   batchNormDecay = defaults.batchNormDecay;
   emaDecay = defaults.emaDecay;
   dropout = defaults.dropout;
+  minCropArea = defaults.minCropArea;
+  colourDistort = defaults.colourDistort;
   if (recipeName == "inception") {
     recipe = "inception";
   } else if (recipeName == "small-data") {
@@ -31,8 +34,11 @@ void TrainSettings::applyRecipe(std::string_view recipeName) {
     optimizer = OptimizerKind::kSgd;
     schedule = ScheduleKind::kCosine;
     warmupEpochs = 1.0;
+    learningRatePer256 = 0.4;
     batchNormDecay = 0.99;
     emaDecay = 0.999;
+    minCropArea = 0.5;
+    colourDistort = false;
   } else {
     throw core::UsageError("unknown recipe '" + std::string(recipeName) +
                            "' (known: inception, small-data)");
@@ -40,7 +46,8 @@ void TrainSettings::applyRecipe(std::string_view recipeName) {
 }
 
 double TrainSettings::baseLearningRate() const {
-  return learningRate > 0.0 ? learningRate : 0.1 * static_cast<double>(batchSize) / 256.0;
+  return learningRate > 0.0 ? learningRate
+                            : learningRatePer256 * static_cast<double>(batchSize) / 256.0;
 }
 
 std::vector<std::string> TrainSettings::validate() const {
@@ -60,6 +67,7 @@ std::vector<std::string> TrainSettings::validate() const {
   need(batchSize >= 1, "batch size must be at least 1");
   need(learningRate >= 0.0 && std::isfinite(learningRate),
        "learning rate must be positive (or 0 for 0.1 x batch / 256)");
+  need(learningRatePer256 > 0.0, "the learning rate per 256 images must be positive");
   need(decayEpochs > 0.0, "decay epochs must be positive");
   need(decayFactor > 0.0 && decayFactor <= 1.0, "decay factor must be in (0, 1]");
   need(warmupEpochs >= 0.0, "warm-up epochs must not be negative");
@@ -75,6 +83,7 @@ std::vector<std::string> TrainSettings::validate() const {
        "the run needs an end: a step limit (--max_steps) or an epoch limit (--num_epochs)");
   need(maxSteps >= 0 && maxEpochs >= 0.0, "step and epoch limits must not be negative");
   need(loaderThreads >= 0 && torchThreads >= 0, "thread counts must not be negative");
+  need(minCropArea > 0.0 && minCropArea <= 1.0, "the smallest crop must be in (0, 1] of the image");
   need(shuffleBuffer >= 1, "the shuffle buffer must hold at least 1 record");
   need(logEverySteps >= 1, "log interval must be at least 1 step");
   need(saveEverySteps >= 1, "checkpoint interval must be at least 1 step");
@@ -130,6 +139,7 @@ void visitFields(Settings& s, Visit&& visit) {
   visit("recipe", s.recipe);
   visit("batch_size", s.batchSize);
   visit("learning_rate", s.learningRate);
+  visit("learning_rate_per_256", s.learningRatePer256);
   visit("decay_epochs", s.decayEpochs);
   visit("decay_factor", s.decayFactor);
   visit("warmup_epochs", s.warmupEpochs);
@@ -147,6 +157,8 @@ void visitFields(Settings& s, Visit&& visit) {
   visit("loader_threads", s.loaderThreads);
   visit("shuffle_buffer", s.shuffleBuffer);
   visit("distort", s.distort);
+  visit("min_crop_area", s.minCropArea);
+  visit("colour_distort", s.colourDistort);
   visit("torch_threads", s.torchThreads);
   visit("log_every_n_steps", s.logEverySteps);
   visit("save_every_n_steps", s.saveEverySteps);

@@ -61,7 +61,9 @@ void checkResumable(const TrainSettings& saved, const TrainSettings& asked) {
   same(saved.optimizer == asked.optimizer, "optimizer");
   same(saved.seed == asked.seed, "seed");
   same(saved.shuffleBuffer == asked.shuffleBuffer, "shuffle buffer");
-  same(saved.distort == asked.distort, "distortion setting");
+  same(saved.distort == asked.distort && saved.minCropArea == asked.minCropArea &&
+           saved.colourDistort == asked.colourDistort,
+       "distortion setting");
   if (!changed.empty()) {
     std::string list;
     for (const auto& c : changed) {
@@ -338,7 +340,6 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
                   device.str().c_str());
     log(line);
   }
-  setBatchNormDecay(*net, settings.batchNormDecay);
   net->to(device);
   net->train();
   const NamedTensors parameters = namedParameters(*net);
@@ -463,6 +464,8 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
   loaderSettings.epoch = epoch;
   loaderSettings.position = position;
   loaderSettings.shuffleBuffer = settings.shuffleBuffer;
+  loaderSettings.preprocess.minArea = settings.minCropArea;
+  loaderSettings.preprocess.colour = settings.colourDistort;
   if (!settings.distort) {
     loaderSettings.preprocess.minArea = 1.0;
     loaderSettings.preprocess.flip = false;
@@ -506,6 +509,12 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
       }
     }
     const double learningRate = schedule.at(step);
+    // Batch-norm statistics start from the initial (0, 1), which says nothing about the network's
+    // activations; like the weight average, their decay is capped by (1 + step) / (10 + step) so
+    // that the first batches replace them instead of taking 1 / (1 - decay) steps to wash out.
+    setBatchNormDecay(
+        *net, std::min(settings.batchNormDecay,
+                       (1.0 + static_cast<double>(step)) / (10.0 + static_cast<double>(step))));
     const auto output = net->forward(tensors.images);
     auto loss = F::cross_entropy(output.logits, target, lossOptions);
     const auto crossEntropy = loss.detach();

@@ -19,7 +19,7 @@ TEST(Demo, RunsOnTheBuiltInFashionMnist) {
   const auto project = std::filesystem::temp_directory_path() / "taxon-demo-test";
   std::filesystem::remove_all(project);
   const auto started = std::chrono::steady_clock::now();
-  const auto r = taxon({"demo", "--project", project.string(), "--limit", "2000", "--epochs", "4"});
+  const auto r = taxon({"demo", "--project", project.string(), "--limit", "2000", "--epochs", "6"});
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << r.out << "demo: " << seconds << " s\n";
