@@ -222,6 +222,9 @@ Command addTrainCommand(CLI::App& app) {
       ->default_str("5");
   addSetting(*cli, *f, "--eval_every_n_steps", &train::TrainSettings::evalEverySteps,
              "Validation during training (0: only at the end)");
+  addSetting(*cli, *f, "--eval_subset", &train::TrainSettings::evalSubset,
+             "Split evaluated during training")
+      ->default_str("validation");
   addSetting(*cli, *f, "--eval_examples", &train::TrainSettings::evalExamples,
              "Validation images per evaluation (0: all)")
       ->default_str("10000");

@@ -526,11 +526,11 @@ class Records(Dataset):
             return self.transform(image.convert("RGB")), int(self.labels[index])
 
 
-def train_transform(size, colour=True, distort=True):
+def train_transform(size, colour=True, distort=True, min_area=0.05):
     to_unit = [transforms.ToTensor(), transforms.Normalize([0.5] * 3, [0.5] * 3)]  # [-1, 1]
     if not distort:
         return transforms.Compose([transforms.Resize((size, size))] + to_unit)
-    steps = [transforms.RandomResizedCrop(size, scale=(0.05, 1.0), ratio=(3 / 4, 4 / 3)),
+    steps = [transforms.RandomResizedCrop(size, scale=(min_area, 1.0), ratio=(3 / 4, 4 / 3)),
              transforms.RandomHorizontalFlip()]
     if colour:
         steps.append(transforms.ColorJitter(brightness=32 / 255, contrast=0.5, saturation=0.5,
@@ -610,6 +610,8 @@ def main():
                     help="default 0.1 * batch_size / 256 (constant)")
     ap.add_argument("--weight_decay", type=float, default=4e-5)
     ap.add_argument("--no_colour", action="store_true", help="no colour distortion")
+    ap.add_argument("--min_crop_area", type=float, default=0.05,
+                    help="smallest random crop (taxon's --min_crop_area)")
     ap.add_argument("--no_distort", action="store_true", help="only resize (no crop/flip/colour)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--verify_crc", action="store_true", help="check record checksums (slow)")
@@ -650,7 +652,8 @@ def main():
           f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
     dataset = Records(images, labels,
-                      train_transform(args.image_size, not args.no_colour, not args.no_distort))
+                      train_transform(args.image_size, not args.no_colour, not args.no_distort,
+                                      args.min_crop_area))
     loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True,
                         num_workers=args.workers, persistent_workers=args.workers > 0,
                         generator=torch.Generator().manual_seed(args.seed),

@@ -165,6 +165,7 @@ void visitFields(Settings& s, Visit&& visit) {
   visit("keep_checkpoints", s.keepCheckpoints);
   visit("eval_every_n_steps", s.evalEverySteps);
   visit("eval_examples", s.evalExamples);
+  visit("eval_subset", s.evalSubset);
   visit("eval_at_end", s.evalAtEnd);
 }
 

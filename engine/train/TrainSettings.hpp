@@ -82,11 +82,12 @@ struct TrainSettings {
   int torchThreads = 0;  // intra-op threads on the CPU; 0: LibTorch's default
 
   // --- bookkeeping ---
-  std::int64_t logEverySteps = 10;     // the seed's line and event-file scalars
-  std::int64_t saveEverySteps = 5000;  // checkpoints (and one at the end or when stopped)
-  int keepCheckpoints = 5;             // the newest K are kept
-  std::int64_t evalEverySteps = 0;     // validation during training; 0: at the end only
-  std::int64_t evalExamples = 10000;   // validation images per evaluation; 0: all
+  std::int64_t logEverySteps = 10;        // the seed's line and event-file scalars
+  std::int64_t saveEverySteps = 5000;     // checkpoints (and one at the end or when stopped)
+  int keepCheckpoints = 5;                // the newest K are kept
+  std::int64_t evalEverySteps = 0;        // validation during training; 0: at the end only
+  std::int64_t evalExamples = 10000;      // validation images per evaluation; 0: all
+  std::string evalSubset = "validation";  // the split evaluated during training
   bool evalAtEnd = true;
 
   // Sets every recipe value to the named recipe's (see above). Throws core::UsageError for an

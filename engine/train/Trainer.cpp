@@ -287,8 +287,12 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
     core::throwFileError(settings.dataDir, "its categories are not the ones the run in " +
                                                dir.string() + " was trained on");
   }
-  const bool haveValidation =
-      records.splits.count("validation") > 0 && !records.splits.at("validation").shards.empty();
+  const bool haveValidation = records.splits.count(settings.evalSubset) > 0 &&
+                              !records.splits.at(settings.evalSubset).shards.empty();
+  if (!haveValidation && (settings.evalEverySteps > 0 || settings.evalAtEnd)) {
+    log("warning: " + settings.dataDir.string() + " has no '" + settings.evalSubset +
+        "' records; no evaluation during training");
+  }
   const double stepsPerEpoch =
       std::floor(static_cast<double>(trainSplit.records) / static_cast<double>(settings.batchSize));
   if (stepsPerEpoch < 1.0) {
@@ -423,6 +427,7 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
     copyInto(*evalNet, average.averages());  // averaged parameters
     eval::ModelEvalSettings evalSettings;
     evalSettings.maxExamples = settings.evalExamples;
+    evalSettings.subset = settings.evalSubset;
     evalSettings.loaderThreads = settings.loaderThreads;
     evalSettings.batchSize = static_cast<int>(std::min<std::int64_t>(settings.batchSize, 256));
     const auto report =
@@ -443,8 +448,9 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
                              {"eval/loss", point.loss}});
     events.flush();
     char line[160];
-    std::snprintf(line, sizeof line, "step %lld: validation precision @ 1 = %.4f recall @ 5 = %.4f",
-                  static_cast<long long>(step), point.precisionAt1, point.recallAt5);
+    std::snprintf(line, sizeof line, "step %lld: %s precision @ 1 = %.4f recall @ 5 = %.4f",
+                  static_cast<long long>(step), point.subset.c_str(), point.precisionAt1,
+                  point.recallAt5);
     log(line);
     result.lastEval = point;
     if (callbacks.onEval) {
