@@ -84,10 +84,14 @@ TEST(Cli, InfoRunsWithoutAGpu) {
   EXPECT_NE(r.out.find("OpenCV"), std::string::npos) << r.out;
 }
 
-TEST(Cli, CommandsOfLaterIssuesSaySoAndFail) {
-  const auto r = taxon({"train", "--batch_size", "64", "--train_dir=/tmp/x"});
-  EXPECT_EQ(r.exitCode, 1) << "flags parse; the command itself is not there yet";
-  EXPECT_NE(r.err.find("not available in this version yet"), std::string::npos) << r.err;
+TEST(Cli, TrainNamesWhatIsMissing) {
+  auto r = taxon({"train", "--batch_size", "64", "--train_dir=/tmp/x"});
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.err.find("--data_dir"), std::string::npos) << r.err;
+  r = taxon({"train", "--train_dir=/nonexistent/run", "--data_dir=/nonexistent/records"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("/nonexistent/records"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists("/nonexistent/run"));
 }
 
 TEST(Cli, DemoNamesAMissingDataFile) {

@@ -105,13 +105,29 @@ TEST_F(TrainCommands, SurvivesSigkillAtAnyMoment) {
   auto args = tinyTrain(run, dir_ / "records", kSteps);
   args.push_back("--save_every_n_steps");
   args.push_back("7");
-  for (const int delayMs : {1500, 2600, 3700}) {
+  const auto newestCheckpoint = [&] {
+    std::int64_t newest = 0;
+    std::error_code error;
+    for (fs::directory_iterator it(run, error), end; !error && it != end; it.increment(error)) {
+      std::smatch m;
+      const std::string name = it->path().filename().string();
+      if (std::regex_match(name, m, std::regex(R"(model\.ckpt-(\d+)\.taxon)"))) {
+        newest = std::max<std::int64_t>(newest, std::stoll(m[1]));
+      }
+    }
+    return newest;
+  };
+  // Each round waits for a new checkpoint, then kills at a different moment after it (while the
+  // next steps, their log lines or the next checkpoint are being written).
+  for (const int delayMs : {0, 90, 170}) {
+    const std::int64_t before = newestCheckpoint();
+    const bool resume = fs::exists(run / "settings.json");
     const pid_t child = fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
       std::vector<std::string> all = {TAXON_CLI};
       all.insert(all.end(), args.begin(), args.end());
-      if (fs::exists(run / "settings.json")) {
+      if (resume) {
         all.push_back("--resume");
       }
       std::vector<char*> argv;
@@ -119,10 +135,16 @@ TEST_F(TrainCommands, SurvivesSigkillAtAnyMoment) {
         argv.push_back(a.data());
       }
       argv.push_back(nullptr);
-      freopen("/dev/null", "w", stdout);
-      freopen("/dev/null", "w", stderr);
+      if (freopen("/dev/null", "w", stdout) == nullptr ||
+          freopen("/dev/null", "w", stderr) == nullptr) {
+        _exit(126);
+      }
       execv(TAXON_CLI, argv.data());
       _exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (newestCheckpoint() <= before && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
     kill(child, SIGKILL);
@@ -132,15 +154,8 @@ TEST_F(TrainCommands, SurvivesSigkillAtAnyMoment) {
   }
   // The kills came after some checkpoints and before the end.
   ASSERT_TRUE(fs::exists(run / "settings.json"));
-  std::int64_t newest = 0;
-  for (const auto& entry : fs::directory_iterator(run)) {
-    std::smatch m;
-    const std::string name = entry.path().filename().string();
-    if (std::regex_match(name, m, std::regex(R"(model\.ckpt-(\d+)\.taxon)"))) {
-      newest = std::max<std::int64_t>(newest, std::stoll(m[1]));
-    }
-  }
-  EXPECT_GT(newest, 0);
+  const std::int64_t newest = newestCheckpoint();
+  EXPECT_GE(newest, 21);
   EXPECT_LT(newest, kSteps);
   // No temporary files are left where checkpoints are listed, and the run finishes.
   args.push_back("--resume");

@@ -1,6 +1,7 @@
 """TensorFlow reads the shards `taxon build-records` writes, and `taxon import` reads shards
 TensorFlow writes the way the seed's build_image_data.py does. Run by CTest with the TensorFlow
 venv that packaging/setup-deps.sh creates: tf_interop.py TAXON_BINARY WORK_DIR"""
+import json
 import os
 import pathlib
 import shutil
@@ -101,4 +102,26 @@ result = run("import", str(work / "project"), str(shards))
 assert "Imported 12 new images" in result.stdout, result.stdout
 assert "2 categories; 8 train, 4 validation, 0 test" in result.stdout, result.stdout
 print("Taxon imported TensorFlow's shards:", result.stdout.strip().splitlines()[-1])
+
+# 3. Taxon trains straight on the seed's shards (labels.txt, no manifest), and TensorBoard reads
+#    the event file it writes.
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+
+train_dir = work / "train-run"
+run("train", "--train_dir", str(train_dir), "--data_dir", str(shards), "--image_size", "75",
+    "--depth_multiplier", "0.1", "--batch_size", "4", "--max_steps", "4",
+    "--log_every_n_steps", "2", "--num_threads", "2")
+events = EventAccumulator(str(train_dir), size_guidance={"scalars": 0})
+events.Reload()
+tags = set(events.Tags()["scalars"])
+expected = {"loss", "learning_rate", "examples_per_sec", "train/precision_at_1",
+            "train/recall_at_5", "eval/precision_at_1", "eval/recall_at_5"}
+assert expected <= tags, tags
+assert [e.step for e in events.Scalars("loss")] == [2, 4], events.Scalars("loss")
+assert [e.step for e in events.Scalars("eval/precision_at_1")] == [4]
+metrics = [json.loads(line) for line in (train_dir / "metrics.jsonl").read_text().splitlines()]
+by_step = {m["step"]: m for m in metrics if "loss" in m}
+for e in events.Scalars("loss"):
+    assert abs(e.value - by_step[e.step]["loss"]) < 1e-5 * max(1.0, abs(e.value)), e
+print(f"TensorBoard read {len(tags)} scalar series from Taxon's event file")
 shutil.rmtree(work, ignore_errors=True)

@@ -11,6 +11,7 @@
 #include "TrainTestData.hpp"
 #include "core/Error.hpp"
 #include "eval/Evaluator.hpp"
+#include "model/TorchvisionWeights.hpp"
 #include "train/Checkpoint.hpp"
 
 namespace taxon::train {
@@ -297,6 +298,54 @@ TEST_F(Trainer, EventFileHoldsTheLoggedScalars) {
   }
   EXPECT_EQ(steps, 4);
   EXPECT_EQ(evals, 1);
+}
+
+// Transfer learning: a torchvision state_dict for 7 categories starts a run with 4; every weight
+// but the classifier heads comes from the file.
+TEST_F(Trainer, InitFromTorchvisionWeightsReplacesOnlyTheHeads) {
+  auto s = test::tinyRun(dir_ / "run", dir_ / "records");
+  torch::manual_seed(99);
+  model::InceptionV3 donor(modelSettings(s, 7));
+  model::saveTorchvisionStateDict(*donor, dir_ / "donor.pt");
+  s.initFrom = dir_ / "donor.pt";
+  s.maxSteps = 1;
+  s.learningRate = 1e-12;  // the one step leaves the weights as they were loaded
+  std::vector<std::string> logs;
+  TrainCallbacks callbacks;
+  callbacks.onLog = [&](const std::string& line) { logs.push_back(line); };
+  const auto result = train(s, false, callbacks);
+  bool said = false;
+  for (const auto& line : logs) {
+    said = said || line.find("new classifier heads for 4 categories") != std::string::npos;
+  }
+  EXPECT_TRUE(said);
+  const auto saved = readCheckpoint(result.lastCheckpoint);
+  const auto donorState = model::stateDict(*donor);
+  int compared = 0;
+  for (const auto& [name, tensor] : saved.model) {
+    if (name.rfind("fc.", 0) == 0 || name.rfind("AuxLogits.fc.", 0) == 0) {
+      EXPECT_EQ(tensor.size(0), 4) << name;
+      continue;
+    }
+    if (name.find("running_") != std::string::npos ||
+        name.find("num_batches") != std::string::npos) {
+      continue;  // batch-norm statistics moved with the one training batch
+    }
+    EXPECT_LE((tensor - donorState[name]).abs().max().item<double>(), 1e-6) << name;
+    ++compared;
+  }
+  EXPECT_GT(compared, 200);
+
+  // A file of another network is named with what does not fit.
+  auto other = test::tinyRun(dir_ / "other", dir_ / "records");
+  other.depthMultiplier = 0.5;
+  other.initFrom = dir_ / "donor.pt";
+  try {
+    train(other, false, {});
+    FAIL() << "weights of another network were accepted";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("donor.pt"), std::string::npos) << e.what();
+  }
 }
 
 TEST(SeedLogLine, HasTheSeedsShape) {
