@@ -187,7 +187,7 @@ Command addTrainCommand(CLI::App& app) {
              "TF-slim's channel multiplier (minimum depth 16)")
       ->default_str("1.0");
   addSetting(*cli, *f, "--min_crop_area", &train::TrainSettings::minCropArea,
-             "Smallest random crop, fraction of the area (0.05 inception, 0.5 small-data)");
+             "Smallest random crop, fraction of the area (0.05 inception, 0.8 small-data)");
   f->copies.emplace_back(
       cli->add_option("--colour_distort", f->colour,
                       "Random brightness, saturation, hue and contrast (default: the recipe's)"),

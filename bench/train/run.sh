@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Training benchmark on this machine's CPU cores (not a test: about 35 minutes).
-#   bash bench/train/run.sh [WORKDIR=build/bench-train] [EPOCHS=7]
+#   bash bench/train/run.sh [WORKDIR=build/bench-train] [EPOCHS=4.5]
 # 1. The full Fashion-MNIST (60,000 training / 10,000 test images, Debian's dataset-fashion-mnist)
 #    as a Taxon project and TFRecord shards.
 # 2. Head to head, training throughput: `taxon train` and the PyTorch-in-Python peer
@@ -8,14 +8,15 @@
 #    threads, preprocessing and shards), each for STEPS steps after a warm-up; images/sec and the
 #    ratio.
 # 3. The accuracy run: a reduced Inception-v3 (depth multiplier 0.25, 75 x 75) with the small-data
-#    recipe for EPOCHS epochs, evaluated on the test split every epoch; the curve, the wall time and
-#    the final precision@1 (the issue asks for at least 0.90 within 30 minutes).
+#    recipe for EPOCHS epochs (4.5 fit 30 minutes here), evaluated on the test split every epoch;
+#    the curve, the wall time and the final precision@1 (the issue asks for at least 0.90 within
+#    30 minutes).
 # Keep the machine otherwise idle: both cores are used and timings are wall-clock.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/packaging/env.sh"
 work=${1:-$root/build/bench-train}
-epochs=${2:-7}
+epochs=${2:-4.5}
 steps=${STEPS:-150}
 warmup=10
 taxon=${TAXON:-$root/build/dev/app/taxon}
@@ -36,6 +37,7 @@ if [[ ! -f $records/manifest.json ]]; then
   "$taxon" build-records "$project" --train_shards 8
 fi
 
+if [[ -z ${SKIP_THROUGHPUT:-} ]]; then
 step "throughput: taxon train, $steps steps after $warmup (2 torch threads, 1 decode thread)"
 rm -rf "$work/throughput"
 "$taxon" train --train_dir "$work/throughput" --data_dir "$records" --recipe small-data \
@@ -55,17 +57,21 @@ echo "taxon: $ours images/sec"
 step "throughput: PyTorch in Python (peer_train.py), $steps steps after $warmup"
 peer_json=$("$python" "$root/bench/train/peer_train.py" --data_dir "$records" "${model[@]}" \
   --steps "$steps" --warmup_steps "$warmup" --threads 2 --workers 1 --no_colour \
-  --min_crop_area 0.5 --learning_rate 0.1 2>/dev/null | tail -1)
-peer=$(echo "$peer_json" | "$python" -c 'import json,sys; print(f"{json.load(sys.stdin)[\"images_per_sec\"]:.1f}")')
+  --min_crop_area 0.8 --learning_rate 0.1 2>/dev/null | tail -1)
+peer=$(echo "$peer_json" | "$python" -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["images_per_sec"])')
 echo "peer:  $peer images/sec ($peer_json)"
 ratio=$("$python" -c "print(f'{$ours / $peer:.2f}')")
 echo "ratio taxon / peer: ${ratio}x"
+else
+  ours=skipped peer=skipped ratio=skipped
+fi
 
 step "accuracy: $epochs epochs on all 60,000 training images, test split every epoch"
 rm -rf "$work/run"
 start=$(date +%s)
 "$taxon" train --train_dir "$work/run" --data_dir "$records" --recipe small-data "${model[@]}" \
-  --num_epochs "$epochs" --num_threads 2 --log_every_n_steps 100 --eval_subset test \
+  --num_epochs "$epochs" --num_threads 2 --num_preprocess_threads 1 --log_every_n_steps 100 \
+  --eval_subset test \
   --eval_examples 0 --eval_every_n_steps 937 --save_every_n_steps 937 --seed 1
 end=$(date +%s)
 "$taxon" eval --checkpoint_dir "$work/run" --eval_dir "$work/eval" --subset test

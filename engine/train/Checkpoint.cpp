@@ -140,6 +140,23 @@ fs::path saveCheckpoint(const fs::path& directory, const CheckpointData& data, i
   return path;
 }
 
+int removeUnfinishedCheckpoints(const fs::path& directory) {
+  int removed = 0;
+  std::error_code error;
+  std::vector<fs::path> unfinished;
+  for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(kPrefix, 0) == 0 &&
+        name.find(std::string(kSuffix) + ".tmp-") != std::string::npos) {
+      unfinished.push_back(it->path());
+    }
+  }
+  for (const auto& path : unfinished) {
+    removed += fs::remove(path, error) ? 1 : 0;
+  }
+  return removed;
+}
+
 CheckpointData readCheckpoint(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

@@ -53,6 +53,11 @@ std::vector<CheckpointInfo> listCheckpoints(const std::filesystem::path& directo
 std::filesystem::path saveCheckpoint(const std::filesystem::path& directory,
                                      const CheckpointData& data, int keep);
 
+// Deletes the temporary files of checkpoints whose writing was interrupted (a run killed while
+// saving leaves "model.ckpt-STEP.taxon.tmp-PID"); returns how many. Only for a train dir no other
+// process is training in.
+int removeUnfinishedCheckpoints(const std::filesystem::path& directory);
+
 // Reads one checkpoint (tensors on the CPU). Throws core::Error naming the file when it is cut
 // short, damaged or not a checkpoint.
 CheckpointData readCheckpoint(const std::filesystem::path& path);

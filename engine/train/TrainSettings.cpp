@@ -37,7 +37,7 @@ void TrainSettings::applyRecipe(std::string_view recipeName) {
     learningRatePer256 = 0.4;
     batchNormDecay = 0.99;
     emaDecay = 0.999;
-    minCropArea = 0.5;
+    minCropArea = 0.8;
     colourDistort = false;
   } else {
     throw core::UsageError("unknown recipe '" + std::string(recipeName) +

@@ -257,6 +257,10 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
   fs::path checkpointPath;
   const RunFiles existing = findRunFiles(dir);
   if (resume) {
+    if (const int removed = removeUnfinishedCheckpoints(dir); removed > 0) {
+      log("removed " + std::to_string(removed) +
+          " unfinished checkpoint file(s) of an interrupted save in " + dir.string());
+    }
     std::vector<std::string> warnings;
     checkpoint = readLatestCheckpoint(dir, &warnings, &checkpointPath);
     for (const auto& warning : warnings) {

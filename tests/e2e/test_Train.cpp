@@ -167,6 +167,10 @@ TEST_F(TrainCommands, SurvivesSigkillAtAnyMoment) {
     expected[static_cast<std::size_t>(i)] = i + 1;
   }
   EXPECT_EQ(loggedSteps(run), expected);
+  for (const auto& entry : fs::directory_iterator(run)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos)
+        << entry.path() << " left behind";
+  }
   EXPECT_TRUE(fs::exists(run / ("model.ckpt-" + std::to_string(kSteps) + ".taxon")));
 }
 

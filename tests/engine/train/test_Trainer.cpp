@@ -207,8 +207,12 @@ TEST_F(Trainer, DamagedCheckpointsAreDetectedAndTheOlderOneIsUsed) {
   s.maxSteps = 4;
   s.saveEverySteps = 2;
   train(s, false, {});
+  // What a save killed half-way leaves is neither listed nor kept.
+  test::writeFile(s.trainDir / "model.ckpt-6.taxon.tmp-12345", "half a checkpoint");
   const auto all = listCheckpoints(s.trainDir);
   ASSERT_EQ(all.size(), 2u);  // steps 2 and 4
+  EXPECT_EQ(removeUnfinishedCheckpoints(s.trainDir), 1);
+  EXPECT_FALSE(fs::exists(s.trainDir / "model.ckpt-6.taxon.tmp-12345"));
   EXPECT_EQ(all.back().step, 4);
 
   // Cut short.
