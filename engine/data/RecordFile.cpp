@@ -68,12 +68,18 @@ RecordWriter::~RecordWriter() {
   }
 }
 
+RecordFrame frameRecord(std::string_view payload) {
+  RecordFrame frame;
+  putLe64(frame.header, payload.size());
+  putLe32(frame.header + 8, maskCrc(crc32c(frame.header, 8)));
+  putLe32(frame.footer, maskCrc(crc32c(payload)));
+  return frame;
+}
+
 void RecordWriter::write(std::string_view payload) {
-  char header[kHeaderBytes];
-  putLe64(header, payload.size());
-  putLe32(header + 8, maskCrc(crc32c(header, 8)));
-  char footer[4];
-  putLe32(footer, maskCrc(crc32c(payload)));
+  const RecordFrame frame = frameRecord(payload);
+  const auto& header = frame.header;
+  const auto& footer = frame.footer;
   if (std::fwrite(header, 1, sizeof header, file_) != sizeof header ||
       std::fwrite(payload.data(), 1, payload.size(), file_) != payload.size() ||
       std::fwrite(footer, 1, sizeof footer, file_) != sizeof footer) {

@@ -15,6 +15,13 @@
 
 namespace taxon::data {
 
+// The bytes around one record's payload. Shards and TensorBoard event files share the framing.
+struct RecordFrame {
+  char header[12];  // length, masked CRC-32C of the length
+  char footer[4];   // masked CRC-32C of the payload
+};
+RecordFrame frameRecord(std::string_view payload);
+
 class RecordWriter {
  public:
   // Creates `path` + ".tmp-<pid>"; nothing appears at `path` until close() succeeds.

@@ -11,7 +11,7 @@
 
 #include "core/Error.hpp"
 #include "core/Files.hpp"
-#include "data/Crc32c.hpp"
+#include "data/RecordFile.hpp"
 #include "event.pb.h"
 
 namespace taxon::train {
@@ -20,21 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::size_t kHeaderBytes = 12;
-constexpr std::size_t kFooterBytes = 4;
 constexpr int kMaxNameTries = 1000;
-
-void putLe32(char* out, std::uint32_t value) {
-  for (int i = 0; i < 4; ++i) {
-    out[i] = static_cast<char>((value >> (8 * i)) & 0xffu);
-  }
-}
-
-void putLe64(char* out, std::uint64_t value) {
-  for (int i = 0; i < 8; ++i) {
-    out[i] = static_cast<char>((value >> (8 * i)) & 0xffu);
-  }
-}
 
 std::string hostName() {
   char buffer[HOST_NAME_MAX + 1] = {};
@@ -121,11 +107,9 @@ void EventFileWriter::writeRecord(std::string_view payload) {
   if (file_ == nullptr) {
     core::throwFileError(path_, "cannot write: the event file is closed");
   }
-  char header[kHeaderBytes];
-  putLe64(header, payload.size());
-  putLe32(header + 8, data::maskCrc(data::crc32c(header, 8)));
-  char footer[kFooterBytes];
-  putLe32(footer, data::maskCrc(data::crc32c(payload)));
+  const data::RecordFrame frame = data::frameRecord(payload);
+  const auto& header = frame.header;
+  const auto& footer = frame.footer;
   if (std::fwrite(header, 1, sizeof header, file_) != sizeof header ||
       std::fwrite(payload.data(), 1, payload.size(), file_) != payload.size() ||
       std::fwrite(footer, 1, sizeof footer, file_) != sizeof footer) {
