@@ -506,18 +506,18 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
       loader->startEpoch(epoch);
       continue;
     }
-    const auto tensors = data::toTensors(*batch, device);
-    const auto target = tensors.labels - records.labelOffset;
-    {
-      const auto low = target.min().item<std::int64_t>();
-      const auto high = target.max().item<std::int64_t>();
-      if (low < 0 || high >= records.numClasses()) {
+    // Checked on the host copy: no reductions or device synchronization on the hot path.
+    for (std::size_t i = 0; i < batch->labels.size(); ++i) {
+      const std::int64_t c = batch->labels[i] - records.labelOffset;
+      if (c < 0 || c >= records.numClasses()) {
         throw core::Error("a training record of batch " + std::to_string(batch->index) +
-                          " of epoch " + std::to_string(epoch) + " (" + batch->keys.front() +
-                          ", ...) has a label outside the " + std::to_string(records.numClasses()) +
+                          " of epoch " + std::to_string(epoch) + " (" + batch->keys[i] +
+                          ") has a label outside the " + std::to_string(records.numClasses()) +
                           " categories of " + settings.dataDir.string());
       }
     }
+    const auto tensors = data::toTensors(*batch, device);
+    const auto target = tensors.labels - records.labelOffset;
     const double learningRate = schedule.at(step);
     // Batch-norm statistics start from the initial (0, 1), which says nothing about the network's
     // activations; like the weight average, their decay is capped by (1 + step) / (10 + step) so
