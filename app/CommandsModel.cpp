@@ -48,6 +48,9 @@ struct TrainFlags {
   train::TrainSettings given;
   std::string trainDir, dataDir, initFrom, optimizer, schedule, recipe = "inception";
   int numGpus = 1;
+  CLI::Option* numGpusOption = nullptr;
+  CLI::Option* deviceOption = nullptr;
+  bool syncBatchNorm = false;
   bool resume = false;
   bool noAux = false;
   bool noDistort = false;
@@ -65,11 +68,6 @@ CLI::Option* addSetting(CLI::App& cli, TrainFlags& f, const std::string& flag,
 }
 
 int runTrain(TrainFlags& f) {
-  if (f.numGpus > 1) {
-    throw core::UsageError(
-        "--num_gpus " + std::to_string(f.numGpus) +
-        ": data-parallel training on several GPUs is not in this version yet; use --num_gpus 1");
-  }
   if (f.trainDir.empty() || (f.dataDir.empty() && !f.resume)) {
     throw core::UsageError("--train_dir and --data_dir are required");
   }
@@ -89,6 +87,15 @@ int runTrain(TrainFlags& f) {
   for (auto& [option, copy] : f.copies) {
     if (option->count() > 0 && copy) {
       copy(settings);
+    }
+  }
+  // The seed's `--num_gpus 8` alone means CUDA.
+  if (f.numGpusOption->count() > 0) {
+    if (f.deviceOption->count() == 0) {
+      settings.device = "cuda";
+    } else if (settings.device == "cpu" && f.numGpus > 1) {
+      throw core::UsageError("--num_gpus " + std::to_string(f.numGpus) +
+                             " with --device cpu: for several CPU replicas use --replicas");
     }
   }
   const auto bar = barIfTerminal();
@@ -115,7 +122,7 @@ int runTrain(TrainFlags& f) {
   std::fprintf(stderr, "Trained %s steps in %s (step %s); checkpoint %s\n",
                withThousands(result.stepsThisRun).c_str(),
                core::formatDuration(result.seconds).c_str(), withThousands(result.step).c_str(),
-               result.lastCheckpoint.c_str());
+               result.lastCheckpoint.empty() ? "written by rank 0" : result.lastCheckpoint.c_str());
   return 0;
 }
 
@@ -135,11 +142,43 @@ Command addTrainCommand(CLI::App& app) {
   cli->add_option("--train_dir", f->trainDir, "Where checkpoints, metrics and event files go")
       ->required();
   cli->add_option("--data_dir", f->dataDir, "Folder of TFRecord shards (taxon build-records)");
-  cli->add_option("--num_gpus", f->numGpus, "GPUs to train on (1 in this version)")
+  f->numGpusOption =
+      cli->add_option("--num_gpus", f->numGpus,
+                      "GPUs to train on, one replica each (implies --device cuda); the global "
+                      "batch is split between them")
+          ->check(CLI::PositiveNumber)
+          ->capture_default_str();
+  f->copies.emplace_back(f->numGpusOption,
+                         [f](train::TrainSettings& s) { s.replicas = f->numGpus; });
+  f->deviceOption =
+      addSetting(*cli, *f, "--device", &train::TrainSettings::device, "cpu, cuda or cuda:N")
+          ->default_str("cpu");
+  addSetting(*cli, *f, "--replicas", &train::TrainSettings::replicas,
+             "Data-parallel replicas in this process (CPU ranks, or GPUs like --num_gpus); "
+             "torchrun or srun multiply them by the number of processes")
       ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  addSetting(*cli, *f, "--device", &train::TrainSettings::device, "cpu, cuda or cuda:N")
-      ->default_str("cpu");
+      ->default_str("1");
+  f->copies.emplace_back(
+      cli->add_flag("--sync_batchnorm", f->syncBatchNorm,
+                    "Batch-norm statistics over every replica's batch (default: each its own)"),
+      [f](train::TrainSettings& s) { s.syncBatchNorm = f->syncBatchNorm; });
+  addSetting(*cli, *f, "--precision", &train::TrainSettings::precision,
+             "CUDA: bf16 (autocast) or fp32")
+      ->check(CLI::IsMember({"bf16", "fp32"}))
+      ->default_str("bf16");
+  addSetting(*cli, *f, "--channels_last", &train::TrainSettings::channelsLast,
+             "CUDA: NHWC memory layout")
+      ->default_str("true");
+  addSetting(*cli, *f, "--cudnn_benchmark", &train::TrainSettings::cudnnBenchmark,
+             "CUDA: let cuDNN pick the fastest algorithms")
+      ->default_str("true");
+  addSetting(*cli, *f, "--bucket_cap_mb", &train::TrainSettings::bucketMiB,
+             "Gradient all-reduce bucket size in MiB")
+      ->default_str("25");
+  addSetting(*cli, *f, "--collective_timeout", &train::TrainSettings::collectiveTimeoutSeconds,
+             "Seconds a replica may wait for the others before the run stops naming the silent "
+             "rank")
+      ->default_str("1800");
   addSetting(*cli, *f, "--batch_size", &train::TrainSettings::batchSize, "Global batch size")
       ->check(CLI::PositiveNumber)
       ->default_str("32");

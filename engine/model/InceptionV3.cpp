@@ -72,7 +72,11 @@ BasicConv2dImpl::BasicConv2dImpl(const ConvSpec& spec) : outChannels_(spec.outCh
 }
 
 torch::Tensor BasicConv2dImpl::forward(torch::Tensor x) {
-  return torch::relu(bn_->forward(conv_->forward(x)));
+  x = conv_->forward(x);
+  if (replicas_ && is_training()) {
+    return torch::relu(syncBatchNorm(x, *bn_, replicas_));
+  }
+  return torch::relu(bn_->forward(x));
 }
 
 InceptionAImpl::InceptionAImpl(std::int64_t in, std::int64_t poolFeatures, Depth d) {
@@ -258,6 +262,14 @@ InceptionV3Impl::InceptionV3Impl(const InceptionSettings& settings) : settings_(
   dropout_ = register_module("dropout", torch::nn::Dropout(settings_.dropout));
   fc_ = register_module("fc", torch::nn::Linear(numFeatures_, settings_.numClasses));
   resetParameters();
+}
+
+void InceptionV3Impl::synchronizeBatchNorm(const std::shared_ptr<ReplicaSum>& replicas) {
+  for (const auto& module : modules(/*include_self=*/false)) {
+    if (auto* conv = module->as<inception::BasicConv2dImpl>()) {
+      conv->synchronizeBatchNorm(replicas);
+    }
+  }
 }
 
 void InceptionV3Impl::resetParameters() {

@@ -23,8 +23,11 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "model/SyncBatchNorm.hpp"
 
 namespace taxon::model {
 
@@ -75,11 +78,16 @@ class BasicConv2dImpl : public torch::nn::Module {
   explicit BasicConv2dImpl(const ConvSpec& spec);
   torch::Tensor forward(torch::Tensor x);
   std::int64_t outChannels() const { return outChannels_; }
+  // In training mode, normalize over every replica's batch (null: this replica's batch only).
+  void synchronizeBatchNorm(std::shared_ptr<ReplicaSum> replicas) {
+    replicas_ = std::move(replicas);
+  }
 
  private:
   std::int64_t outChannels_;
   torch::nn::Conv2d conv_{nullptr};
   torch::nn::BatchNorm2d bn_{nullptr};
+  std::shared_ptr<ReplicaSum> replicas_;
 };
 TORCH_MODULE(BasicConv2d);
 
@@ -183,6 +191,11 @@ class InceptionV3Impl : public torch::nn::Module {
   // truncated to [-2, 2] with standard deviation 0.1 (AuxLogits.conv1: 0.01, AuxLogits.fc:
   // 0.001), batch norm weight 1 and bias 0, linear biases as PyTorch's default.
   void resetParameters();
+
+  // Data-parallel training: every batch norm of the network (the auxiliary head's included)
+  // normalizes over all replicas' batches in training mode (see SyncBatchNorm.hpp); null turns it
+  // back to each replica's own batch.
+  void synchronizeBatchNorm(const std::shared_ptr<ReplicaSum>& replicas);
 
   const InceptionSettings& settings() const { return settings_; }
   // Channels of the pooled features the classifier sees (2048 at multiplier 1).

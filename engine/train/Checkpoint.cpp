@@ -108,6 +108,9 @@ fs::path saveCheckpoint(const fs::path& directory, const CheckpointData& data, i
   meta["epoch"] = data.epoch;
   meta["position_records"] = data.positionRecords;
   meta["position_batches"] = data.positionBatches;
+  if (!data.replicaPositions.empty()) {
+    meta["replica_positions"] = data.replicaPositions;
+  }
   meta["settings"] = nlohmann::json::parse(data.settingsJson);
   meta["categories"] = data.categories;
   meta["metrics"] = nlohmann::json::parse(data.metricsJson);
@@ -189,6 +192,9 @@ CheckpointData readCheckpoint(const fs::path& path) {
     data.epoch = meta.at("epoch").get<std::int64_t>();
     data.positionRecords = meta.at("position_records").get<std::int64_t>();
     data.positionBatches = meta.at("position_batches").get<std::int64_t>();
+    if (meta.contains("replica_positions")) {
+      data.replicaPositions = meta.at("replica_positions").get<std::vector<std::int64_t>>();
+    }
     data.settingsJson = meta.at("settings").dump();
     data.categories = meta.at("categories").get<std::vector<std::string>>();
     data.metricsJson = meta.at("metrics").dump();

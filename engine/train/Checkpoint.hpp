@@ -31,6 +31,9 @@ struct CheckpointData {
   std::int64_t epoch = 0;            // the epoch the next batch comes from
   std::int64_t positionRecords = 0;  // data::LoaderPosition in that epoch
   std::int64_t positionBatches = 0;
+  // Data-parallel runs: every replica's position (records, batches), rank 0 first. Empty for a
+  // single replica (the position above is its).
+  std::vector<std::int64_t> replicaPositions;
   std::string settingsJson;  // TrainSettings as JSON
   std::vector<std::string> categories;
   std::string metricsJson = "{}";  // the last logged metrics (for people and the app)

@@ -90,6 +90,14 @@ std::vector<std::string> TrainSettings::validate() const {
   need(keepCheckpoints >= 1, "at least 1 checkpoint must be kept");
   need(evalEverySteps >= 0 && evalExamples >= 0,
        "evaluation interval and size must not be negative");
+  need(replicas >= 1, "at least 1 replica is needed (got " + std::to_string(replicas) + ")");
+  need(batchSize % replicas == 0, "the global batch (" + std::to_string(batchSize) +
+                                      ") must split evenly between the " +
+                                      std::to_string(replicas) + " replicas");
+  need(bucketMiB > 0.0, "the gradient bucket size must be positive");
+  need(collectiveTimeoutSeconds >= 1.0, "the collective timeout must be at least 1 second");
+  need(precision == "bf16" || precision == "fp32",
+       "precision must be bf16 or fp32 (got '" + precision + "')");
   return problems;
 }
 
@@ -169,6 +177,18 @@ void visitFields(Settings& s, Visit&& visit) {
   visit("eval_at_end", s.evalAtEnd);
 }
 
+// Fields added after the first settings.json format: a file without them gets the defaults.
+template <typename Settings, typename Visit>
+void visitLaterFields(Settings& s, Visit&& visit) {
+  visit("replicas", s.replicas);
+  visit("sync_batch_norm", s.syncBatchNorm);
+  visit("bucket_mib", s.bucketMiB);
+  visit("collective_timeout_seconds", s.collectiveTimeoutSeconds);
+  visit("precision", s.precision);
+  visit("channels_last", s.channelsLast);
+  visit("cudnn_benchmark", s.cudnnBenchmark);
+}
+
 nlohmann::json toJson(const TrainSettings& settings) {
   nlohmann::json json;
   json["train_dir"] = settings.trainDir.string();
@@ -176,7 +196,9 @@ nlohmann::json toJson(const TrainSettings& settings) {
   json["init_from"] = settings.initFrom.string();
   json["optimizer"] = name(settings.optimizer);
   json["schedule"] = name(settings.schedule);
-  visitFields(settings, [&](const char* key, const auto& value) { json[key] = value; });
+  const auto put = [&](const char* key, const auto& value) { json[key] = value; };
+  visitFields(settings, put);
+  visitLaterFields(settings, put);
   return json;
 }
 
@@ -190,6 +212,11 @@ TrainSettings trainSettingsFromJson(const nlohmann::json& json) {
     settings.schedule = parseSchedule(json.at("schedule").get<std::string>());
     visitFields(settings, [&](const char* key, auto& value) {
       value = json.at(key).get<std::remove_reference_t<decltype(value)>>();
+    });
+    visitLaterFields(settings, [&](const char* key, auto& value) {
+      if (json.contains(key)) {
+        value = json.at(key).get<std::remove_reference_t<decltype(value)>>();
+      }
     });
   } catch (const nlohmann::json::exception& e) {
     throw core::Error(std::string("the run's saved settings are incomplete: ") + e.what());

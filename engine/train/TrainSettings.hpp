@@ -82,6 +82,21 @@ struct TrainSettings {
   bool colourDistort = true;
   int torchThreads = 0;  // intra-op threads on the CPU; 0: LibTorch's default
 
+  // --- replicas (data parallel) and device options ---
+  // Replicas in this process: one per GPU on CUDA (--num_gpus), ranks on the CPU (--replicas,
+  // mostly for tests). A torchrun or Slurm launch multiplies it by the number of processes. The
+  // global batch (batchSize) is split evenly between all replicas.
+  int replicas = 1;
+  bool syncBatchNorm = false;  // batch-norm statistics over every replica's batch
+  double bucketMiB = 25.0;     // gradient all-reduce buckets (torch DDP's default)
+  // A collective that does not finish in this time ends the run naming the silent rank. It must
+  // exceed the longest pause of rank 0 alone (an evaluation during training).
+  double collectiveTimeoutSeconds = 1800.0;
+  // CUDA only:
+  std::string precision = "bf16";  // "bf16": autocast to bfloat16; "fp32"
+  bool channelsLast = true;        // NHWC activations and weights (tensor cores like them)
+  bool cudnnBenchmark = true;      // cuDNN picks the fastest algorithms for the fixed shapes
+
   // --- bookkeeping ---
   std::int64_t logEverySteps = 10;        // the seed's line and event-file scalars
   std::int64_t saveEverySteps = 5000;     // checkpoints (and one at the end or when stopped)

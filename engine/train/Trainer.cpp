@@ -3,20 +3,24 @@
 #include <torch/torch.h>
 
 #include <ATen/Context.h>
+#include <ATen/autocast_mode.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "core/Error.hpp"
 #include "core/Files.hpp"
 #include "data/BatchTensors.hpp"
 #include "data/Loader.hpp"
 #include "data/RecordSet.hpp"
+#include "dist/Distributed.hpp"
 #include "eval/Evaluator.hpp"
 #include "model/TorchvisionWeights.hpp"
 #include "train/Checkpoint.hpp"
@@ -239,9 +243,84 @@ std::string seedLogLine(const StepMetrics& m) {
   return line;
 }
 
-TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks& callbacks,
-                  std::stop_token stop) {
-  core::throwIfInvalid("training", asked.validate());
+namespace {
+
+// One replica's place in the run.
+struct Replica {
+  int rank = 0;
+  int world = 1;
+  dist::Group* group = nullptr;  // null: a single replica
+  c10::Device device{c10::kCPU};
+  bool leader() const { return rank == 0; }
+};
+
+// Thrown where replicas lost each other (a collective failed): the trainer tells it apart from
+// the failure that caused it.
+class CollectiveError : public core::Error {
+ public:
+  using core::Error::Error;
+};
+
+// SyncBatchNorm's sums over the replica group.
+class GroupSum : public model::ReplicaSum {
+ public:
+  explicit GroupSum(dist::Group& group) : group_(group) {}
+  void sum(torch::Tensor& tensor) override { group_.allReduceSum(tensor); }
+
+ private:
+  dist::Group& group_;
+};
+
+// Autocast to bfloat16 on CUDA for the forward pass and the loss (thread-local, as autocast).
+class Autocast {
+ public:
+  explicit Autocast(bool on) : on_(on) {
+    if (on_) {
+      at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+      at::autocast::set_autocast_enabled(at::kCUDA, true);
+      at::autocast::increment_nesting();
+    }
+  }
+  ~Autocast() {
+    if (on_ && at::autocast::decrement_nesting() == 0) {
+      at::autocast::clear_cache();
+    }
+    if (on_) {
+      at::autocast::set_autocast_enabled(at::kCUDA, false);
+    }
+  }
+  Autocast(const Autocast&) = delete;
+  Autocast& operator=(const Autocast&) = delete;
+
+ private:
+  bool on_;
+};
+
+void toChannelsLast(torch::nn::Module& module) {
+  torch::NoGradGuard noGrad;
+  for (auto& p : module.parameters()) {
+    if (p.dim() == 4) {
+      p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+    }
+  }
+}
+
+// Sum and sum of squares of every parameter, in double: equal on every replica exactly when the
+// replicas hold the same weights (they apply the same averaged gradients).
+std::vector<double> parameterChecksum(torch::nn::Module& module) {
+  torch::NoGradGuard noGrad;
+  double sum = 0.0;
+  double squares = 0.0;
+  for (const auto& p : module.parameters()) {
+    const auto d = p.detach().to(torch::kCPU, torch::kDouble);
+    sum += d.sum().item<double>();
+    squares += d.square().sum().item<double>();
+  }
+  return {sum, squares};
+}
+
+TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCallbacks& callbacks,
+                         std::stop_token stop, const Replica& replica) {
   const auto log = [&](const std::string& text) {
     if (callbacks.onLog) {
       callbacks.onLog(text);
@@ -251,37 +330,57 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
   TrainSettings settings = asked;
   TrainResult result;
   const fs::path dir = settings.trainDir;
+  const bool leader = replica.leader();
+  dist::Group* const group = replica.group;
+  const c10::Device device = replica.device;
+  // A collective failure becomes CollectiveError naming the rank that went first.
+  const auto collective = [&](auto&& call) {
+    try {
+      call();
+    } catch (const CollectiveError&) {
+      throw;
+    } catch (const std::exception& e) {
+      if (group == nullptr) {
+        throw;
+      }
+      throw CollectiveError("rank " + std::to_string(replica.rank) +
+                            ": the replicas lost each other: " + group->describeFailure() +
+                            " (here: " + dist::errorText(e.what()) + ")");
+    }
+  };
 
-  // --- the run's folder: new, or one to continue ---
+  // --- the run's folder: new, or one to continue (rank 0 reads and writes it) ---
   std::optional<CheckpointData> checkpoint;
   fs::path checkpointPath;
-  const RunFiles existing = findRunFiles(dir);
-  if (resume) {
-    if (const int removed = removeUnfinishedCheckpoints(dir); removed > 0) {
-      log("removed " + std::to_string(removed) +
-          " unfinished checkpoint file(s) of an interrupted save in " + dir.string());
+  if (leader) {
+    const RunFiles existing = findRunFiles(dir);
+    if (resume) {
+      if (const int removed = removeUnfinishedCheckpoints(dir); removed > 0) {
+        log("removed " + std::to_string(removed) +
+            " unfinished checkpoint file(s) of an interrupted save in " + dir.string());
+      }
+      std::vector<std::string> warnings;
+      checkpoint = readLatestCheckpoint(dir, &warnings, &checkpointPath);
+      for (const auto& warning : warnings) {
+        log("warning: " + warning);
+      }
+      if (checkpoint) {
+        checkResumable(trainSettingsFromJson(nlohmann::json::parse(checkpoint->settingsJson)),
+                       settings);
+      } else if (existing.settings) {
+        // Stopped before its first checkpoint: nothing to continue from but the start.
+        checkResumable(readRunSettings(dir), settings);
+        truncateMetrics(dir / kMetricsFile, 0);
+        log("no checkpoint in " + dir.string() + " yet: starting the run over");
+      } else {
+        core::throwFileError(dir, "holds no training run to resume");
+      }
+    } else if (existing.any()) {
+      core::throwFileError(dir, "already holds a training run (" +
+                                    std::to_string(existing.checkpoints) +
+                                    " checkpoints); continue it with --resume, or choose another "
+                                    "--train_dir");
     }
-    std::vector<std::string> warnings;
-    checkpoint = readLatestCheckpoint(dir, &warnings, &checkpointPath);
-    for (const auto& warning : warnings) {
-      log("warning: " + warning);
-    }
-    if (checkpoint) {
-      checkResumable(trainSettingsFromJson(nlohmann::json::parse(checkpoint->settingsJson)),
-                     settings);
-    } else if (existing.settings) {
-      // Stopped before its first checkpoint: nothing to continue from but the start.
-      checkResumable(readRunSettings(dir), settings);
-      truncateMetrics(dir / kMetricsFile, 0);
-      log("no checkpoint in " + dir.string() + " yet: starting the run over");
-    } else {
-      core::throwFileError(dir, "holds no training run to resume");
-    }
-  } else if (existing.any()) {
-    core::throwFileError(dir, "already holds a training run (" +
-                                  std::to_string(existing.checkpoints) +
-                                  " checkpoints); continue it with --resume, or choose another "
-                                  "--train_dir");
   }
 
   // --- data ---
@@ -293,10 +392,11 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
   }
   const bool haveValidation = records.splits.count(settings.evalSubset) > 0 &&
                               !records.splits.at(settings.evalSubset).shards.empty();
-  if (!haveValidation && (settings.evalEverySteps > 0 || settings.evalAtEnd)) {
+  if (leader && !haveValidation && (settings.evalEverySteps > 0 || settings.evalAtEnd)) {
     log("warning: " + settings.dataDir.string() + " has no '" + settings.evalSubset +
         "' records; no evaluation during training");
   }
+  const std::int64_t replicaBatch = settings.batchSize / replica.world;
   const double stepsPerEpoch =
       std::floor(static_cast<double>(trainSplit.records) / static_cast<double>(settings.batchSize));
   if (stepsPerEpoch < 1.0) {
@@ -310,15 +410,21 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
     totalSteps = totalSteps > 0 ? std::min(totalSteps, byEpochs) : byEpochs;
   }
 
-  // --- device, model, optimizer ---
-  const c10::Device device = parseDevice(settings.device);
-  if (settings.torchThreads > 0) {
-    torch::set_num_threads(settings.torchThreads);
-  }
-  torch::manual_seed(settings.seed);
+  // --- model, optimizer ---
+  const bool cuda = device.is_cuda();
+  const bool bf16 = cuda && settings.precision == "bf16";
+  const bool channelsLast = cuda && settings.channelsLast;
   const auto netSettings = modelSettings(settings, records.numClasses());
-  model::InceptionV3 net(netSettings);
-  if (!checkpoint && !settings.initFrom.empty()) {
+  // Every replica draws the same initial weights (replica threads share the CPU generator, so one
+  // at a time), which are also those of a single-replica run with the same seed.
+  model::InceptionV3 net{nullptr};
+  {
+    static std::mutex initMutex;
+    const std::lock_guard lock(initMutex);
+    torch::manual_seed(settings.seed);
+    net = model::InceptionV3(netSettings);
+  }
+  if (leader && !checkpoint && !settings.initFrom.empty()) {
     const auto file = model::readTensorDict(settings.initFrom);
     bool sameHead = false;
     for (const auto& item : file) {
@@ -332,12 +438,12 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
                   : " (new classifier heads for " + std::to_string(records.numClasses()) +
                         " categories)"));
   }
-  {
+  if (leader) {
     std::int64_t count = 0;
     for (const auto& p : net->parameters()) {
       count += p.numel();
     }
-    char line[256];
+    char line[320];
     std::snprintf(line, sizeof line,
                   "Inception-v3 (depth multiplier %g, %lld px, %lld categories): %lld parameters; "
                   "%lld training images, %.0f steps per epoch of %lld; %lld steps on %s",
@@ -346,9 +452,25 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
                   static_cast<long long>(trainSplit.records), stepsPerEpoch,
                   static_cast<long long>(settings.batchSize), static_cast<long long>(totalSteps),
                   device.str().c_str());
-    log(line);
+    std::string text = line;
+    if (replica.world > 1) {
+      text += " and " + std::to_string(replica.world - 1) + " more replica(s) (" +
+              std::to_string(replicaBatch) + " images each per step" +
+              (settings.syncBatchNorm ? ", synchronized batch norm" : "") + ")";
+    }
+    if (cuda) {
+      text += std::string("; ") + (bf16 ? "bf16 autocast" : "fp32") +
+              (channelsLast ? ", channels-last" : "");
+    }
+    log(text);
   }
   net->to(device);
+  if (channelsLast) {
+    toChannelsLast(*net);
+  }
+  if (cuda) {
+    at::globalContext().setBenchmarkCuDNN(settings.cudnnBenchmark);
+  }
   net->train();
   const NamedTensors parameters = namedParameters(*net);
   std::vector<bool> decay;
@@ -356,12 +478,12 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
     decay.push_back(tensor.dim() > 1);  // convolution and fully connected weights
   }
   Optimizer optimizer(parameters, decay, settings);
-  WeightAverage average(parameters, settings.emaDecay);
   const LearningRateSchedule schedule(settings, stepsPerEpoch, totalSteps);
 
   std::int64_t step = 0;
   std::int64_t epoch = 0;
-  data::LoaderPosition position;
+  std::vector<std::int64_t> savedPositions;  // (records, batches) per replica of the saved run
+  bool resumed = checkpoint.has_value();     // known to every replica after the broadcast
   if (checkpoint) {
     try {
       const auto missing = copyInto(*net, checkpoint->model);
@@ -369,7 +491,6 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
         throw core::Error("it lacks '" + missing.front() + "'");
       }
       optimizer.loadState(checkpoint->optimizer);
-      average.loadState(checkpoint->average);
     } catch (const core::Error& e) {
       core::throwFileError(checkpointPath, e.what());
     }
@@ -377,58 +498,163 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
     result.lastCheckpoint = checkpointPath;
     step = checkpoint->step;
     epoch = checkpoint->epoch;
-    position = {checkpoint->positionRecords, checkpoint->positionBatches};
-    truncateMetrics(dir / kMetricsFile, step);
-    log("resuming " + dir.string() + " from " + checkpointPath.filename().string() + " (step " +
-        std::to_string(step) + ", epoch " + std::to_string(epoch) + ")");
-  } else {
-    std::error_code error;
-    fs::create_directories(dir, error);
-    if (error) {
-      core::throwFileError(dir, "cannot be created: " + error.message());
+    savedPositions = checkpoint->replicaPositions;
+    if (savedPositions.empty()) {
+      savedPositions = {checkpoint->positionRecords, checkpoint->positionBatches};
     }
-    core::writeFileAtomic(dir / kSettingsFile, toJson(settings).dump(2) + "\n");
-    std::string labels;
-    for (const auto& name : records.categories) {
-      labels += name + "\n";
+  }
+
+  // --- every replica starts from rank 0's state ---
+  if (group != nullptr) {
+    collective([&] {
+      auto header = torch::tensor({std::int64_t{checkpoint ? 1 : 0}, step, epoch,
+                                   static_cast<std::int64_t>(savedPositions.size())},
+                                  torch::kInt64);
+      std::vector<at::Tensor> message{header};
+      group->broadcast(message, 0);
+      const auto* h = header.data_ptr<std::int64_t>();
+      resumed = h[0] != 0;
+      step = h[1];
+      epoch = h[2];
+      auto positions = leader ? torch::tensor(savedPositions, torch::kInt64)
+                              : torch::zeros({h[3]}, torch::kInt64);
+      if (h[3] > 0) {
+        std::vector<at::Tensor> p{positions};
+        group->broadcast(p, 0);
+        savedPositions.assign(positions.data_ptr<std::int64_t>(),
+                              positions.data_ptr<std::int64_t>() + positions.numel());
+      }
+      std::vector<at::Tensor> state;
+      for (const auto& [name, tensor] : namedState(*net)) {
+        state.push_back(tensor);
+      }
+      if (resumed) {
+        for (const auto& [name, tensor] : optimizer.state()) {
+          state.push_back(tensor);
+        }
+      }
+      group->broadcast(state, 0);
+    });
+  }
+  data::LoaderPosition position;
+  if (!savedPositions.empty()) {
+    const auto savedWorld = static_cast<int>(savedPositions.size() / 2);
+    if (savedWorld == replica.world) {
+      position = {savedPositions[2 * replica.rank], savedPositions[2 * replica.rank + 1]};
+    } else {
+      // Another replica count: each replica's part of the epoch changes, so continue from the
+      // same global position (the records all replicas consumed) split evenly.
+      std::int64_t consumed = 0;
+      for (int r = 0; r < savedWorld; ++r) {
+        consumed += savedPositions[2 * r];
+      }
+      position.records = consumed / replica.world + (replica.rank < consumed % replica.world);
+      position.batches = savedPositions[1];
+      if (leader) {
+        log("the run was saved by " + std::to_string(savedWorld) + " replica(s) and continues on " +
+            std::to_string(replica.world) + ": the rest of epoch " + std::to_string(epoch) +
+            " is its remaining " +
+            std::to_string(trainSplit.records - std::min(consumed, trainSplit.records)) +
+            " images, split anew");
+      }
     }
-    core::writeFileAtomic(dir / kLabelsFile, labels);
+  }
+  std::optional<WeightAverage> average;
+  if (leader) {
+    average.emplace(parameters, settings.emaDecay);
+    if (checkpoint) {
+      try {
+        average->loadState(checkpoint->average);
+      } catch (const core::Error& e) {
+        core::throwFileError(checkpointPath, e.what());
+      }
+      truncateMetrics(dir / kMetricsFile, step);
+      log("resuming " + dir.string() + " from " + checkpointPath.filename().string() + " (step " +
+          std::to_string(step) + ", epoch " + std::to_string(epoch) + ")");
+    } else {
+      std::error_code error;
+      fs::create_directories(dir, error);
+      if (error) {
+        core::throwFileError(dir, "cannot be created: " + error.message());
+      }
+      core::writeFileAtomic(dir / kSettingsFile, toJson(settings).dump(2) + "\n");
+      std::string labels;
+      for (const auto& name : records.categories) {
+        labels += name + "\n";
+      }
+      core::writeFileAtomic(dir / kLabelsFile, labels);
+    }
   }
   checkpoint.reset();  // its tensors are copied; free the memory
 
-  MetricsLog metricsLog(dir / kMetricsFile);
-  EventFileWriter events(dir);
+  std::unique_ptr<dist::GradientAverager> averager;
+  if (group != nullptr) {
+    averager =
+        std::make_unique<dist::GradientAverager>(*group, net->parameters(), settings.bucketMiB);
+    if (settings.syncBatchNorm) {
+      net->synchronizeBatchNorm(std::make_shared<GroupSum>(*group));
+    }
+  }
+
+  std::optional<MetricsLog> metricsLog;
+  std::optional<EventFileWriter> events;
+  if (leader) {
+    metricsLog.emplace(dir / kMetricsFile);
+    events.emplace(dir);
+  }
   const std::string settingsJson = toJson(settings).dump();
 
+  // Every replica checks that all hold the same weights; rank 0 then writes the checkpoint.
   nlohmann::json lastMetrics = nlohmann::json::object();
   const auto save = [&] {
+    std::vector<std::int64_t> positions{position.records, position.batches};
+    if (group != nullptr) {
+      std::vector<double> sums;
+      collective([&] {
+        positions = group->allGather(positions);
+        sums = group->allGatherDoubles(parameterChecksum(*net));
+      });
+      for (int r = 1; r < replica.world; ++r) {
+        if (sums[2 * r] != sums[0] || sums[2 * r + 1] != sums[1]) {
+          throw core::Error("after step " + std::to_string(step) + " the weights of rank " +
+                            std::to_string(r) + " differ from rank 0's: the replicas diverged");
+        }
+      }
+    }
+    if (!leader) {
+      return;
+    }
     CheckpointData data;
     data.step = step;
     data.epoch = epoch;
     data.positionRecords = position.records;
     data.positionBatches = position.batches;
+    if (replica.world > 1) {
+      data.replicaPositions = positions;
+    }
     data.settingsJson = settingsJson;
     data.categories = records.categories;
     data.metricsJson = lastMetrics.dump();
     data.model = namedState(*net);
-    data.average = average.averages();
+    data.average = average->averages();
     data.optimizer = optimizer.state();
     data.generators = generatorStates(device);
     result.lastCheckpoint = saveCheckpoint(dir, data, settings.keepCheckpoints);
   };
 
   // Validation with the averaged weights, on a second network so that training state is untouched.
+  // Rank 0 alone; the others wait for it in their next collective.
   model::InceptionV3 evalNet{nullptr};
   const auto evaluate = [&] {
-    if (!haveValidation) {
+    if (!haveValidation || !leader) {
       return;
     }
     if (evalNet.is_empty()) {
       evalNet = model::InceptionV3(netSettings);
       evalNet->to(device);
     }
-    copyInto(*evalNet, namedState(*net));    // batch-norm statistics
-    copyInto(*evalNet, average.averages());  // averaged parameters
+    copyInto(*evalNet, namedState(*net));     // batch-norm statistics
+    copyInto(*evalNet, average->averages());  // averaged parameters
     eval::ModelEvalSettings evalSettings;
     evalSettings.maxExamples = settings.evalExamples;
     evalSettings.subset = settings.evalSubset;
@@ -446,11 +672,11 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
     point.precisionAt1 = report.precisionAt1;
     point.recallAt5 = report.recallAtK;
     point.loss = report.meanLoss;
-    metricsLog.write(evalJson(point));
-    events.addScalars(step, {{"eval/precision_at_1", point.precisionAt1},
-                             {"eval/recall_at_5", point.recallAt5},
-                             {"eval/loss", point.loss}});
-    events.flush();
+    metricsLog->write(evalJson(point));
+    events->addScalars(step, {{"eval/precision_at_1", point.precisionAt1},
+                              {"eval/recall_at_5", point.recallAt5},
+                              {"eval/loss", point.loss}});
+    events->flush();
     char line[160];
     std::snprintf(line, sizeof line, "step %lld: %s precision @ 1 = %.4f recall @ 5 = %.4f",
                   static_cast<long long>(step), point.subset.c_str(), point.precisionAt1,
@@ -466,13 +692,15 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
   data::LoaderSettings loaderSettings;
   loaderSettings.shards = trainSplit.shards;
   loaderSettings.mode = data::LoaderMode::kTrain;
-  loaderSettings.batchSize = static_cast<int>(settings.batchSize);
+  loaderSettings.batchSize = static_cast<int>(replicaBatch);
   loaderSettings.dropRemainder = true;
   loaderSettings.preprocess.height = static_cast<int>(settings.imageSize);
   loaderSettings.preprocess.width = static_cast<int>(settings.imageSize);
   loaderSettings.seed = settings.seed;
   loaderSettings.epoch = epoch;
   loaderSettings.position = position;
+  loaderSettings.rank = replica.rank;
+  loaderSettings.worldSize = replica.world;
   loaderSettings.shuffleBuffer = settings.shuffleBuffer;
   loaderSettings.preprocess.minArea = settings.minCropArea;
   loaderSettings.preprocess.colour = settings.colourDistort;
@@ -484,21 +712,34 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
   loaderSettings.workerThreads = settings.loaderThreads;
   data::LoaderCallbacks loaderCallbacks;
   loaderCallbacks.onSkip = [&](const data::SkippedImage& skipped) {
-    log("skipped " + skipped.key + ": " + skipped.reason);
+    log((replica.world > 1 ? "rank " + std::to_string(replica.rank) + ": skipped " : "skipped ") +
+        skipped.key + ": " + skipped.reason);
   };
+  // Replicas stop together, after the step in which any of them was asked to (see the step's
+  // figures below); a loader that stopped on its own would leave its replica without batches.
   std::optional<data::Loader> loader;
   if (step < totalSteps) {
-    loader.emplace(loaderSettings, stop, loaderCallbacks);
+    loader.emplace(loaderSettings, group == nullptr ? stop : std::stop_token{}, loaderCallbacks);
   }
 
   namespace F = torch::nn::functional;
   const auto lossOptions = F::CrossEntropyFuncOptions().label_smoothing(settings.labelSmoothing);
   const std::int64_t firstStep = step;
+  const auto batchesPerEpoch = static_cast<std::int64_t>(stepsPerEpoch);
+  bool stopAgreed = false;
   auto lastStepEnd = std::chrono::steady_clock::now();
-  while (step < totalSteps && !stop.stop_requested()) {
-    auto batch = loader->next();
+  while (step < totalSteps && !stopAgreed) {
+    if (group == nullptr && stop.stop_requested()) {
+      break;
+    }
+    // Every replica takes the same number of batches from each epoch (its share may be a record
+    // longer than another's), so that they stay in step.
+    std::optional<data::Batch> batch;
+    if (position.batches < batchesPerEpoch) {
+      batch = loader->next();
+    }
     if (!batch) {
-      if (stop.stop_requested()) {
+      if (group == nullptr && stop.stop_requested()) {
         break;
       }
       ++epoch;
@@ -516,7 +757,10 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
                           " categories of " + settings.dataDir.string());
       }
     }
-    const auto tensors = data::toTensors(*batch, device);
+    auto tensors = data::toTensors(*batch, device);
+    if (channelsLast) {
+      tensors.images = tensors.images.contiguous(at::MemoryFormat::ChannelsLast);
+    }
     const auto target = tensors.labels - records.labelOffset;
     const double learningRate = schedule.at(step);
     // Batch-norm statistics start from the initial (0, 1), which says nothing about the network's
@@ -525,24 +769,65 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
     setBatchNormDecay(
         *net, std::min(settings.batchNormDecay,
                        (1.0 + static_cast<double>(step)) / (10.0 + static_cast<double>(step))));
-    const auto output = net->forward(tensors.images);
-    auto loss = F::cross_entropy(output.logits, target, lossOptions);
-    const auto crossEntropy = loss.detach();
-    if (output.aux.defined() && settings.auxWeight > 0.0) {
-      loss = loss + settings.auxWeight * F::cross_entropy(output.aux, target, lossOptions);
+    if (averager) {
+      averager->prepare();
     }
-    double regularization = 0.0;
+    model::InceptionOutput output;
+    torch::Tensor loss;
+    torch::Tensor crossEntropy;
     {
+      const Autocast autocast(bf16);
+      collective([&] { output = net->forward(tensors.images); });
+      loss = F::cross_entropy(output.logits.to(torch::kFloat), target, lossOptions);
+      crossEntropy = loss.detach();
+      if (output.aux.defined() && settings.auxWeight > 0.0) {
+        loss = loss + settings.auxWeight *
+                          F::cross_entropy(output.aux.to(torch::kFloat), target, lossOptions);
+      }
+    }
+    optimizer.zeroGrad();
+    collective([&] { loss.backward(); });
+
+    // The step's figures, averaged over the replicas in one small message that also carries
+    // each replica's stop request, so that all stop after the same step. The logged loss includes
+    // the weight-decay term (which the update applies itself).
+    torch::Tensor total = loss.detach().to(torch::kFloat);
+    if (settings.weightDecay > 0.0) {
       torch::NoGradGuard noGrad;
-      torch::Tensor sum = torch::zeros({}, tensors.images.options());
+      torch::Tensor sum = torch::zeros({}, total.options());
       for (std::size_t i = 0; i < parameters.size(); ++i) {
         if (decay[i]) {
           sum += parameters[i].second.square().sum();
         }
       }
-      regularization = 0.5 * settings.weightDecay * sum.item<double>();
+      total = total + 0.5 * settings.weightDecay * sum;
     }
-    const double lossValue = loss.item<double>() + regularization;
+    std::vector<double> figures(5, 0.0);
+    {
+      torch::NoGradGuard noGrad;
+      const auto k = std::min<std::int64_t>(5, records.numClasses());
+      const auto top = std::get<1>(output.logits.detach().topk(k, 1));
+      const auto hits = top.eq(target.unsqueeze(1));
+      // One device-to-host copy for all four.
+      const auto host = torch::stack({total.to(torch::kDouble), crossEntropy.to(torch::kDouble),
+                                      hits.select(1, 0).to(torch::kDouble).mean(),
+                                      hits.any(1).to(torch::kDouble).mean()})
+                            .to(torch::kCPU);
+      for (int i = 0; i < 4; ++i) {
+        figures[static_cast<std::size_t>(i)] = host[i].item<double>();
+      }
+      figures[4] = stop.stop_requested() ? 1.0 : 0.0;
+    }
+    if (group != nullptr) {
+      auto message = torch::tensor(figures, torch::kDouble);
+      collective([&] { group->allReduceSum(message); });
+      for (int i = 0; i < 4; ++i) {
+        figures[static_cast<std::size_t>(i)] = message[i].item<double>() / replica.world;
+      }
+      figures[4] = message[4].item<double>();
+    }
+    stopAgreed = figures[4] > 0.0;
+    const double lossValue = figures[0];
     if (!std::isfinite(lossValue)) {
       throw core::Error(
           "step " + std::to_string(step + 1) + ": the loss is " + std::to_string(lossValue) +
@@ -551,10 +836,10 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
                                          : " " + result.lastCheckpoint.string()) +
           " still holds the last good weights. A lower --initial_learning_rate usually helps");
     }
-    optimizer.zeroGrad();
-    loss.backward();
     optimizer.step(learningRate);
-    average.update(parameters, step);
+    if (average) {
+      average->update(parameters, step);
+    }
     ++step;
     position = {batch->streamEnd, batch->index + 1};
 
@@ -562,53 +847,53 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
     m.step = step;
     m.epoch = epoch;
     m.loss = lossValue;
-    m.crossEntropy = crossEntropy.item<double>();
+    m.crossEntropy = figures[1];
     m.learningRate = learningRate;
-    {
-      torch::NoGradGuard noGrad;
-      const auto k = std::min<std::int64_t>(5, records.numClasses());
-      const auto top = std::get<1>(output.logits.detach().topk(k, 1));
-      const auto hits = top.eq(target.unsqueeze(1));
-      m.batchPrecisionAt1 = hits.select(1, 0).to(torch::kDouble).mean().item().toDouble();
-      m.batchRecallAt5 = hits.any(1).to(torch::kDouble).mean().item().toDouble();
-    }
+    m.batchPrecisionAt1 = figures[2];
+    m.batchRecallAt5 = figures[3];
     const auto now = std::chrono::steady_clock::now();
     m.secPerBatch = std::chrono::duration<double>(now - lastStepEnd).count();
     lastStepEnd = now;
-    m.examplesPerSec = m.secPerBatch > 0.0 ? batch->size / m.secPerBatch : 0.0;
+    m.examplesPerSec = m.secPerBatch > 0.0
+                           ? static_cast<double>(batch->size) * replica.world / m.secPerBatch
+                           : 0.0;
     m.wallTime = unixNow();
-    lastMetrics = stepJson(m);
-    metricsLog.write(lastMetrics);
     result.lastStep = m;
-    if (callbacks.onStep) {
-      callbacks.onStep(m);
+    const bool logStep = step % settings.logEverySteps == 0 || step == totalSteps;
+    if (leader) {
+      lastMetrics = stepJson(m);
+      metricsLog->write(lastMetrics);
+      if (callbacks.onStep) {
+        callbacks.onStep(m);
+      }
+      if (logStep) {
+        log(seedLogLine(m));
+        events->addScalars(step,
+                           {{"loss", m.loss},
+                            {"cross_entropy", m.crossEntropy},
+                            {"learning_rate", m.learningRate},
+                            {"examples_per_sec", m.examplesPerSec},
+                            {"train/precision_at_1", m.batchPrecisionAt1},
+                            {"train/recall_at_5", m.batchRecallAt5}},
+                           m.wallTime);
+        events->flush();
+      }
+      if (callbacks.progress) {
+        callbacks.progress({"train", step, totalSteps, "steps"});
+      }
     }
-    if (step % settings.logEverySteps == 0 || step == totalSteps) {
-      log(seedLogLine(m));
-      events.addScalars(step,
-                        {{"loss", m.loss},
-                         {"cross_entropy", m.crossEntropy},
-                         {"learning_rate", m.learningRate},
-                         {"examples_per_sec", m.examplesPerSec},
-                         {"train/precision_at_1", m.batchPrecisionAt1},
-                         {"train/recall_at_5", m.batchRecallAt5}},
-                        m.wallTime);
-      events.flush();
-    }
-    if (callbacks.progress) {
-      callbacks.progress({"train", step, totalSteps, "steps"});
-    }
-    if (step % settings.saveEverySteps == 0 && step < totalSteps) {
+    if (step % settings.saveEverySteps == 0 && step < totalSteps && !stopAgreed) {
       save();
     }
-    if (settings.evalEverySteps > 0 && step % settings.evalEverySteps == 0 && step < totalSteps) {
+    if (settings.evalEverySteps > 0 && step % settings.evalEverySteps == 0 && step < totalSteps &&
+        !stopAgreed) {
       evaluate();
       lastStepEnd = std::chrono::steady_clock::now();  // evaluation time is not a step's
     }
   }
   loader.reset();
-  result.stopped = stop.stop_requested() && step < totalSteps;
-  if (step > firstStep || result.lastCheckpoint.empty()) {
+  result.stopped = (stopAgreed || stop.stop_requested()) && step < totalSteps;
+  if (step > firstStep || !resumed) {
     save();
   }
   if (!result.stopped && settings.evalAtEnd && step > firstStep) {
@@ -618,6 +903,134 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
   result.stepsThisRun = step - firstStep;
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+// Devices of this process's replicas: the CPU for all, or consecutive GPUs from the asked index
+// (offset by the process's LOCAL_RANK when each process of a node drives its own GPUs).
+std::vector<c10::Device> replicaDevices(const TrainSettings& settings, const dist::Launch& launch) {
+  std::vector<c10::Device> devices;
+  if (settings.device.rfind("cuda", 0) != 0) {
+    devices.assign(static_cast<std::size_t>(settings.replicas), parseDevice(settings.device));
+    return devices;
+  }
+  const auto colon = settings.device.find(':');
+  const int asked = colon == std::string::npos ? 0 : std::atoi(settings.device.c_str() + colon + 1);
+  const int first = asked + launch.localRank * settings.replicas;
+  const int needed = first + settings.replicas;
+  const auto available = static_cast<int>(torch::cuda::device_count());
+  if (available < needed) {
+    throw core::UsageError(
+        (settings.replicas > 1 ? "--num_gpus " + std::to_string(settings.replicas)
+                               : "--device " + settings.device) +
+        ": " + std::to_string(settings.replicas) + " GPU(s) asked for" +
+        (first > 0 ? " from cuda:" + std::to_string(first) : std::string()) + ", but this machine" +
+        (available == 0 ? " has no usable CUDA GPU" : " has only " + std::to_string(available)) +
+        (launch.processes > 1 ? " (LOCAL_RANK " + std::to_string(launch.localRank) + ")" : "") +
+        (available > first ? "; use --num_gpus " + std::to_string(available - first)
+                           : "; train on the CPU with --device cpu (--replicas N for CPU ranks)"));
+  }
+  for (int i = 0; i < settings.replicas; ++i) {
+    devices.emplace_back(c10::kCUDA, static_cast<c10::DeviceIndex>(first + i));
+  }
+  return devices;
+}
+
+}  // namespace
+
+TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks& callbacks,
+                  std::stop_token stop) {
+  core::throwIfInvalid("training", asked.validate());
+  const dist::Launch launch = dist::launchFromEnvironment();
+  const int local = asked.replicas;
+  const int world = launch.processes * local;
+  if (asked.batchSize % world != 0) {
+    throw core::UsageError("the global batch (" + std::to_string(asked.batchSize) +
+                           ") must split evenly between the " + std::to_string(world) +
+                           " replicas of " + std::to_string(launch.processes) + " process(es)");
+  }
+  const auto devices = replicaDevices(asked, launch);
+  if (asked.torchThreads > 0) {
+    torch::set_num_threads(asked.torchThreads);
+  }
+  torch::manual_seed(asked.seed);
+  if (world == 1) {
+    return trainReplica(asked, resume, callbacks, stop, Replica{0, 1, nullptr, devices[0]});
+  }
+
+  const auto timeout =
+      std::chrono::milliseconds(static_cast<std::int64_t>(asked.collectiveTimeoutSeconds * 1000.0));
+  const auto rendezvous =
+      launch.processes > 1 ? dist::Rendezvous::tcp(launch, timeout) : dist::Rendezvous::inMemory();
+  // Replica threads other than rank 0 pass on only warnings and skips, each under its rank.
+  std::mutex logMutex;
+  const auto replicaCallbacks = [&](int rank) {
+    if (rank == 0) {
+      return callbacks;
+    }
+    TrainCallbacks quiet;
+    if (callbacks.onLog) {
+      quiet.onLog = [&, rank](const std::string& text) {
+        const std::lock_guard lock(logMutex);
+        callbacks.onLog(text.rfind("rank ", 0) == 0 ? text
+                                                    : "rank " + std::to_string(rank) + ": " + text);
+      };
+    }
+    return quiet;
+  };
+  const auto run = [&](int index) {
+    const int rank = launch.processRank * local + index;
+    dist::GroupOptions options;
+    options.rank = rank;
+    options.size = world;
+    options.device = devices[static_cast<std::size_t>(index)].str();
+    options.timeout = timeout;
+    dist::Group group(*rendezvous, options);
+    try {
+      return trainReplica(asked, resume, replicaCallbacks(rank), stop,
+                          Replica{rank, world, &group, devices[static_cast<std::size_t>(index)]});
+    } catch (const CollectiveError&) {
+      throw;
+    } catch (const std::exception& e) {
+      group.reportFailure(dist::errorText(e.what()));
+      throw;
+    }
+  };
+  if (local == 1) {
+    return run(0);
+  }
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(local));
+  std::vector<bool> collectiveErrors(static_cast<std::size_t>(local), false);
+  TrainResult result;
+  {
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < local; ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          auto r = run(i);
+          if (i == 0) {
+            result = std::move(r);
+          }
+        } catch (const CollectiveError&) {
+          collectiveErrors[static_cast<std::size_t>(i)] = true;
+          errors[static_cast<std::size_t>(i)] = std::current_exception();
+        } catch (...) {
+          errors[static_cast<std::size_t>(i)] = std::current_exception();
+        }
+      });
+    }
+  }
+  // The cause first: a replica's own failure, then the others' reports of losing it.
+  for (int i = 0; i < local; ++i) {
+    if (errors[static_cast<std::size_t>(i)] && !collectiveErrors[static_cast<std::size_t>(i)]) {
+      std::rethrow_exception(errors[static_cast<std::size_t>(i)]);
+    }
+  }
+  for (const auto& error : errors) {
+    if (error) {
+      std::rethrow_exception(error);
+    }
+  }
   return result;
 }
 

@@ -1,8 +1,16 @@
-// One training run on one device (the CPU or one GPU): the loop that feeds batches from the
-// loader to Inception-v3, applies the recipe's update, keeps the weight average, logs metrics,
-// evaluates on the validation split now and then, and checkpoints so that the run can stop at any
-// moment and continue exactly. See TrainSettings.hpp for the recipe and Checkpoint.hpp for what a
-// checkpoint holds.
+// One training run: the loop that feeds batches from the loader to Inception-v3, applies the
+// recipe's update, keeps the weight average, logs metrics, evaluates on the validation split now
+// and then, and checkpoints so that the run can stop at any moment and continue exactly. See
+// TrainSettings.hpp for the recipe and Checkpoint.hpp for what a checkpoint holds.
+//
+// Data parallel (settings.replicas, or a torchrun/Slurm launch; see dist/Distributed.hpp): every
+// replica runs this loop on its share of each global batch (each reads a disjoint part of every
+// epoch); c10d's Reducer averages the gradients during the backward pass, so all replicas apply
+// the same update. Rank 0 alone writes the train dir and evaluates; the replicas' weights are
+// compared at each checkpoint. Batch norm uses each replica's batch, or all of them with
+// syncBatchNorm. The replicas stop together after the step in which any was asked to stop. A
+// run continues on another replica count from the same global position in its epoch.
+// On CUDA: bf16 autocast (or fp32), channels-last and cuDNN autotuning, as the settings say.
 //
 // Files in the train dir:
 //   settings.json               the settings the run started with (also inside each checkpoint)

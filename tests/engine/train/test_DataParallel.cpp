@@ -1,0 +1,533 @@
+// Data-parallel training on the CPU with Gloo: replicas as threads of one process, meeting through
+// the in-memory store (the process launch is tested end to end in tests/e2e/test_Parallel.cpp).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "TrainTestData.hpp"
+#include "core/Error.hpp"
+#include "dist/Distributed.hpp"
+#include "train/Checkpoint.hpp"
+#include "train/Trainer.hpp"
+
+namespace taxon::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Runs fn(rank, group) on `size` threads joined in one group; rethrows the first failure.
+template <typename Fn>
+void onReplicas(int size, Fn fn) {
+  const auto rendezvous = dist::Rendezvous::inMemory();
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(size));
+  {
+    std::vector<std::jthread> threads;
+    for (int r = 0; r < size; ++r) {
+      threads.emplace_back([&, r] {
+        try {
+          dist::GroupOptions options;
+          options.rank = r;
+          options.size = size;
+          options.timeout = std::chrono::seconds(30);
+          dist::Group group(*rendezvous, options);
+          fn(r, group);
+        } catch (...) {
+          errors[static_cast<std::size_t>(r)] = std::current_exception();
+        }
+      });
+    }
+  }
+  for (const auto& e : errors) {
+    if (e) {
+      std::rethrow_exception(e);
+    }
+  }
+}
+
+TEST(DataParallel, GroupCollectivesAgreeAcrossThreads) {
+  std::vector<std::vector<std::int64_t>> gathered(3);
+  std::vector<torch::Tensor> sums(3), broadcasts(3);
+  onReplicas(3, [&](int r, dist::Group& group) {
+    EXPECT_EQ(group.rank(), r);
+    EXPECT_EQ(group.size(), 3);
+    auto t = torch::full({4}, static_cast<float>(r + 1));
+    group.allReduceSum(t);
+    sums[static_cast<std::size_t>(r)] = t;
+    std::vector<torch::Tensor> b{torch::full({2, 2}, static_cast<double>(r)),
+                                 torch::full({3}, static_cast<std::int64_t>(10 * r))};
+    group.broadcast(b, 1);
+    broadcasts[static_cast<std::size_t>(r)] =
+        torch::cat({b[0].reshape(-1), b[1].to(torch::kDouble)});
+    gathered[static_cast<std::size_t>(r)] = group.allGather({r, 100 + r});
+  });
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_TRUE(torch::equal(sums[r], torch::full({4}, 6.0f)));
+    EXPECT_TRUE(torch::equal(
+        broadcasts[r], torch::tensor({1.0, 1.0, 1.0, 1.0, 10.0, 10.0, 10.0}, torch::kDouble)));
+    EXPECT_EQ(gathered[r], (std::vector<std::int64_t>{0, 100, 1, 101, 2, 102}));
+  }
+}
+
+// c10d's Reducer, as torch's DDP uses it: after backward() every replica's gradients are the
+// mean of the replicas' own gradients, and they are bitwise the same everywhere.
+TEST(DataParallel, GradientAveragerGivesEveryReplicaTheMeanGradient) {
+  torch::manual_seed(3);
+  torch::nn::Sequential reference(torch::nn::Linear(6, 5), torch::nn::ReLU(),
+                                  torch::nn::Linear(5, 3));
+  const auto inputs = torch::randn({2, 4, 6});
+  // Expected: the mean of the two replicas' gradients, computed on one copy.
+  std::vector<torch::Tensor> expected;
+  for (auto& p : reference->parameters()) {
+    expected.push_back(torch::zeros_like(p));
+  }
+  for (int r = 0; r < 2; ++r) {
+    reference->zero_grad();
+    reference->forward(inputs[r]).square().sum().backward();
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      expected[i] += reference->parameters()[i].grad() / 2.0;
+    }
+  }
+  std::vector<std::vector<torch::Tensor>> grads(2);
+  onReplicas(2, [&](int r, dist::Group& group) {
+    auto net = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(reference->clone());
+    dist::GradientAverager averager(group, net->parameters(), 0.0001);  // several buckets
+    for (int step = 0; step < 3; ++step) {  // later steps reuse the buckets
+      // As the trainer does: gradients zeroed in place (after the first step).
+      for (auto& p : net->parameters()) {
+        if (p.grad().defined()) {
+          p.mutable_grad().zero_();
+        }
+      }
+      averager.prepare();
+      net->forward(inputs[r]).square().sum().backward();
+    }
+    for (auto& p : net->parameters()) {
+      grads[static_cast<std::size_t>(r)].push_back(p.grad().clone());
+    }
+  });
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_TRUE(torch::equal(grads[0][i], grads[1][i])) << "parameter " << i;
+    EXPECT_TRUE(torch::allclose(grads[0][i], expected[i], 1e-5, 1e-6)) << "parameter " << i;
+  }
+}
+
+// Steps with updates in between: two replicas follow the single model trained on the mean of
+// their losses.
+TEST(DataParallel, ReplicasFollowTheSingleModelOverSeveralSteps) {
+  torch::manual_seed(4);
+  torch::nn::Sequential reference(torch::nn::Linear(6, 5), torch::nn::Tanh(),
+                                  torch::nn::Linear(5, 3));
+  const auto inputs = torch::randn({3, 2, 4, 6});
+  auto single = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(reference->clone());
+  torch::optim::SGD singleOptimizer(single->parameters(),
+                                    torch::optim::SGDOptions(0.1).momentum(0.9));
+  for (int step = 0; step < 3; ++step) {
+    singleOptimizer.zero_grad();
+    ((single->forward(inputs[step][0]).square().sum() +
+      single->forward(inputs[step][1]).square().sum()) /
+     2.0)
+        .backward();
+    singleOptimizer.step();
+  }
+  std::vector<std::vector<torch::Tensor>> params(2);
+  onReplicas(2, [&](int r, dist::Group& group) {
+    auto net = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(reference->clone());
+    torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+    dist::GradientAverager averager(group, net->parameters());
+    for (int step = 0; step < 3; ++step) {
+      averager.prepare();
+      const auto loss = net->forward(inputs[step][r]).square().sum();
+      optimizer.zero_grad(false);
+      loss.backward();
+      optimizer.step();
+    }
+    for (auto& p : net->parameters()) {
+      params[static_cast<std::size_t>(r)].push_back(p.detach().clone());
+    }
+  });
+  const auto expected = single->parameters();
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_TRUE(torch::equal(params[0][i], params[1][i])) << "parameter " << i;
+    EXPECT_TRUE(torch::allclose(params[0][i], expected[i], 1e-5, 1e-6)) << "parameter " << i;
+  }
+}
+
+// Synchronized batch norm over two replicas equals batch norm over the combined batch, values
+// and input gradients.
+TEST(DataParallel, SyncBatchNormEqualsBatchNormOverTheCombinedBatch) {
+  for (const auto side : {5, 2, 1}) {
+    torch::manual_seed(5);
+    const auto x = torch::randn({8, 3, side, side}) * 2.0 + 1.0;
+    const auto weight = torch::rand({3}) + 0.5;
+    const auto upstream = torch::randn({8, 3, side, side});
+    torch::nn::BatchNorm2d single(torch::nn::BatchNormOptions(3).eps(0.001));
+    single->weight.data().copy_(weight);
+    auto xs = x.clone().requires_grad_(true);
+    (single->forward(xs) * upstream).sum().backward();
+
+    std::vector<torch::Tensor> gradX(2), gradW(2), runningVar(2);
+    onReplicas(2, [&](int r, dist::Group& group) {
+      struct Sum : model::ReplicaSum {
+        explicit Sum(dist::Group& g) : group(g) {}
+        void sum(torch::Tensor& t) override { group.allReduceSum(t); }
+        dist::Group& group;
+      };
+      torch::nn::BatchNorm2d bn(torch::nn::BatchNormOptions(3).eps(0.001));
+      bn->weight.data().copy_(weight);
+      auto part = x.slice(0, 4 * r, 4 * r + 4).clone().requires_grad_(true);
+      const auto sum = std::make_shared<Sum>(group);  // outlives the backward pass, as it must
+      const auto y = model::syncBatchNorm(part, *bn, sum);
+      (y * upstream.slice(0, 4 * r, 4 * r + 4)).sum().backward();
+      gradX[static_cast<std::size_t>(r)] = part.grad();
+      gradW[static_cast<std::size_t>(r)] = bn->weight.grad().clone();
+      runningVar[static_cast<std::size_t>(r)] = bn->running_var.clone();
+    });
+    std::printf("side %d: gradX %g gradW %g\n", side,
+                (torch::cat({gradX[0], gradX[1]}) - xs.grad()).abs().max().item<double>(),
+                (gradW[0] + gradW[1] - single->weight.grad()).abs().max().item<double>());
+    EXPECT_TRUE(torch::allclose(torch::cat({gradX[0], gradX[1]}), xs.grad(), 1e-4, 1e-5)) << side;
+    // Each replica holds its share of the parameter gradient; the averager's sum gives the total.
+    EXPECT_TRUE(torch::allclose(gradW[0] + gradW[1], single->weight.grad(), 1e-4, 1e-5)) << side;
+    EXPECT_TRUE(torch::allclose(runningVar[0], single->running_var, 1e-5, 1e-6)) << side;
+    EXPECT_TRUE(torch::allclose(runningVar[1], single->running_var, 1e-5, 1e-6)) << side;
+  }
+}
+
+// The whole network, one step: two replicas with synchronized batch norm give the logits and the
+// averaged gradients of one network on the combined batch, within float rounding; without the
+// synchronization they are far off. (Over several steps this small, freshly initialized network
+// amplifies rounding: the single network in float drifts from itself in double just as much. So
+// the comparison is one step deep.)
+TEST(DataParallel, SynchronizedInceptionMatchesTheCombinedBatch) {
+  model::InceptionSettings settings;
+  settings.numClasses = 4;
+  settings.depthMultiplier = 0.1;
+  settings.imageSize = 75;
+  settings.dropout = 0.0;
+  torch::manual_seed(9);
+  model::InceptionV3 single(settings);
+  single->train();
+  const auto images = torch::rand({8, 3, 75, 75}) * 2.0 - 1.0;
+  const auto labels = torch::randint(0, 4, {8}, torch::kInt64);
+  const auto lossOf = [](const model::InceptionOutput& o, const torch::Tensor& target) {
+    return torch::nn::functional::cross_entropy(o.logits, target) +
+           0.4 * torch::nn::functional::cross_entropy(o.aux, target);
+  };
+  std::vector<torch::Tensor> start;
+  for (const auto& p : single->parameters()) {
+    start.push_back(p.detach().clone());
+  }
+  const auto out = single->forward(images);
+  lossOf(out, labels).backward();
+  std::vector<torch::Tensor> g;
+  for (auto& p : single->parameters()) {
+    g.push_back(p.grad().reshape(-1));
+  }
+  const auto expected = torch::cat(g);
+  const double scale = expected.abs().max().item<double>();
+
+  const auto replicas = [&](bool synchronize) {
+    std::vector<torch::Tensor> logits(2), grads(2);
+    onReplicas(2, [&](int r, dist::Group& group) {
+      struct Sum : model::ReplicaSum {
+        explicit Sum(dist::Group& gr) : group(gr) {}
+        void sum(torch::Tensor& t) override { group.allReduceSum(t); }
+        dist::Group& group;
+      };
+      model::InceptionV3 net(settings);
+      {
+        torch::NoGradGuard noGrad;
+        auto params = net->parameters();
+        for (std::size_t i = 0; i < params.size(); ++i) {
+          params[i].copy_(start[i]);
+        }
+      }
+      net->train();
+      const auto sum = std::make_shared<Sum>(group);
+      if (synchronize) {
+        net->synchronizeBatchNorm(sum);
+      }
+      dist::GradientAverager averager(group, net->parameters());
+      averager.prepare();
+      const auto o = net->forward(images.slice(0, 4 * r, 4 * r + 4));
+      lossOf(o, labels.slice(0, 4 * r, 4 * r + 4)).backward();
+      logits[static_cast<std::size_t>(r)] = o.logits.detach();
+      std::vector<torch::Tensor> mine;
+      for (auto& p : net->parameters()) {
+        mine.push_back(p.grad().reshape(-1));
+      }
+      grads[static_cast<std::size_t>(r)] = torch::cat(mine);
+    });
+    EXPECT_TRUE(torch::equal(grads[0], grads[1]));  // every replica applies the same update
+    return std::make_pair((torch::cat(logits) - out.logits.detach()).abs().max().item<double>(),
+                          (grads[0] - expected).abs().max().item<double>() / scale);
+  };
+  const auto [syncedLogits, syncedGrads] = replicas(true);
+  const auto [ownLogits, ownGrads] = replicas(false);
+  EXPECT_LT(syncedLogits, 1e-3);
+  EXPECT_LT(syncedGrads, 1e-2);
+  EXPECT_GT(ownLogits, 10 * syncedLogits);
+  EXPECT_GT(ownGrads, 10 * syncedGrads);
+  std::printf(
+      "largest difference from the combined batch: logits %.2g (own batch norm: %.2g), "
+      "gradients %.2g of the largest (own: %.2g)\n",
+      syncedLogits, ownLogits, syncedGrads, ownGrads);
+}
+
+std::vector<double> losses(const fs::path& trainDir) {
+  std::ifstream in(trainDir / "metrics.jsonl");
+  std::vector<double> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto json = nlohmann::json::parse(line);
+    if (json.contains("loss")) {
+      out.push_back(json["cross_entropy"].get<double>());
+    }
+  }
+  return out;
+}
+
+// Deterministic data and model for comparing runs: whole images in file order, no dropout.
+train::TrainSettings comparableRun(const fs::path& trainDir, const fs::path& dataDir) {
+  auto s = tinyRun(trainDir, dataDir);
+  s.distort = false;
+  s.shuffleBuffer = 1;
+  s.dropout = 0.0;
+  s.optimizer = train::OptimizerKind::kSgd;
+  s.schedule = train::ScheduleKind::kConstant;
+  // Small steps: this tiny network's gradients are large, and a large rate would amplify float
+  // rounding (summation order differs between the runs) into different trajectories.
+  s.learningRate = 0.002;
+  s.maxSteps = 4;
+  s.torchThreads = 1;
+  s.collectiveTimeoutSeconds = 60;
+  return s;
+}
+
+// Noisy pictures tinted by their category: every channel of every layer varies within a batch, so
+// batch norm is well conditioned and two runs differ only by float rounding (flat pictures leave
+// channels with almost no variance, where batch norm amplifies rounding without bound).
+void writeNoisyRecords(const fs::path& dir, int count) {
+  fs::create_directories(dir);
+  data::RecordWriter writer(dir / "train-00000-of-00001");
+  cv::RNG rng(7);
+  for (int i = 0; i < count; ++i) {
+    cv::Mat picture(64, 64, CV_8UC3);
+    rng.fill(picture, cv::RNG::UNIFORM, 0, 160);
+    static const cv::Scalar tints[] = {{90, 0, 0}, {0, 90, 0}, {0, 0, 90}, {60, 60, 60}};
+    picture += tints[i % 4];
+    data::ImageExample example;
+    example.encoded = encode(picture, ".png");
+    example.filename = "img-" + std::to_string(i) + ".png";
+    example.label = i % 4 + 1;
+    example.width = 64;
+    example.height = 64;
+    writer.write(data::encodeExample(example));
+  }
+  writer.close();
+  std::string labels;
+  for (const auto& name : fourCategories()) {
+    labels += name + "\n";
+  }
+  writeFile(dir / "labels.txt", labels);
+}
+
+class DataParallelTraining : public ::testing::Test {
+ protected:
+  void SetUp() override { writeNoisyRecords(dir_ / "records", 64); }
+  TempDir dir_;
+};
+
+// Two replicas with synchronized batch norm take the step of one replica with their combined
+// batch: the same loss and, after the update, the same weights within float rounding (see
+// SynchronizedInceptionMatchesTheCombinedBatch for why one step). The replicas' own weights agree
+// exactly: the trainer compares them at every checkpoint and stops if they differ.
+TEST_F(DataParallelTraining, TwoReplicasEqualOneWithTheCombinedBatch) {
+  auto one = comparableRun(dir_ / "one", dir_ / "records");
+  one.maxSteps = 1;
+  const auto single = train::train(one, false, {});
+  auto two = comparableRun(dir_ / "two", dir_ / "records");
+  two.maxSteps = 1;
+  two.replicas = 2;
+  two.syncBatchNorm = true;
+  std::vector<std::string> logs;
+  train::TrainCallbacks callbacks;
+  callbacks.onLog = [&](const std::string& line) { logs.push_back(line); };
+  const auto pair = train::train(two, false, callbacks);
+  ASSERT_EQ(single.step, 1);
+  ASSERT_EQ(pair.step, 1);
+  ASSERT_FALSE(logs.empty());
+  EXPECT_NE(logs.front().find("and 1 more replica(s) (4 images each per step, synchronized"),
+            std::string::npos)
+      << logs.front();
+  const auto a = losses(dir_ / "one");
+  const auto b = losses(dir_ / "two");
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_NEAR(a[0], b[0], 1e-4 * std::max(1.0, std::abs(a[0])));
+  const auto ca = train::readCheckpoint(single.lastCheckpoint);
+  const auto cb = train::readCheckpoint(pair.lastCheckpoint);
+  ASSERT_EQ(ca.model.size(), cb.model.size());
+  double worst = 0.0;
+  double moved = 0.0;  // the largest change the step made
+  for (std::size_t i = 0; i < ca.model.size(); ++i) {
+    ASSERT_EQ(ca.model[i].first, cb.model[i].first);
+    if (ca.model[i].first.find("running_") == std::string::npos &&
+        ca.model[i].second.is_floating_point()) {
+      worst = std::max(worst, (ca.model[i].second - cb.model[i].second).abs().max().item<double>());
+    }
+  }
+  for (const auto& [name, tensor] : ca.optimizer) {  // SGD's first buffer is the gradient
+    moved = std::max(moved, one.learningRate * tensor.abs().max().item<double>());
+  }
+  EXPECT_GT(moved, 1e-3);
+  EXPECT_LT(worst, 1e-2 * moved);
+  // Both replicas' positions are saved.
+  EXPECT_EQ(cb.replicaPositions.size(), 4u);
+}
+
+// Without synchronized batch norm each replica normalizes its own batch: a different (valid) run.
+TEST_F(DataParallelTraining, UnsynchronizedBatchNormDiffersFromTheCombinedBatch) {
+  auto one = comparableRun(dir_ / "one", dir_ / "records");
+  train::train(one, false, {});
+  auto two = comparableRun(dir_ / "two", dir_ / "records");
+  two.replicas = 2;
+  train::train(two, false, {});
+  const auto a = losses(dir_ / "one");
+  const auto b = losses(dir_ / "two");
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_GT(std::abs(a[0] - b[0]), 1e-4);  // the same weights and images, normalized differently
+}
+
+// A run of two replicas continues on one from the same global position.
+TEST_F(DataParallelTraining, ResumesOnAnotherReplicaCount) {
+  auto two = comparableRun(dir_ / "run", dir_ / "records");
+  two.replicas = 2;
+  two.maxSteps = 3;  // 64 images, batch 8: stops in the middle of epoch 0
+  const auto first = train::train(two, false, {});
+  ASSERT_EQ(first.step, 3);
+  auto one = two;
+  one.replicas = 1;
+  one.maxSteps = 10;
+  std::vector<std::string> logs;
+  train::TrainCallbacks callbacks;
+  callbacks.onLog = [&](const std::string& line) { logs.push_back(line); };
+  const auto second = train::train(one, true, callbacks);
+  EXPECT_EQ(second.step, 10);
+  EXPECT_EQ(second.stepsThisRun, 7);
+  bool told = false;
+  for (const auto& line : logs) {
+    told = told || line.find("saved by 2 replica(s) and continues on 1") != std::string::npos;
+  }
+  EXPECT_TRUE(told);
+  // Epoch 0 has 8 steps: five more after the resume, then 2 of epoch 1.
+  const auto last = train::readCheckpoint(second.lastCheckpoint);
+  EXPECT_EQ(last.epoch, 1);
+  EXPECT_EQ(last.positionBatches, 2);
+  EXPECT_EQ(losses(dir_ / "run").size(), 10u);
+  // And back to two.
+  auto again = two;
+  again.maxSteps = 12;
+  EXPECT_EQ(train::train(again, true, {}).step, 12);
+  EXPECT_EQ(losses(dir_ / "run").size(), 12u);
+}
+
+// A replica that fails ends the others, and the error names it and its reason, within the
+// collective timeout.
+TEST_F(DataParallelTraining, AFailingReplicaEndsTheRunNamingIt) {
+  // Record 5 (rank 1's third record: records alternate between the ranks) has a label no
+  // category has.
+  const auto records = dir_ / "bad";
+  fs::create_directories(records);
+  {
+    data::RecordWriter writer(records / "train-00000-of-00001");
+    for (int i = 0; i < 32; ++i) {
+      data::ImageExample example;
+      example.encoded = categoryPng(i);
+      example.filename = "img-" + std::to_string(i) + ".png";
+      example.label = i == 5 ? 9 : i % 4 + 1;
+      example.width = 64;
+      example.height = 64;
+      writer.write(data::encodeExample(example));
+    }
+    writer.close();
+  }
+  std::string labels;
+  for (const auto& name : fourCategories()) {
+    labels += name + "\n";
+  }
+  writeFile(records / "labels.txt", labels);
+  auto two = comparableRun(dir_ / "run", records);
+  two.replicas = 2;
+  two.batchSize = 4;  // rank 1 meets record 5 in its second step
+  two.maxSteps = 6;
+  two.collectiveTimeoutSeconds = 20;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    train::train(two, false, {});
+    FAIL() << "the run should have failed";
+  } catch (const core::Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("img-5.png"), std::string::npos) << what;
+    EXPECT_NE(what.find("label outside"), std::string::npos) << what;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(40));
+}
+
+TEST(DataParallelSettings, ReplicasMustSplitTheBatch) {
+  train::TrainSettings s;
+  s.trainDir = "x";
+  s.dataDir = "y";
+  s.batchSize = 10;
+  s.replicas = 4;
+  bool named = false;
+  for (const auto& problem : s.validate()) {
+    named = named || problem.find("split evenly between the 4 replicas") != std::string::npos;
+  }
+  EXPECT_TRUE(named);
+}
+
+TEST(DataParallelSettings, LaunchComesFromTorchrunOrSlurmVariables) {
+  const auto clear = [] {
+    for (const char* name :
+         {"WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "SLURM_NTASKS",
+          "SLURM_PROCID", "SLURM_LOCALID", "SLURM_LAUNCH_NODE_IPADDR"}) {
+      unsetenv(name);
+    }
+  };
+  clear();
+  EXPECT_EQ(dist::launchFromEnvironment().processes, 1);
+  setenv("WORLD_SIZE", "4", 1);
+  setenv("RANK", "2", 1);
+  setenv("LOCAL_RANK", "0", 1);
+  setenv("MASTER_ADDR", "10.0.0.7", 1);
+  setenv("MASTER_PORT", "29555", 1);
+  auto launch = dist::launchFromEnvironment();
+  EXPECT_EQ(launch.processes, 4);
+  EXPECT_EQ(launch.processRank, 2);
+  EXPECT_EQ(launch.masterAddr, "10.0.0.7");
+  EXPECT_EQ(launch.masterPort, 29555);
+  setenv("RANK", "4", 1);
+  EXPECT_THROW(dist::launchFromEnvironment(), core::UsageError);
+  setenv("RANK", "two", 1);
+  EXPECT_THROW(dist::launchFromEnvironment(), core::UsageError);
+  clear();
+  setenv("SLURM_NTASKS", "16", 1);
+  setenv("SLURM_PROCID", "9", 1);
+  setenv("SLURM_LOCALID", "1", 1);
+  setenv("SLURM_LAUNCH_NODE_IPADDR", "10.1.2.3", 1);
+  launch = dist::launchFromEnvironment();
+  EXPECT_EQ(launch.processes, 16);
+  EXPECT_EQ(launch.processRank, 9);
+  EXPECT_EQ(launch.localRank, 1);
+  EXPECT_EQ(launch.masterAddr, "10.1.2.3");
+  EXPECT_EQ(launch.masterPort, 29500);
+  clear();
+}
+
+}  // namespace
+}  // namespace taxon::test
