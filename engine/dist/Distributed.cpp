@@ -295,36 +295,34 @@ void Group::broadcast(std::vector<at::Tensor>& tensors, int root) {
   }
 }
 
-std::vector<std::int64_t> Group::allGather(const std::vector<std::int64_t>& mine) {
-  auto in = torch::tensor(mine, torch::kInt64);
+namespace {
+
+// Every replica's values, in rank order, through the group's CPU backend.
+template <typename T>
+std::vector<T> gatherValues(c10d::ProcessGroup& group, int size, const std::vector<T>& mine) {
+  auto in = torch::tensor(mine, torch::CppTypeToScalarType<T>::value);
   std::vector<std::vector<at::Tensor>> out(1);
-  for (int r = 0; r < size(); ++r) {
+  for (int r = 0; r < size; ++r) {
     out[0].push_back(torch::empty_like(in));
   }
   std::vector<at::Tensor> input{in};
-  state_->group->allgather(out, input)->wait();
-  std::vector<std::int64_t> all;
+  group.allgather(out, input)->wait();
+  std::vector<T> all;
   for (const auto& t : out[0]) {
-    const auto* data = t.data_ptr<std::int64_t>();
+    const auto* data = t.data_ptr<T>();
     all.insert(all.end(), data, data + t.numel());
   }
   return all;
 }
 
+}  // namespace
+
+std::vector<std::int64_t> Group::allGather(const std::vector<std::int64_t>& mine) {
+  return gatherValues(*state_->group, size(), mine);
+}
+
 std::vector<double> Group::allGatherDoubles(const std::vector<double>& mine) {
-  auto in = torch::tensor(mine, torch::kDouble);
-  std::vector<std::vector<at::Tensor>> out(1);
-  for (int r = 0; r < size(); ++r) {
-    out[0].push_back(torch::empty_like(in));
-  }
-  std::vector<at::Tensor> input{in};
-  state_->group->allgather(out, input)->wait();
-  std::vector<double> all;
-  for (const auto& t : out[0]) {
-    const auto* data = t.data_ptr<double>();
-    all.insert(all.end(), data, data + t.numel());
-  }
-  return all;
+  return gatherValues(*state_->group, size(), mine);
 }
 
 void Group::barrier() {

@@ -38,39 +38,20 @@ int freePort() {
   return port;
 }
 
+// Whole images in file order, no dropout, plain SGD: runs that can be compared.
 std::vector<std::string> comparable(const fs::path& trainDir, const fs::path& dataDir, int steps) {
-  return {"train",
-          "--train_dir",
-          trainDir.string(),
-          "--data_dir",
-          dataDir.string(),
-          "--image_size",
-          "75",
-          "--depth_multiplier",
-          "0.1",
-          "--batch_size",
-          "8",
-          "--max_steps",
-          std::to_string(steps),
-          "--log_every_n_steps",
-          "1",
-          "--num_threads",
-          "1",
-          "--num_preprocess_threads",
-          "1",
-          "--shuffle_buffer",
-          "1",
-          "--no_distort",
-          "--dropout",
-          "0",
-          "--optimizer",
-          "sgd",
-          "--lr_schedule",
-          "constant",
-          "--initial_learning_rate",
-          "0.002",
-          "--collective_timeout",
-          "30"};
+  auto args = tinyTrainArgs(trainDir, dataDir, steps);
+  setFlag(args, "--log_every_n_steps", "1");
+  setFlag(args, "--num_threads", "1");
+  setFlag(args, "--num_preprocess_threads", "1");
+  setFlag(args, "--shuffle_buffer", "1");
+  setFlag(args, "--dropout", "0");
+  setFlag(args, "--optimizer", "sgd");
+  setFlag(args, "--lr_schedule", "constant");
+  setFlag(args, "--initial_learning_rate", "0.002");
+  setFlag(args, "--collective_timeout", "30");
+  args.push_back("--no_distort");
+  return args;
 }
 
 // A `taxon train` process of a 2-process launch; stdout and stderr go to files.
@@ -123,19 +104,6 @@ int waitFor(const Rank& r, std::chrono::seconds limit) {
   return -1;
 }
 
-std::vector<double> crossEntropies(const fs::path& trainDir) {
-  std::ifstream in(trainDir / "metrics.jsonl");
-  std::vector<double> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto json = nlohmann::json::parse(line);
-    if (json.contains("loss")) {
-      out.push_back(json["cross_entropy"].get<double>());
-    }
-  }
-  return out;
-}
-
 class ParallelCommands : public ::testing::Test {
  protected:
   void SetUp() override { writeRecordSet(dir_ / "records", 32); }
@@ -160,8 +128,8 @@ TEST_F(ParallelCommands, TwoProcessesEqualOneWithTheCombinedBatch) {
   // Rank 0 alone writes the run; it names the other replica.
   EXPECT_NE(readAll(r0.out).find("and 1 more replica(s)"), std::string::npos) << readAll(r0.out);
   EXPECT_EQ(readAll(r1.out).find("step 1, loss"), std::string::npos);
-  const auto a = crossEntropies(dir_ / "one");
-  const auto b = crossEntropies(dir_ / "two");
+  const auto a = loggedCrossEntropies(dir_ / "one");
+  const auto b = loggedCrossEntropies(dir_ / "two");
   ASSERT_EQ(a.size(), 1u);
   ASSERT_EQ(b.size(), 1u);
   for (std::size_t i = 0; i < a.size(); ++i) {

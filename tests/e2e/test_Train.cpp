@@ -21,27 +21,7 @@ namespace fs = std::filesystem;
 
 std::vector<std::string> tinyTrain(const fs::path& trainDir, const fs::path& dataDir,
                                    int maxSteps) {
-  return {"train",
-          "--train_dir",
-          trainDir.string(),
-          "--data_dir",
-          dataDir.string(),
-          "--image_size",
-          "75",
-          "--depth_multiplier",
-          "0.1",
-          "--batch_size",
-          "8",
-          "--max_steps",
-          std::to_string(maxSteps),
-          "--log_every_n_steps",
-          "2",
-          "--num_threads",
-          "2",
-          "--num_preprocess_threads",
-          "2",
-          "--shuffle_buffer",
-          "16"};
+  return tinyTrainArgs(trainDir, dataDir, maxSteps);
 }
 
 std::vector<std::int64_t> loggedSteps(const fs::path& trainDir) {

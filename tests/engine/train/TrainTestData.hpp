@@ -3,6 +3,9 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
@@ -29,29 +32,56 @@ inline std::string categoryPng(int i) {
   return encode(picture, ".png");
 }
 
-// DIR/train-00000-of-00001 and DIR/validation-00000-of-00001 (the same `count` images), and
-// DIR/labels.txt.
-inline void writeRecordSet(const std::filesystem::path& dir, int count) {
-  std::filesystem::create_directories(dir);
-  for (const std::string split : {"train", "validation"}) {
-    data::RecordWriter writer(dir / (split + "-00000-of-00001"));
-    for (int i = 0; i < count; ++i) {
-      data::ImageExample example;
-      example.encoded = categoryPng(i);
-      example.filename = "img-" + std::to_string(i) + ".png";
-      example.label = i % 4 + 1;
-      example.text = fourCategories()[static_cast<std::size_t>(i % 4)];
-      example.width = 64;
-      example.height = 64;
-      writer.write(data::encodeExample(example));
-    }
-    writer.close();
-  }
+// DIR/labels.txt with the four categories.
+inline void writeFourLabels(const std::filesystem::path& dir) {
   std::string labels;
   for (const auto& name : fourCategories()) {
     labels += name + "\n";
   }
   writeFile(dir / "labels.txt", labels);
+}
+
+// DIR/SPLIT-00000-of-00001 with `count` 64 x 64 PNGs: image i is picture(i) with label label(i)
+// (1-based; category i % 4 + 1 by default).
+inline void writeShard(const std::filesystem::path& dir, const std::string& split, int count,
+                       const std::function<std::string(int)>& picture = categoryPng,
+                       const std::function<std::int64_t(int)>& label = {}) {
+  std::filesystem::create_directories(dir);
+  data::RecordWriter writer(dir / (split + "-00000-of-00001"));
+  for (int i = 0; i < count; ++i) {
+    data::ImageExample example;
+    example.encoded = picture(i);
+    example.filename = "img-" + std::to_string(i) + ".png";
+    example.label = label ? label(i) : i % 4 + 1;
+    example.text = fourCategories()[static_cast<std::size_t>(i % 4)];
+    example.width = 64;
+    example.height = 64;
+    writer.write(data::encodeExample(example));
+  }
+  writer.close();
+}
+
+// DIR/train-00000-of-00001 and DIR/validation-00000-of-00001 (the same `count` images), and
+// DIR/labels.txt.
+inline void writeRecordSet(const std::filesystem::path& dir, int count) {
+  for (const std::string split : {"train", "validation"}) {
+    writeShard(dir, split, count);
+  }
+  writeFourLabels(dir);
+}
+
+// The main head's cross-entropy of every step in TRAIN_DIR/metrics.jsonl.
+inline std::vector<double> loggedCrossEntropies(const std::filesystem::path& trainDir) {
+  std::ifstream in(trainDir / "metrics.jsonl");
+  std::vector<double> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto json = nlohmann::json::parse(line);
+    if (json.contains("loss")) {
+      out.push_back(json["cross_entropy"].get<double>());
+    }
+  }
+  return out;
 }
 
 // A network and recipe small enough for tests: 16 channels everywhere, 75 x 75 inputs, batch 8.
@@ -75,6 +105,45 @@ inline train::TrainSettings tinyRun(const std::filesystem::path& trainDir,
   s.batchNormDecay = 0.9;
   s.emaDecay = 0.9;
   return s;
+}
+
+// `taxon train` arguments for the tiny network of tinyRun on DIR's records.
+inline std::vector<std::string> tinyTrainArgs(const std::filesystem::path& trainDir,
+                                              const std::filesystem::path& dataDir, int maxSteps) {
+  return {"train",
+          "--train_dir",
+          trainDir.string(),
+          "--data_dir",
+          dataDir.string(),
+          "--image_size",
+          "75",
+          "--depth_multiplier",
+          "0.1",
+          "--batch_size",
+          "8",
+          "--max_steps",
+          std::to_string(maxSteps),
+          "--log_every_n_steps",
+          "2",
+          "--num_threads",
+          "2",
+          "--num_preprocess_threads",
+          "2",
+          "--shuffle_buffer",
+          "16"};
+}
+
+// Replaces the value of FLAG in ARGS (or adds the flag): one place per flag.
+inline void setFlag(std::vector<std::string>& args, const std::string& flag,
+                    const std::string& value) {
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == flag) {
+      args[i + 1] = value;
+      return;
+    }
+  }
+  args.push_back(flag);
+  args.push_back(value);
 }
 
 }  // namespace taxon::test

@@ -278,19 +278,6 @@ TEST(DataParallel, SynchronizedInceptionMatchesTheCombinedBatch) {
       syncedLogits, ownLogits, syncedGrads, ownGrads);
 }
 
-std::vector<double> losses(const fs::path& trainDir) {
-  std::ifstream in(trainDir / "metrics.jsonl");
-  std::vector<double> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto json = nlohmann::json::parse(line);
-    if (json.contains("loss")) {
-      out.push_back(json["cross_entropy"].get<double>());
-    }
-  }
-  return out;
-}
-
 // Deterministic data and model for comparing runs: whole images in file order, no dropout.
 train::TrainSettings comparableRun(const fs::path& trainDir, const fs::path& dataDir) {
   auto s = tinyRun(trainDir, dataDir);
@@ -312,28 +299,15 @@ train::TrainSettings comparableRun(const fs::path& trainDir, const fs::path& dat
 // batch norm is well conditioned and two runs differ only by float rounding (flat pictures leave
 // channels with almost no variance, where batch norm amplifies rounding without bound).
 void writeNoisyRecords(const fs::path& dir, int count) {
-  fs::create_directories(dir);
-  data::RecordWriter writer(dir / "train-00000-of-00001");
   cv::RNG rng(7);
-  for (int i = 0; i < count; ++i) {
+  writeShard(dir, "train", count, [&](int i) {
     cv::Mat picture(64, 64, CV_8UC3);
     rng.fill(picture, cv::RNG::UNIFORM, 0, 160);
     static const cv::Scalar tints[] = {{90, 0, 0}, {0, 90, 0}, {0, 0, 90}, {60, 60, 60}};
     picture += tints[i % 4];
-    data::ImageExample example;
-    example.encoded = encode(picture, ".png");
-    example.filename = "img-" + std::to_string(i) + ".png";
-    example.label = i % 4 + 1;
-    example.width = 64;
-    example.height = 64;
-    writer.write(data::encodeExample(example));
-  }
-  writer.close();
-  std::string labels;
-  for (const auto& name : fourCategories()) {
-    labels += name + "\n";
-  }
-  writeFile(dir / "labels.txt", labels);
+    return encode(picture, ".png");
+  });
+  writeFourLabels(dir);
 }
 
 class DataParallelTraining : public ::testing::Test {
@@ -364,8 +338,8 @@ TEST_F(DataParallelTraining, TwoReplicasEqualOneWithTheCombinedBatch) {
   EXPECT_NE(logs.front().find("and 1 more replica(s) (4 images each per step, synchronized"),
             std::string::npos)
       << logs.front();
-  const auto a = losses(dir_ / "one");
-  const auto b = losses(dir_ / "two");
+  const auto a = loggedCrossEntropies(dir_ / "one");
+  const auto b = loggedCrossEntropies(dir_ / "two");
   ASSERT_EQ(a.size(), 1u);
   ASSERT_EQ(b.size(), 1u);
   EXPECT_NEAR(a[0], b[0], 1e-4 * std::max(1.0, std::abs(a[0])));
@@ -397,8 +371,8 @@ TEST_F(DataParallelTraining, UnsynchronizedBatchNormDiffersFromTheCombinedBatch)
   auto two = comparableRun(dir_ / "two", dir_ / "records");
   two.replicas = 2;
   train::train(two, false, {});
-  const auto a = losses(dir_ / "one");
-  const auto b = losses(dir_ / "two");
+  const auto a = loggedCrossEntropies(dir_ / "one");
+  const auto b = loggedCrossEntropies(dir_ / "two");
   ASSERT_EQ(a.size(), b.size());
   EXPECT_GT(std::abs(a[0] - b[0]), 1e-4);  // the same weights and images, normalized differently
 }
@@ -428,12 +402,12 @@ TEST_F(DataParallelTraining, ResumesOnAnotherReplicaCount) {
   const auto last = train::readCheckpoint(second.lastCheckpoint);
   EXPECT_EQ(last.epoch, 1);
   EXPECT_EQ(last.positionBatches, 2);
-  EXPECT_EQ(losses(dir_ / "run").size(), 10u);
+  EXPECT_EQ(loggedCrossEntropies(dir_ / "run").size(), 10u);
   // And back to two.
   auto again = two;
   again.maxSteps = 12;
   EXPECT_EQ(train::train(again, true, {}).step, 12);
-  EXPECT_EQ(losses(dir_ / "run").size(), 12u);
+  EXPECT_EQ(loggedCrossEntropies(dir_ / "run").size(), 12u);
 }
 
 // A replica that fails ends the others, and the error names it and its reason, within the
@@ -442,25 +416,8 @@ TEST_F(DataParallelTraining, AFailingReplicaEndsTheRunNamingIt) {
   // Record 5 (rank 1's third record: records alternate between the ranks) has a label no
   // category has.
   const auto records = dir_ / "bad";
-  fs::create_directories(records);
-  {
-    data::RecordWriter writer(records / "train-00000-of-00001");
-    for (int i = 0; i < 32; ++i) {
-      data::ImageExample example;
-      example.encoded = categoryPng(i);
-      example.filename = "img-" + std::to_string(i) + ".png";
-      example.label = i == 5 ? 9 : i % 4 + 1;
-      example.width = 64;
-      example.height = 64;
-      writer.write(data::encodeExample(example));
-    }
-    writer.close();
-  }
-  std::string labels;
-  for (const auto& name : fourCategories()) {
-    labels += name + "\n";
-  }
-  writeFile(records / "labels.txt", labels);
+  writeShard(records, "train", 32, categoryPng, [](int i) { return i == 5 ? 9 : i % 4 + 1; });
+  writeFourLabels(records);
   auto two = comparableRun(dir_ / "run", records);
   two.replicas = 2;
   two.batchSize = 4;  // rank 1 meets record 5 in its second step
