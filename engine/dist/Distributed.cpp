@@ -371,8 +371,7 @@ std::string Group::describeFailure() noexcept {
     for (const auto r : silent) {
       list += (list.empty() ? "" : ", ") + std::to_string(r);
     }
-    return std::string(silent.size() == 1 ? "rank " : "ranks ") + list +
-           (silent.size() == 1 ? " stopped" : " stopped") +
+    return std::string(silent.size() == 1 ? "rank " : "ranks ") + list + " stopped" +
            " (no heartbeat; the process or its machine died or hangs)";
   } catch (const std::exception&) {
     return "the rendezvous store at " + s.where +

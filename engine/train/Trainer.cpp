@@ -309,14 +309,15 @@ void toChannelsLast(torch::nn::Module& module) {
 // replicas hold the same weights (they apply the same averaged gradients).
 std::vector<double> parameterChecksum(torch::nn::Module& module) {
   torch::NoGradGuard noGrad;
-  double sum = 0.0;
-  double squares = 0.0;
+  std::vector<torch::Tensor> sums, squares;
   for (const auto& p : module.parameters()) {
-    const auto d = p.detach().to(torch::kCPU, torch::kDouble);
-    sum += d.sum().item<double>();
-    squares += d.square().sum().item<double>();
+    sums.push_back(p.detach().sum(torch::kDouble));
+    squares.push_back(p.detach().square().sum(torch::kDouble));
   }
-  return {sum, squares};
+  // One copy to the host for all of them.
+  const auto host =
+      torch::stack({torch::stack(sums).sum(), torch::stack(squares).sum()}).to(torch::kCPU);
+  return {host[0].item<double>(), host[1].item<double>()};
 }
 
 TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCallbacks& callbacks,
@@ -953,7 +954,6 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
   if (asked.torchThreads > 0) {
     torch::set_num_threads(asked.torchThreads);
   }
-  torch::manual_seed(asked.seed);
   if (world == 1) {
     return trainReplica(asked, resume, callbacks, stop, Replica{0, 1, nullptr, devices[0]});
   }
