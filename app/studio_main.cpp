@@ -1,8 +1,13 @@
-// `taxon-studio`: the desktop app. Usage: taxon-studio [PROJECT]
+// `taxon-studio`: the desktop app. Usage: taxon-studio [PROJECT | IMAGE...]: a project folder
+// opens it; image files (as the desktop entry's %F passes them) are classified with the last
+// project's model.
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QFileInfo>
+#include <QTabWidget>
 
 #include "MainWindow.hpp"
+#include "classify/ClassifyPage.hpp"
 #include "core/Version.hpp"
 
 int main(int argc, char** argv) {
@@ -16,11 +21,18 @@ int main(int argc, char** argv) {
   parser.setApplicationDescription(QStringLiteral("Train, inspect and serve image classifiers."));
   parser.addHelpOption();
   parser.addVersionOption();
-  parser.addPositionalArgument(QStringLiteral("project"), QStringLiteral("Project folder to open"));
+  parser.addPositionalArgument(QStringLiteral("project"),
+                               QStringLiteral("Project folder to open, or image files to classify"),
+                               QStringLiteral("[PROJECT | IMAGE...]"));
   parser.process(app);
 
   const QStringList args = parser.positionalArguments();
-  taxon::ui::MainWindow window(args.isEmpty() ? QString() : args.first());
+  const bool project = args.size() == 1 && QFileInfo(args.first()).isDir();
+  taxon::ui::MainWindow window(project ? args.first() : QString());
+  if (!project && !args.isEmpty()) {
+    window.pages()->setCurrentWidget(window.classifyPage());
+    window.classifyPage()->classifyFiles(args);
+  }
   window.show();
   return QApplication::exec();
 }

@@ -1,57 +1,444 @@
 #include "MainWindow.hpp"
 
+#include <QAction>
+#include <QApplication>
+#include <QDateTime>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressDialog>
+#include <QPushButton>
+#include <QSettings>
+#include <QStackedWidget>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QVBoxLayout>
+#include <algorithm>
+#include <memory>
 
+#include "classify/ClassifyPage.hpp"
+#include "common/EngineTask.hpp"
+#include "common/ProjectSession.hpp"
 #include "core/Runtime.hpp"
+#include "data/Importer.hpp"
+#include "eval/Evaluator.hpp"
+#include "inspect/InspectPage.hpp"
+#include "labeling/DataPage.hpp"
+#include "training/TrainPage.hpp"
 
 namespace taxon::ui {
+namespace {
 
-MainWindow::MainWindow(const QString& projectPath, QWidget* parent)
-    : QMainWindow(parent), projectPath_(projectPath) {
-  setWindowTitle(projectPath_.isEmpty() ? tr("Taxon Studio")
-                                        : tr("%1 - Taxon Studio").arg(projectPath_));
-  auto* central = new QWidget(this);
-  auto* layout = new QVBoxLayout(central);
-  auto* title = new QLabel(tr("<h2>Taxon Studio</h2>"), central);
-  auto* project = new QLabel(projectPath_.isEmpty()
-                                 ? tr("No project open.")
-                                 : tr("Project: <b>%1</b>").arg(projectPath_.toHtmlEscaped()),
-                             central);
-  project->setObjectName(QStringLiteral("projectLabel"));
-  summary_ = new QLabel(central);
-  summary_->setObjectName(QStringLiteral("runtimeSummary"));
-  summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+constexpr const char* kLastProjectKey = "project/last";
 
+std::filesystem::path toPath(const QString& text) {
+  return std::filesystem::path(text.toStdU16String());
+}
+
+QString runtimeText() {
   const core::RuntimeInfo info = core::queryRuntime();
-  QString text = tr("LibTorch %1").arg(QString::fromStdString(info.torchVersion));
+  QString text =
+      QObject::tr("Taxon %1 (%2)\nLibTorch %3")
+          .arg(QString::fromStdString(info.taxonVersion), QString::fromStdString(info.gitRevision),
+               QString::fromStdString(info.torchVersion));
   text += info.torchCudaVersion.empty()
-              ? tr(", CPU only")
-              : tr(", CUDA %1").arg(QString::fromStdString(info.torchCudaVersion));
+              ? QObject::tr(", CPU only")
+              : QObject::tr(", CUDA %1").arg(QString::fromStdString(info.torchCudaVersion));
   text += QLatin1Char('\n');
   if (info.cudaDevices.empty()) {
-    text += tr("No GPU found: training runs on the CPU (%1 threads).").arg(info.cpuThreads);
+    text +=
+        QObject::tr("No GPU found: training runs on the CPU (%1 threads).").arg(info.cpuThreads);
   }
   for (const auto& device : info.cudaDevices) {
-    text += tr("GPU %1: %2, %3 GiB\n")
+    text += QObject::tr("GPU %1: %2, %3 GiB\n")
                 .arg(device.index)
                 .arg(QString::fromStdString(device.name))
                 .arg(device.memoryGiB, 0, 'f', 0);
   }
-  summary_->setText(text.trimmed());
+  return text.trimmed();
+}
 
-  layout->addWidget(title);
-  layout->addWidget(project);
-  layout->addWidget(summary_);
-  layout->addStretch(1);
-  setCentralWidget(central);
-  statusBar()->showMessage(tr("Taxon %1").arg(QString::fromUtf8(info.taxonVersion.c_str())));
-  resize(900, 600);
+}  // namespace
+
+MainWindow::MainWindow(const QString& projectPath, QWidget* parent, bool restoreLast)
+    : QMainWindow(parent) {
+  setWindowIcon(QIcon(QStringLiteral(":/taxon/taxon-studio.svg")));
+  session_ = new ProjectSession(this);
+  import_ = new EngineTask(this);
+  evaluate_ = new EngineTask(this);
+  runtimeText_ = runtimeText();
+
+  data_ = new DataPage(session_, this);
+  train_ = new TrainPage(session_, this);
+  inspect_ = new InspectPage(session_, this);
+  classify_ = new ClassifyPage(this);
+  tabs_ = new QTabWidget(this);
+  tabs_->setObjectName(QStringLiteral("pages"));
+  tabs_->addTab(data_, tr("&Data"));
+  tabs_->addTab(train_, tr("&Train"));
+  tabs_->addTab(inspect_, tr("&Inspect"));
+  tabs_->addTab(classify_, tr("&Classify"));
+
+  // The start page, shown while no project is open.
+  start_ = new QWidget(this);
+  auto* startLayout = new QVBoxLayout(start_);
+  auto* title = new QLabel(tr("<h2>Taxon Studio</h2><p>Train, inspect and serve image "
+                              "classifiers.</p>"),
+                           start_);
+  auto* fashion = new QPushButton(tr("Open the built-in Fashion-MNIST project"), start_);
+  fashion->setObjectName(QStringLiteral("fashionMnist"));
+  auto* create = new QPushButton(tr("New project…"), start_);
+  auto* open = new QPushButton(tr("Open project…"), start_);
+  summary_ = new QLabel(runtimeText_, start_);
+  summary_->setObjectName(QStringLiteral("runtimeSummary"));
+  summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  startLayout->addStretch(1);
+  startLayout->addWidget(title);
+  for (QPushButton* button : {fashion, create, open}) {
+    button->setMinimumHeight(36);
+    startLayout->addWidget(button);
+  }
+  startLayout->addSpacing(24);
+  startLayout->addWidget(summary_);
+  startLayout->addStretch(2);
+  startLayout->setContentsMargins(120, 24, 120, 24);
+
+  stack_ = new QStackedWidget(this);
+  stack_->addWidget(start_);
+  stack_->addWidget(tabs_);
+  setCentralWidget(stack_);
+  buildMenus();
+
+  connect(fashion, &QPushButton::clicked, this, [this] {
+    const QString dir = QDir::home().filePath(QStringLiteral("taxon-projects/fashion-mnist"));
+    if (QFileInfo::exists(QDir(dir).filePath(QStringLiteral("taxon.sqlite")))) {
+      openProject(dir, false);
+    } else {
+      createFashionMnistProject(dir);
+    }
+  });
+  connect(create, &QPushButton::clicked, this, &MainWindow::newProject);
+  connect(open, &QPushButton::clicked, this, &MainWindow::chooseProject);
+  connect(session_, &ProjectSession::opened, this, &MainWindow::projectOpened);
+  connect(session_, &ProjectSession::undoStateChanged, this, [this](bool canUndo, bool canRedo) {
+    undo_->setEnabled(canUndo);
+    redo_->setEnabled(canRedo);
+  });
+  connect(data_, &DataPage::importRequested, this, &MainWindow::chooseImport);
+  connect(train_, &TrainPage::runStarted, this, [this](const QString& dir) {
+    classify_->setCheckpointDir(dir);  // classifies with the newest checkpoint, during training too
+  });
+  connect(train_, &TrainPage::runFinished, this, [this](const QString& dir, bool ok) {
+    if (ok) {
+      evaluateRun(dir);
+    }
+  });
+  connect(
+      import_, &EngineTask::progress, this,
+      [this](const QString& stage, qint64 done, qint64 total, const QString& unit) {
+        if (progress_ != nullptr) {
+          progress_->setLabelText(tr("%1: %2 of %3 %4").arg(stage).arg(done).arg(total).arg(unit));
+          progress_->setMaximum(static_cast<int>(std::max<qint64>(total, 1)));
+          progress_->setValue(static_cast<int>(std::min(done, std::max<qint64>(total, 1))));
+        }
+      });
+
+  statusBar()->showMessage(
+      tr("Taxon %1").arg(QString::fromStdString(core::queryRuntime().taxonVersion)));
+  resize(1280, 820);
+
+  QString toOpen = projectPath;
+  if (toOpen.isEmpty() && restoreLast) {
+    toOpen = QSettings().value(QString::fromLatin1(kLastProjectKey)).toString();
+    if (!QFileInfo::exists(QDir(toOpen).filePath(QStringLiteral("taxon.sqlite")))) {
+      toOpen.clear();
+    }
+  }
+  if (!toOpen.isEmpty()) {
+    openProject(toOpen, false);
+  }
+  if (!session_->isOpen()) {
+    showStart();
+  }
+}
+
+MainWindow::~MainWindow() = default;
+
+QString MainWindow::projectPath() const {
+  return session_->projectDir();
 }
 
 QString MainWindow::runtimeSummary() const {
-  return summary_->text();
+  return runtimeText_;
+}
+
+void MainWindow::buildMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("&New project…"), QKeySequence::New, this, &MainWindow::newProject);
+  file->addAction(tr("&Open project…"), QKeySequence::Open, this, &MainWindow::chooseProject);
+  file->addAction(tr("&Import images…"), QKeySequence(Qt::CTRL | Qt::Key_I), this,
+                  &MainWindow::chooseImport);
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+  QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+  undo_ =
+      edit->addAction(tr("&Undo label edit"), QKeySequence::Undo, session_, &ProjectSession::undo);
+  redo_ =
+      edit->addAction(tr("&Redo label edit"), QKeySequence::Redo, session_, &ProjectSession::redo);
+  undo_->setEnabled(false);
+  redo_->setEnabled(false);
+
+  QMenu* run = menuBar()->addMenu(tr("&Run"));
+  run->addAction(tr("&Evaluate the current run"), this, [this] { evaluateRun(train_->runDir()); });
+
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&About Taxon Studio"), this, &MainWindow::showAbout);
+}
+
+void MainWindow::showStart() {
+  stack_->setCurrentWidget(start_);
+  setWindowTitle(tr("Taxon Studio"));
+}
+
+bool MainWindow::openProject(const QString& dir, bool create) {
+  QString error;
+  if (!session_->open(dir, create, &error)) {
+    notify(QMessageBox::Warning, tr("Cannot open the project"), error);
+    return false;
+  }
+  return true;
+}
+
+void MainWindow::projectOpened(const QString& dir) {
+  QSettings().setValue(QString::fromLatin1(kLastProjectKey), dir);
+  setWindowTitle(tr("%1 - Taxon Studio").arg(QFileInfo(dir).fileName()));
+  stack_->setCurrentWidget(tabs_);
+  statusBar()->showMessage(tr("Project %1").arg(dir));
+  loadLatestReport();
+}
+
+void MainWindow::loadLatestReport() {
+  // The newest evaluation report of the project's runs (or of `taxon demo`, PROJECT/eval).
+  QStringList candidates = {QDir(session_->projectDir()).filePath(QStringLiteral("eval"))};
+  const QDir runs(session_->runsDir());
+  for (const QString& name : runs.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+    candidates.push_back(runs.filePath(name + QStringLiteral("/eval")));
+  }
+  QString newest;
+  QDateTime newestTime;
+  for (const QString& dir : candidates) {
+    const QFileInfo summary(QDir(dir).filePath(QStringLiteral("summary.json")));
+    if (summary.exists() && (!newestTime.isValid() || summary.lastModified() > newestTime)) {
+      newest = dir;
+      newestTime = summary.lastModified();
+    }
+  }
+  if (!newest.isEmpty()) {
+    inspect_->loadReport(newest);
+    // The report's run: PROJECT/runs/NAME for RUN/eval; `taxon demo` writes PROJECT/eval for
+    // PROJECT/train.
+    const QString parent = QFileInfo(newest).dir().path();
+    classify_->setCheckpointDir(
+        parent == session_->projectDir() ? QDir(parent).filePath(QStringLiteral("train")) : parent);
+  }
+}
+
+void MainWindow::newProject() {
+  const QString dir = QFileDialog::getExistingDirectory(
+      this, tr("Folder for the new project (an empty folder)"), QDir::homePath());
+  if (!dir.isEmpty()) {
+    openProject(dir, true);
+  }
+}
+
+void MainWindow::chooseProject() {
+  const QString dir =
+      QFileDialog::getExistingDirectory(this, tr("Open a Taxon project"), QDir::homePath());
+  if (!dir.isEmpty()) {
+    openProject(dir, false);
+  }
+}
+
+void MainWindow::chooseImport() {
+  if (!session_->isOpen()) {
+    return;
+  }
+  QMessageBox ask(this);
+  ask.setWindowTitle(tr("Import images"));
+  ask.setText(
+      tr("Import a folder of category folders (nested folders are levels of the "
+         "category path), or files: CSV manifests (path,label[,split]), TFRecord shards, "
+         "Fashion-MNIST IDX files."));
+  auto* folder = ask.addButton(tr("Folder…"), QMessageBox::AcceptRole);
+  auto* files = ask.addButton(tr("Files…"), QMessageBox::AcceptRole);
+  ask.addButton(QMessageBox::Cancel);
+  ask.exec();
+  QStringList sources;
+  if (ask.clickedButton() == folder) {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder of category folders"));
+    if (!dir.isEmpty()) {
+      sources.push_back(dir);
+    }
+  } else if (ask.clickedButton() == files) {
+    sources = QFileDialog::getOpenFileNames(this, tr("Manifests, shards or IDX files"));
+  }
+  if (!sources.isEmpty()) {
+    importSources(sources);
+  }
+}
+
+void MainWindow::importSources(const QStringList& sources, qint64 limitPerFile) {
+  if (!session_->isOpen() || import_->isRunning()) {
+    return;
+  }
+  progress_ = new QProgressDialog(tr("Importing…"), tr("Cancel"), 0, 0, this);
+  progress_->setWindowTitle(tr("Import"));
+  progress_->setMinimumDuration(0);
+  progress_->setAutoClose(false);
+  progress_->setAutoReset(false);
+  connect(progress_, &QProgressDialog::canceled, import_, &EngineTask::cancel);
+  const QString project = session_->projectDir();
+  auto connection = std::make_shared<QMetaObject::Connection>();
+  *connection = connect(import_, &EngineTask::finished, this,
+                        [this, connection](bool ok, bool cancelled, const QString& message) {
+                          disconnect(*connection);
+                          progress_->deleteLater();
+                          progress_ = nullptr;
+                          // Reopen so every page re-reads the catalog the import wrote.
+                          const QString dir = session_->projectDir();
+                          session_->open(dir, false);
+                          if (!ok) {
+                            notify(QMessageBox::Warning, tr("Import failed"), message);
+                          } else {
+                            notify(QMessageBox::Information, tr("Import report"),
+                                   cancelled ? tr("Import cancelled; what was imported so far "
+                                                  "is kept.")
+                                             : tr("Import finished."),
+                                   message);
+                          }
+                          Q_EMIT importFinished(ok, message);
+                        });
+  import_->start([project, sources, limitPerFile](std::stop_token stop,
+                                                  const core::ProgressFn& progress) {
+    data::Catalog catalog(toPath(project), false);
+    data::ImportSettings settings;
+    for (const QString& source : sources) {
+      settings.sources.push_back(toPath(source));
+    }
+    settings.limit = limitPerFile;
+    const auto report = data::importImages(catalog, settings, progress, stop);
+    QString text = QObject::tr(
+                       "%1 images added, %2 already present, %3 skipped, %4 duplicates; "
+                       "%5 categories; %6 train, %7 validation, %8 test.")
+                       .arg(report.added)
+                       .arg(report.alreadyPresent)
+                       .arg(report.skipped.size())
+                       .arg(report.duplicates.size())
+                       .arg(report.categories)
+                       .arg(report.train)
+                       .arg(report.validation)
+                       .arg(report.test);
+    if (!report.skipped.empty()) {
+      text += QObject::tr("\n\nSkipped:");
+      for (const auto& issue : report.skipped) {
+        text += QStringLiteral("\n%1: %2")
+                    .arg(QString::fromStdString(issue.path), QString::fromStdString(issue.reason));
+      }
+    }
+    if (!report.duplicates.empty()) {
+      text += QObject::tr("\n\nDuplicates:");
+      for (const auto& duplicate : report.duplicates) {
+        text += QObject::tr("\n%1 is the same as %2")
+                    .arg(QString::fromStdString(duplicate.path),
+                         QString::fromStdString(duplicate.sameAs));
+      }
+    }
+    return text;
+  });
+  progress_->show();
+}
+
+QString MainWindow::fashionMnistFolder() {
+  const QString custom = qEnvironmentVariable("TAXON_FASHION_MNIST_DIR");
+  return custom.isEmpty() ? QStringLiteral("/usr/share/datasets/fashion-mnist") : custom;
+}
+
+void MainWindow::createFashionMnistProject(const QString& dir, qint64 limit) {
+  const QDir data(fashionMnistFolder());
+  if (!data.exists(QStringLiteral("train-images-idx3-ubyte.gz"))) {
+    notify(QMessageBox::Warning, tr("Fashion-MNIST not found"),
+           tr("%1 has no Fashion-MNIST files: install Debian's dataset-fashion-mnist package "
+              "(packaging/setup-deps.sh does).")
+               .arg(data.path()));
+    return;
+  }
+  if (!openProject(dir, true)) {
+    return;
+  }
+  importSources({data.path()}, limit);
+}
+
+void MainWindow::evaluateRun(const QString& trainDir) {
+  if (trainDir.isEmpty() || evaluate_->isRunning()) {
+    return;
+  }
+  const QString evalDir = QDir(trainDir).filePath(QStringLiteral("eval"));
+  const QString records = session_->recordsDir();
+  statusBar()->showMessage(tr("Evaluating %1 …").arg(trainDir));
+  auto connection = std::make_shared<QMetaObject::Connection>();
+  *connection = connect(evaluate_, &EngineTask::finished, this,
+                        [this, connection, evalDir](bool ok, bool, const QString& message) {
+                          disconnect(*connection);
+                          statusBar()->showMessage(message);
+                          if (ok) {
+                            inspect_->loadReport(evalDir);
+                          }
+                          Q_EMIT evaluationFinished(ok, message);
+                        });
+  evaluate_->start(
+      [trainDir, evalDir, records](std::stop_token stop, const core::ProgressFn& progress) {
+        eval::EvalSettings settings;
+        settings.checkpoint = toPath(trainDir);
+        settings.evalDir = toPath(evalDir);
+        settings.dataDir = toPath(records);
+        // The test split when the project has one, else validation.
+        settings.model.subset =
+            QFileInfo::exists(QDir(records).filePath(QStringLiteral("test-00000-of-00001"))) ||
+                    !QDir(records).entryList({QStringLiteral("test-*")}).isEmpty()
+                ? "test"
+                : "validation";
+        const auto outcome = eval::evaluateCheckpoint(settings, stop, progress);
+        return QObject::tr("%1 step %2: precision @ 1 = %3 recall @ 5 = %4")
+            .arg(QString::fromStdString(settings.model.subset))
+            .arg(outcome.step)
+            .arg(outcome.report.precisionAt1, 0, 'f', 4)
+            .arg(outcome.report.recallAtK, 0, 'f', 4);
+      });
+}
+
+void MainWindow::notify(QMessageBox::Icon icon, const QString& title, const QString& text,
+                        const QString& details) {
+  lastMessage_ = details.isEmpty() ? text : text + QLatin1Char('\n') + details;
+  statusBar()->showMessage(text.section(QLatin1Char('\n'), 0, 0));
+  // Not exec(): the window keeps running (and tests are not blocked) while the box is open.
+  auto* box = new QMessageBox(icon, title, text, QMessageBox::Ok, this);
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  if (!details.isEmpty()) {
+    box->setInformativeText(details.section(QLatin1Char('\n'), 0, 0));
+    box->setDetailedText(details);
+  }
+  box->open();
+}
+
+void MainWindow::showAbout() {
+  QMessageBox::about(this, tr("About Taxon Studio"),
+                     tr("<h3>Taxon Studio</h3><p>Train, inspect and serve image "
+                        "classifiers.</p><pre>%1</pre>")
+                         .arg(runtimeText_.toHtmlEscaped()));
 }
 
 }  // namespace taxon::ui

@@ -376,16 +376,42 @@ std::optional<ImageRecord> Catalog::imageByPath(const fs::path& path) {
   return readImage(find);
 }
 
-std::vector<ImageRecord> Catalog::images(std::optional<std::int64_t> categoryId,
-                                         std::optional<Split> split, std::int64_t limit,
-                                         std::int64_t offset) {
-  Statement query(*db_, std::string("SELECT ") + kImageColumns +
-                            " FROM images WHERE (?1 IS NULL OR category_id = ?1) AND "
-                            "(?2 IS NULL OR split = ?2) ORDER BY id LIMIT ?3 OFFSET ?4");
-  query.bind(1, categoryId);
+namespace {
+
+// " WHERE category_id = ?1 AND split = ?2" with only the filters given: a filter written as
+// "(?1 IS NULL OR category_id = ?1)" would keep SQLite from using images_by_category, and a
+// category of a million-image catalog would be a full scan.
+std::string imageFilter(std::optional<std::int64_t> categoryId, std::optional<Split> split) {
+  if (categoryId && split) {
+    return " WHERE category_id = ?1 AND split = ?2";
+  }
+  if (categoryId) {
+    return " WHERE category_id = ?1";
+  }
+  if (split) {
+    return " WHERE split = ?2";
+  }
+  return "";
+}
+
+void bindImageFilter(Statement& query, std::optional<std::int64_t> categoryId,
+                     std::optional<Split> split) {
+  if (categoryId) {
+    query.bind(1, *categoryId);
+  }
   if (split) {
     query.bind(2, splitName(*split));
   }
+}
+
+}  // namespace
+
+std::vector<ImageRecord> Catalog::images(std::optional<std::int64_t> categoryId,
+                                         std::optional<Split> split, std::int64_t limit,
+                                         std::int64_t offset) {
+  Statement query(*db_, std::string("SELECT ") + kImageColumns + " FROM images" +
+                            imageFilter(categoryId, split) + " ORDER BY id LIMIT ?3 OFFSET ?4");
+  bindImageFilter(query, categoryId, split);
   query.bind(3, limit).bind(4, offset);
   std::vector<ImageRecord> out;
   while (query.step()) {
@@ -396,13 +422,8 @@ std::vector<ImageRecord> Catalog::images(std::optional<std::int64_t> categoryId,
 
 std::int64_t Catalog::imageCount(std::optional<std::int64_t> categoryId,
                                  std::optional<Split> split) {
-  Statement query(*db_,
-                  "SELECT count(*) FROM images WHERE (?1 IS NULL OR category_id = ?1) AND "
-                  "(?2 IS NULL OR split = ?2)");
-  query.bind(1, categoryId);
-  if (split) {
-    query.bind(2, splitName(*split));
-  }
+  Statement query(*db_, "SELECT count(*) FROM images" + imageFilter(categoryId, split));
+  bindImageFilter(query, categoryId, split);
   query.step();
   return query.int64(0);
 }

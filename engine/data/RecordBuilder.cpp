@@ -29,6 +29,7 @@ struct Entry {
   fs::path file;
   std::int64_t label = 0;    // 1-based
   std::string expectedHash;  // from the catalog: the file was fully checked at import
+  std::string key;           // image/filename: the catalog path in a project, else the file name
 };
 
 struct SplitPlan {
@@ -140,7 +141,7 @@ std::vector<SplitPlan> planFromFolders(const RecordBuildSettings& settings,
             {image.path.string(), "category \"" + image.category + "\" is not in the labels file"});
         continue;
       }
-      plan.entries.push_back({std::move(image.path), it->second, {}});
+      plan.entries.push_back({std::move(image.path), it->second, {}, {}});
     }
     plans.push_back(std::move(plan));
   }
@@ -170,7 +171,7 @@ std::vector<SplitPlan> planFromProject(const RecordBuildSettings& settings,
       if (it == labelOf.end()) {
         continue;  // no category: nothing to learn from it
       }
-      plan.entries.push_back({catalog.resolve(image.path), it->second, image.hash});
+      plan.entries.push_back({catalog.resolve(image.path), it->second, image.hash, image.path});
     }
     if (split != Split::Test || !plan.entries.empty()) {
       plans.push_back(std::move(plan));
@@ -230,7 +231,7 @@ bool makeExample(const Entry& entry, const std::vector<std::string>& labels,
   }
   example.encoded = std::move(bytes);
   example.format = "JPEG";
-  example.filename = entry.file.filename().string();
+  example.filename = entry.key.empty() ? entry.file.filename().string() : entry.key;
   example.label = entry.label;
   example.text = labels[static_cast<std::size_t>(entry.label - 1)];
   example.height = header.height;

@@ -7,7 +7,9 @@
 // Shards are written in parallel threads; each shard is atomic (temporary file, then rename).
 // Original JPEG bytes are stored as they are; other formats are re-encoded as JPEG (as the
 // seed's script does for PNG), and --max_side re-encodes larger images down. Broken files are
-// skipped and listed; the rest still gets written.
+// skipped and listed; the rest still gets written. image/filename is the file's name for the
+// seed's folders (as its script writes it) and the image's catalog path for a project, so that
+// evaluation reports name images the app can find and relabel.
 #pragma once
 
 #include <cstdint>

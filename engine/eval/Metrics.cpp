@@ -217,6 +217,7 @@ void MetricsAccumulator::add(const float* probabilities, std::size_t n, const st
   const auto maxLabelProbability = static_cast<float>(settings_.mislabeledMaxLabelProbability);
   const auto minPredictedProbability =
       static_cast<float>(settings_.mislabeledMinPredictedProbability);
+  predictions_.reserve(predictions_.size() + n);
   for (std::size_t i = 0; i < n; ++i) {
     const float* row = probabilities + i * classes;
     const auto label = static_cast<std::size_t>(labels[i]);
@@ -232,6 +233,8 @@ void MetricsAccumulator::add(const float* probabilities, std::size_t n, const st
     ++predicted_[top1];
     truePositives_[label] += top1 == label ? 1 : 0;
     ++confusion_[labels[i] * classCount + static_cast<std::int64_t>(top1)];
+    predictions_.push_back(
+        Prediction{keys[i], labels[i], static_cast<std::int64_t>(top1), row[label], row[top1]});
 
     const auto& truth = nodes_[label];
     const auto& guess = nodes_[top1];
@@ -329,6 +332,7 @@ MetricsReport MetricsAccumulator::report() const {
   for (auto& candidate : candidates) {
     report.mislabeled.push_back(std::move(candidate.row));
   }
+  report.predictions = predictions_;
   return report;
 }
 
@@ -394,6 +398,15 @@ void writeReport(const MetricsReport& report, const std::filesystem::path& direc
                    nameOf(report, row.predicted), significant6(row.predictedProbability)});
   }
 
+  std::string predictions;
+  appendCsvLine(predictions,
+                {"key", "label", "predicted", "label_probability", "predicted_probability"});
+  for (const auto& row : report.predictions) {
+    appendCsvLine(predictions,
+                  {row.key, std::to_string(row.label), std::to_string(row.predicted),
+                   significant6(row.labelProbability), significant6(row.predictedProbability)});
+  }
+
   struct Output {
     const char* key;
     const char* file;
@@ -403,7 +416,8 @@ void writeReport(const MetricsReport& report, const std::filesystem::path& direc
                             {"levels", "levels.csv", levels},
                             {"confusion", "confusion.csv", confusion},
                             {"confused_pairs", "confused_pairs.csv", pairs},
-                            {"mislabeled", "mislabeled.csv", mislabeled}};
+                            {"mislabeled", "mislabeled.csv", mislabeled},
+                            {"predictions", "predictions.csv", predictions}};
   nlohmann::json filesJson = nlohmann::json::object();
   for (const auto& output : outputs) {
     core::writeFileAtomic(directory / output.file, output.text);

@@ -11,7 +11,8 @@
 //                        "files": {"categories": "categories.csv", "levels": "levels.csv",
 //                                  "confusion": "confusion.csv",
 //                                  "confused_pairs": "confused_pairs.csv",
-//                                  "mislabeled": "mislabeled.csv"}}
+//                                  "mislabeled": "mislabeled.csv",
+//                                  "predictions": "predictions.csv"}}
 //                       Numbers in full double precision. Written last, so that when it exists
 //                       the files it names are complete.
 //   categories.csv      class,name,support,predicted,true_positives,precision,recall
@@ -24,6 +25,9 @@
 //   mislabeled.csv      key,label,label_name,label_probability,predicted,predicted_name,
 //                       predicted_probability
 //                       by label_probability ascending, then predicted_probability descending
+//   predictions.csv     key,label,predicted,label_probability,predicted_probability
+//                       one row per example in the order added (label, predicted: class ids;
+//                       predicted = the top-1); lets the app show the images of a confusion cell
 //
 // CSV files: UTF-8, a header row, lines end in "\n", fields holding a comma, a quote or a line
 // break are quoted with quotes doubled (RFC 4180). Fractions and probabilities are written with
@@ -94,6 +98,15 @@ struct LikelyMislabeled {
   double predictedProbability = 0;
 };
 
+// One evaluated example: its label, its top-1 and the probabilities of both.
+struct Prediction {
+  std::string key;  // image name or path as given to add()
+  std::int64_t label = 0;
+  std::int64_t predicted = 0;  // the top-1 class
+  float labelProbability = 0;
+  float predictedProbability = 0;
+};
+
 struct MetricsReport {
   std::int64_t examples = 0;
   int topK = 5;             // as requested, even when there are fewer classes
@@ -106,10 +119,13 @@ struct MetricsReport {
   std::vector<ConfusionCell> confusion;  // nonzero cells incl. the diagonal, by (actual, predicted)
   std::vector<ConfusedPair> mostConfused;    // off-diagonal pairs, by total desc (ties: a, b asc)
   std::vector<LikelyMislabeled> mislabeled;  // by labelProbability asc, predictedProbability desc
+  std::vector<Prediction> predictions;       // every example, in the order added
 };
 
 // Collects the statistics batch by batch. Memory grows with the number of classes and the
-// distinct confusions, never with the number of examples. Not thread-safe.
+// distinct confusions, plus one small Prediction row per example (its key and four numbers,
+// about 60 bytes + the key's length: ~10 MB for 100,000 examples); the probability rows
+// themselves are never kept. Not thread-safe.
 class MetricsAccumulator {
  public:
   // categoryNames[c] is class c's path ("Women > Shoes > Sneakers"). Throws core::UsageError on
@@ -153,6 +169,7 @@ class MetricsAccumulator {
   std::vector<std::int64_t> levelCorrect_;
   std::unordered_map<std::int64_t, std::int64_t> confusion_;  // actual * C + predicted -> count
   std::vector<Candidate> mislabeledHeap_;  // max-heap by ranksBefore: the top is dropped first
+  std::vector<Prediction> predictions_;    // one per example, in the order added
 };
 
 // Path components of a category name split on '>' with surrounding spaces trimmed:

@@ -3,8 +3,12 @@
 #pragma once
 
 #include <QDir>
+#include <QElapsedTimer>
+#include <QObject>
 #include <QString>
+#include <QTimer>
 #include <QWidget>
+#include <algorithm>
 
 namespace taxon::test {
 
@@ -15,5 +19,28 @@ inline QString saveScreenshot(QWidget* widget, const QString& name) {
   widget->grab().save(path);
   return path;
 }
+
+// The longest gap between the ticks of a 10 ms timer while it lives: how long the event loop was
+// blocked (the app's promise: never over 100 ms while training or importing).
+class StallMeter : public QObject {
+ public:
+  StallMeter() {
+    timer_.setInterval(10);
+    QObject::connect(&timer_, &QTimer::timeout, this, [this] {
+      if (clock_.isValid()) {
+        longest_ = std::max(longest_, clock_.restart());
+      } else {
+        clock_.start();
+      }
+    });
+    timer_.start();
+  }
+  qint64 longestMs() const { return longest_; }
+
+ private:
+  QTimer timer_;
+  QElapsedTimer clock_;
+  qint64 longest_ = 0;
+};
 
 }  // namespace taxon::test

@@ -488,7 +488,7 @@ TEST(Metrics, WriteReportFilesParseBack) {
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(out)) {
     ++entries;
   }
-  EXPECT_EQ(entries, 6u) << "no temporary files left behind";
+  EXPECT_EQ(entries, 7u) << "no temporary files left behind";
 
   const auto categoriesText = test::readFile(out / "categories.csv");
   EXPECT_NE(categoriesText.find("\n0,\"Women > Shoes, Boots\",1,2,1,0.5,1\n"), std::string::npos)
@@ -524,6 +524,12 @@ TEST(Metrics, WriteReportFilesParseBack) {
                    "predicted_probability"},
                   {"img,1.jpg", "1", names[1], "0.0123457", "0", names[0], "0.9"}}));
 
+  EXPECT_EQ(parseCsv(test::readFile(out / "predictions.csv")),
+            (Rows{{"key", "label", "predicted", "label_probability", "predicted_probability"},
+                  {"img/0.jpg", "0", "0", "0.8", "0.8"},
+                  {"img,1.jpg", "1", "0", "0.0123457", "0.9"},
+                  {"", "2", "2", "0.5", "0.5"}}));
+
   const auto summary = nlohmann::json::parse(test::readFile(out / "summary.json"));
   EXPECT_EQ(summary["examples"], 3);
   EXPECT_EQ(summary["num_classes"], 3);
@@ -538,12 +544,13 @@ TEST(Metrics, WriteReportFilesParseBack) {
   EXPECT_EQ(summary["levels"][0]["correct"], 2);
   EXPECT_DOUBLE_EQ(summary["levels"][0]["accuracy"].get<double>(), 2.0 / 3.0);
   EXPECT_EQ(summary["levels"][1]["correct"], 1);
-  ASSERT_EQ(summary["files"].size(), 5u);
+  ASSERT_EQ(summary["files"].size(), 6u);
   EXPECT_EQ(summary["files"]["categories"], "categories.csv");
   EXPECT_EQ(summary["files"]["levels"], "levels.csv");
   EXPECT_EQ(summary["files"]["confusion"], "confusion.csv");
   EXPECT_EQ(summary["files"]["confused_pairs"], "confused_pairs.csv");
   EXPECT_EQ(summary["files"]["mislabeled"], "mislabeled.csv");
+  EXPECT_EQ(summary["files"]["predictions"], "predictions.csv");
   for (const auto& [key, file] : summary["files"].items()) {
     EXPECT_TRUE(std::filesystem::exists(out / file.get<std::string>())) << key;
   }

@@ -1,0 +1,303 @@
+#include <QApplication>
+#include <QClipboard>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QImage>
+#include <QLabel>
+#include <QListView>
+#include <QMimeData>
+#include <QPalette>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTest>
+#include <QUrl>
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+#include "TrainTestData.hpp"
+#include "UiTestProject.hpp"
+#include "UiTestSupport.hpp"
+#include "classify/ClassifyJob.hpp"
+#include "classify/ClassifyPage.hpp"
+#include "classify/PredictionModel.hpp"
+#include "classify/ScoreBarDelegate.hpp"
+#include "train/Trainer.hpp"
+
+namespace fs = std::filesystem;
+using taxon::ui::ClassifyPage;
+using taxon::ui::PredictionModel;
+
+namespace {
+
+constexpr int kTimeoutMs = 60000;
+constexpr int kFirstSteps = 4;
+
+QString qpath(const fs::path& path) {
+  return QString::fromStdString(path.string());
+}
+
+bool isCategory(const QString& name) {
+  for (const auto& category : taxon::test::uiTestCategories()) {
+    if (name == QString::fromStdString(category)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+class TestClassifyPage : public QObject {
+  Q_OBJECT
+
+ private:
+  std::unique_ptr<taxon::test::TempDir> temp_;
+  fs::path project_;
+  fs::path trainDir_;
+  QStringList images_;  // real images of the project, two categories
+
+  // Checks a classified row: every category ranked (the project has 4, fewer than 5), best
+  // first, scores summing to at most 1, full category paths.
+  void checkRanked(int row) {
+    const auto& result = model_->result(row);
+    QVERIFY2(result.error.isEmpty(), qPrintable(result.error));
+    QCOMPARE(result.top.size(), 4);
+    double sum = 0.0;
+    for (qsizetype i = 0; i < result.top.size(); ++i) {
+      QVERIFY2(isCategory(result.top[i].name), qPrintable(result.top[i].name));
+      QVERIFY(result.top[i].name.contains(QStringLiteral(" > ")));
+      QVERIFY(result.top[i].score >= 0.0);
+      if (i > 0) {
+        QVERIFY(result.top[i].score <= result.top[i - 1].score);
+      }
+      sum += result.top[i].score;
+    }
+    QVERIFY(sum <= 1.0 + 1e-5);
+    QVERIFY(sum > 0.99);  // all 4 categories: the whole distribution
+    const auto index = model_->index(row);
+    QCOMPARE(model_->data(index, PredictionModel::CategoriesRole).toStringList().size(), 4);
+    QVERIFY(!model_->data(index, Qt::DecorationRole).value<QImage>().isNull());
+  }
+  PredictionModel* model_ = nullptr;
+
+ private Q_SLOTS:
+  void initTestCase() {
+    temp_ = std::make_unique<taxon::test::TempDir>();
+    project_ = temp_->path() / "project";
+    taxon::test::makeUiTestProject(project_, 6, /*records=*/true);
+    trainDir_ = temp_->path() / "run";
+    auto settings = taxon::test::tinyRun(trainDir_, project_ / "records");
+    settings.maxSteps = kFirstSteps;
+    const auto result = taxon::train::train(settings, false, {});
+    QCOMPARE(result.step, kFirstSteps);
+    QVERIFY(fs::exists(result.lastCheckpoint));
+    images_ = {qpath(project_ / "source" / "Bags" / "Bag" / "000.png"),
+               qpath(project_ / "source" / "Shoes" / "Sneaker" / "001.png")};
+    for (const auto& image : images_) {
+      QVERIFY2(QFileInfo::exists(image), qPrintable(image));
+    }
+  }
+
+  void predictionModelWithoutAWindow() {
+    PredictionModel model;
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    taxon::ui::ImageResult good;
+    good.path = QStringLiteral("/images/a.png");
+    good.top = {{QStringLiteral("Shoes > Sneaker"), 0.7}, {QStringLiteral("Bags > Bag"), 0.2}};
+    taxon::ui::ImageResult bad;
+    bad.path = QStringLiteral("/images/b.png");
+    bad.error = QStringLiteral("/images/b.png: cannot be decoded");
+    model.append({good, bad});
+    QCOMPARE(inserted.count(), 1);
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(model.data(model.index(0), Qt::DisplayRole).toString(), QStringLiteral("a.png"));
+    QCOMPARE(model.data(model.index(0), PredictionModel::PathRole).toString(), good.path);
+    QCOMPARE(model.data(model.index(0), PredictionModel::CategoriesRole).toStringList(),
+             QStringList({QStringLiteral("Shoes > Sneaker"), QStringLiteral("Bags > Bag")}));
+    QCOMPARE(model.data(model.index(0), PredictionModel::ScoresRole).toList().value(0).toDouble(),
+             0.7);
+    QVERIFY(model.data(model.index(0), Qt::ToolTipRole)
+                .toString()
+                .contains(QStringLiteral("0.700  Shoes > Sneaker")));
+    QCOMPARE(model.data(model.index(1), PredictionModel::ErrorRole).toString(), bad.error);
+
+    // The delegate sizes rows from the font: 2 bars, or the error.
+    taxon::ui::ScoreBarDelegate delegate;
+    QStyleOptionViewItem option;
+    option.font = QApplication::font();
+    const QSize two = delegate.sizeHint(option, model.index(0));
+    QVERIFY(two.height() >= 64 && two.width() > 64);
+    model.clear();
+    QCOMPARE(model.rowCount(), 0);
+  }
+
+  void withoutAModelDroppingSaysSo() {
+    ClassifyPage page;
+    page.classifyFiles(images_);
+    QVERIFY(page.message().contains(QStringLiteral("No trained model yet")));
+    QCOMPARE(page.model()->rowCount(), 0);
+
+    // A train dir without a checkpoint yet: the worker finds none and says the same.
+    taxon::test::TempDir empty;
+    page.setCheckpointDir(qpath(empty.path()));
+    page.classifyFiles(images_);
+    QTRY_VERIFY_WITH_TIMEOUT(page.message().contains(QStringLiteral("No trained model yet")),
+                             kTimeoutMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!page.isBusy(), kTimeoutMs);
+    QCOMPARE(page.model()->rowCount(), 0);
+    page.resize(700, 300);
+    taxon::test::saveScreenshot(&page, QStringLiteral("classify-no-model"));
+  }
+
+  void droppedImagesAreRankedAndABadOneGetsAnErrorRow() {
+    ClassifyPage page;
+    model_ = page.model();
+    page.setCheckpointDir(qpath(trainDir_));
+    page.resize(760, 560);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+
+    const fs::path corrupt = temp_->path() / "corrupt.png";
+    taxon::test::writeFile(corrupt, "this is not a PNG");
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(images_[0]), QUrl::fromLocalFile(qpath(corrupt)),
+                  QUrl::fromLocalFile(images_[1])});
+    QSignalSpy classified(&page, &ClassifyPage::classified);
+    const QPoint centre = page.rect().center();
+    QDragEnterEvent enter(centre, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&page, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(centre), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&page, &drop);
+    QVERIFY(drop.isAccepted());
+    auto* busy = page.findChild<QProgressBar*>(QStringLiteral("busyIndicator"));
+    QVERIFY(busy != nullptr);
+    QVERIFY(page.isBusy());
+    QVERIFY(busy->isVisible());
+
+    QTRY_VERIFY_WITH_TIMEOUT(!classified.isEmpty(), kTimeoutMs);
+    QCOMPARE(classified.last().at(0).toInt(), 3);
+    QCOMPARE(page.model()->rowCount(), 3);
+    checkRanked(0);
+    checkRanked(2);
+    const auto& bad = page.model()->result(1);
+    QVERIFY(bad.top.isEmpty());
+    QVERIFY2(bad.error.contains(QStringLiteral("corrupt.png")), qPrintable(bad.error));
+    QCOMPARE(page.model()->data(page.model()->index(1), Qt::DisplayRole).toString(),
+             QStringLiteral("corrupt.png"));
+    QTRY_VERIFY_WITH_TIMEOUT(page.modelText().contains(QStringLiteral("step %1").arg(kFirstSteps)),
+                             kTimeoutMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!busy->isVisible(), kTimeoutMs);
+    page.findChild<QListView*>()->setCurrentIndex(page.model()->index(2));
+    taxon::test::saveScreenshot(&page, QStringLiteral("classify-drop"));
+    // The delegate paints with the palette: a dark one must read as well.
+    QPalette dark;
+    dark.setColor(QPalette::Window, QColor(45, 45, 48));
+    dark.setColor(QPalette::WindowText, QColor(230, 230, 230));
+    dark.setColor(QPalette::Base, QColor(30, 30, 32));
+    dark.setColor(QPalette::AlternateBase, QColor(40, 40, 44));
+    dark.setColor(QPalette::Text, QColor(230, 230, 230));
+    dark.setColor(QPalette::Button, QColor(55, 55, 58));
+    dark.setColor(QPalette::ButtonText, QColor(230, 230, 230));
+    dark.setColor(QPalette::Highlight, QColor(42, 130, 218));
+    dark.setColor(QPalette::HighlightedText, Qt::white);
+    page.setPalette(dark);
+    taxon::test::saveScreenshot(&page, QStringLiteral("classify-drop-dark"));
+
+    // A drop of something else (text) is refused.
+    QMimeData text;
+    text.setText(QStringLiteral("hello"));
+    QDragEnterEvent refused(centre, Qt::CopyAction, &text, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&page, &refused);
+    QVERIFY(!refused.isAccepted());
+
+    // Clear empties the list.
+    page.findChild<QPushButton*>(QStringLiteral("clearButton"))->click();
+    QCOMPARE(page.model()->rowCount(), 0);
+    model_ = nullptr;
+  }
+
+  void pastedImageDataAndFilesAreClassified() {
+    ClassifyPage page;
+    model_ = page.model();
+    page.setCheckpointDir(qpath(trainDir_));
+    page.resize(760, 400);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QSignalSpy classified(&page, &ClassifyPage::classified);
+
+    QImage image(images_[1]);
+    QVERIFY(!image.isNull());
+    QGuiApplication::clipboard()->setImage(image);
+    QVERIFY(QGuiApplication::clipboard()->mimeData()->hasImage());
+    page.paste();
+    QTRY_COMPARE_WITH_TIMEOUT(classified.count(), 1, kTimeoutMs);
+    QCOMPARE(page.model()->rowCount(), 1);
+    checkRanked(0);
+    QVERIFY(page.model()->result(0).path.startsWith(QStringLiteral("Pasted image")));
+
+    // Ctrl+V with copied files.
+    auto* files = new QMimeData;
+    files->setUrls({QUrl::fromLocalFile(images_[0])});
+    QGuiApplication::clipboard()->setMimeData(files);
+    page.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&page));
+    page.findChild<QListView*>()->setFocus();
+    QTest::keySequence(&page, QKeySequence::Paste);
+    QTRY_COMPARE_WITH_TIMEOUT(classified.count(), 2, kTimeoutMs);
+    QCOMPARE(page.model()->rowCount(), 2);
+    checkRanked(1);
+    QCOMPARE(page.model()->result(1).path, images_[0]);
+    // The same picture, pasted as data and as a file: the same ranking.
+    QCOMPARE(page.model()->result(0).top[0].name, page.model()->result(1).top[0].name);
+    taxon::test::saveScreenshot(&page, QStringLiteral("classify-paste"));
+    model_ = nullptr;
+  }
+
+  void aNewerCheckpointIsPickedUpOnTheNextRequest() {
+    // A copy of the run, so that the other tests keep theirs.
+    const fs::path run = temp_->path() / "run-resumed";
+    fs::copy(trainDir_, run, fs::copy_options::recursive);
+    ClassifyPage page;
+    model_ = page.model();
+    page.setCheckpointDir(qpath(run));
+    page.resize(760, 400);
+    QSignalSpy classified(&page, &ClassifyPage::classified);
+    page.classifyFiles({images_[0]});
+    QTRY_COMPARE_WITH_TIMEOUT(classified.count(), 1, kTimeoutMs);
+    QVERIFY2(page.modelText().contains(QStringLiteral("step %1").arg(kFirstSteps)),
+             qPrintable(page.modelText()));
+
+    auto settings = taxon::test::tinyRun(run, project_ / "records");
+    settings.maxSteps = kFirstSteps + 3;
+    QCOMPARE(taxon::train::train(settings, /*resume=*/true, {}).step, kFirstSteps + 3);
+
+    page.classifyFiles({images_[1]});
+    QTRY_COMPARE_WITH_TIMEOUT(classified.count(), 2, kTimeoutMs);
+    QVERIFY2(page.modelText().contains(QStringLiteral("step %1").arg(kFirstSteps + 3)),
+             qPrintable(page.modelText()));
+    QVERIFY(page.modelText().contains(QStringLiteral("model.ckpt-%1.taxon").arg(kFirstSteps + 3)));
+    checkRanked(1);
+    taxon::test::saveScreenshot(&page, QStringLiteral("classify-newer-checkpoint"));
+    model_ = nullptr;
+  }
+
+  void destroyingThePageWhileBusyCancels() {
+    ClassifyPage page;
+    page.setCheckpointDir(qpath(trainDir_));
+    QStringList many;
+    for (int i = 0; i < 40; ++i) {
+      many.append(images_[static_cast<qsizetype>(i % 2)]);
+    }
+    page.classifyFiles(many);
+    QVERIFY(page.isBusy());
+    // Leaving the scope destroys the page: the job stops between chunks and joins.
+  }
+
+  void cleanupTestCase() { temp_.reset(); }
+};
+
+QTEST_MAIN(TestClassifyPage)
+#include "test_ClassifyPage.moc"

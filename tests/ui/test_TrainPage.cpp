@@ -1,0 +1,156 @@
+// The Train page with real tiny training runs: the charts and the log receive the run's points
+// live while the event loop never stalls over 100 ms; Pause holds the loop and Resume continues
+// it; Stop writes a checkpoint and a stopped run resumes; an old run shows its history from
+// metrics.jsonl; the charts stay light at 100,000 steps.
+#include <QElapsedTimer>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTest>
+#include <QTimer>
+#include <algorithm>
+
+#include "UiTestProject.hpp"
+#include "UiTestSupport.hpp"
+#include "common/ProjectSession.hpp"
+#include "training/ChartPanel.hpp"
+#include "training/RunHistory.hpp"
+#include "training/TrainJob.hpp"
+#include "training/TrainPage.hpp"
+
+using taxon::ui::ProjectSession;
+using taxon::ui::TrainPage;
+
+namespace {
+
+QString qpath(const std::filesystem::path& path) {
+  return QString::fromStdString(path.string());
+}
+
+}  // namespace
+
+class TestTrainPage : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    taxon::test::makeUiTestProject(dir_.path(), 12, /*records=*/true);
+    QVERIFY(session_.open(qpath(dir_.path()), false));
+  }
+
+  void chartsFollowARealRunWithoutStallingTheInterface() {
+    TrainPage page(&session_);
+    page.resize(1200, 800);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    page.setForm(75, 0.1, 8, 40, QStringLiteral("small-data"), 10, QStringLiteral("live"));
+    QSignalSpy finished(&page, &TrainPage::runFinished);
+    taxon::test::StallMeter stalls;
+    int lossPointsDuringRun = 0;
+    QTimer probe;
+    QObject::connect(&probe, &QTimer::timeout, &page, [&] {
+      if (page.job()->isRunning()) {
+        lossPointsDuringRun = std::max(lossPointsDuringRun, page.lossChart()->pointCount(0));
+      }
+    });
+    probe.start(50);
+    page.startRun();
+    QVERIFY(finished.wait(180000));
+    QVERIFY2(finished.at(0).at(1).toBool(), qPrintable(page.logText()));
+    // Every step reached the history; the charts had points while the run was going.
+    QCOMPARE(static_cast<int>(page.history().loss().size()), 40);
+    QVERIFY(lossPointsDuringRun > 0);
+    QCOMPARE(page.lossChart()->pointCount(0), 40);
+    QVERIFY(page.accuracyChart()->pointCount(0) >= 4);  // evaluations at 10, 20, 30, 40
+    QVERIFY(page.logText().contains(QStringLiteral("step 40, loss =")));
+    // It learned something: the smoothed loss went down.
+    const auto& smoothed = page.history().smoothedLoss();
+    QVERIFY(smoothed.back().y() < smoothed.front().y());
+    qInfo("longest event-loop stall during the run: %lld ms", stalls.longestMs());
+    QVERIFY2(stalls.longestMs() < 100, qPrintable(QString::number(stalls.longestMs())));
+    taxon::test::saveScreenshot(&page, QStringLiteral("train-page"));
+  }
+
+  void pauseHoldsTheRunStopCheckpointsAndResumeContinues() {
+    TrainPage page(&session_);
+    page.show();
+    page.setForm(75, 0.1, 8, 400, QStringLiteral("small-data"), 0, QStringLiteral("paused"));
+    QSignalSpy finished(&page, &TrainPage::runFinished);
+    page.startRun();
+    QTRY_VERIFY_WITH_TIMEOUT(page.history().loss().size() >= 3, 60000);
+    page.pauseRun();
+    QTest::qWait(600);  // the step under way finishes
+    const auto atPause = page.history().loss().size();
+    QTest::qWait(1500);
+    QCOMPARE(page.history().loss().size(), atPause);  // nothing moved while paused
+    QVERIFY(page.findChild<QPushButton*>(QStringLiteral("resume"))->isEnabled());
+    page.resumeRun();
+    QTRY_VERIFY_WITH_TIMEOUT(page.history().loss().size() > atPause + 2, 60000);
+    page.stopRun();
+    QVERIFY(finished.wait(60000));
+    QVERIFY(finished.at(0).at(1).toBool());
+    const qint64 stoppedAt = page.history().lastStep();
+    QVERIFY(stoppedAt < 400);
+
+    // A fresh page shows the stopped run's history from metrics.jsonl, then resumes it.
+    TrainPage again(&session_);
+    again.show();
+    QVERIFY(again.openRun(page.runDir()));
+    QCOMPARE(again.history().lastStep(), stoppedAt);
+    QCOMPARE(again.history().loss().size(), page.history().loss().size());
+    QSignalSpy resumed(&again, &TrainPage::runFinished);
+    again.setForm(75, 0.1, 8, stoppedAt + 5, QStringLiteral("small-data"), 0,
+                  QStringLiteral("unused"));
+    again.resumeRun();
+    QVERIFY(resumed.wait(120000));
+    QVERIFY(resumed.at(0).at(1).toBool());
+    QVERIFY(again.history().lastStep() > stoppedAt);
+  }
+
+  void aNewRunRefusesAnExistingName() {
+    TrainPage page(&session_);
+    page.setForm(75, 0.1, 8, 5, QStringLiteral("small-data"), 0, QStringLiteral("live"));
+    page.startRun();
+    QVERIFY(!page.job()->isRunning());
+  }
+
+  void chartsStayLightAtAHundredThousandSteps() {
+    taxon::ui::RunHistory history;
+    for (int step = 1; step <= 100000; ++step) {
+      taxon::train::StepMetrics m;
+      m.step = step;
+      m.loss = 2.0 / std::sqrt(static_cast<double>(step)) + 0.1 * ((step * 7919) % 13) / 13.0;
+      m.learningRate = 0.1;
+      m.examplesPerSec = 300;
+      history.add(m);
+    }
+    taxon::ui::ChartPanel chart(QStringLiteral("Loss"), {QStringLiteral("loss")});
+    chart.resize(600, 300);
+    chart.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&chart));
+    QElapsedTimer timer;
+    timer.start();
+    chart.setPoints(0, history.loss());
+    chart.grab();  // paint once
+    qInfo("100,000 steps: %d points drawn, %lld ms to replace and paint", chart.pointCount(0),
+          timer.elapsed());
+    QVERIFY(chart.pointCount(0) <= 4 * 600);
+    QVERIFY(chart.pointCount(0) > 100);
+    // The decimation keeps the extremes.
+    const auto shown = taxon::ui::decimate(history.loss(), 300);
+    const auto [low, high] =
+        std::minmax_element(history.loss().begin(), history.loss().end(),
+                            [](const QPointF& a, const QPointF& b) { return a.y() < b.y(); });
+    QVERIFY(std::any_of(shown.begin(), shown.end(), [&](const QPointF& p) { return p == *low; }));
+    QVERIFY(std::any_of(shown.begin(), shown.end(), [&](const QPointF& p) { return p == *high; }));
+    taxon::test::saveScreenshot(&chart, QStringLiteral("train-chart-100k"));
+  }
+
+ private:
+  taxon::test::TempDir dir_;
+  ProjectSession session_;
+};
+
+QTEST_MAIN(TestTrainPage)
+#include "test_TrainPage.moc"

@@ -1,0 +1,333 @@
+#include "classify/ClassifyJob.hpp"
+
+#include <QBuffer>
+#include <QDir>
+#include <QDirIterator>
+#include <QFileInfo>
+#include <QImageReader>
+#include <QMetaObject>
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace taxon::ui {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kNoModel = "No trained model yet: train one on the Train page";
+
+fs::path toPath(const QString& path) {
+  return fs::path(path.toStdU16String());
+}
+
+QString toQString(const std::string& utf8) {
+  return QString::fromStdString(utf8);
+}
+
+struct CheckpointFile {
+  fs::path path;
+  std::int64_t step = 0;
+};
+
+// The checkpoint with the highest STEP in `dir` (model.ckpt-STEP.taxon), or `dir` itself when it
+// is a checkpoint file. Temporary files ("...taxon.tmp-PID") do not match.
+std::optional<CheckpointFile> newestCheckpoint(const fs::path& dir) {
+  static const std::regex pattern(R"(model\.ckpt-([0-9]+)\.taxon)");
+  std::error_code error;
+  std::smatch match;
+  if (fs::is_regular_file(dir, error)) {
+    const std::string name = dir.filename().string();
+    const bool named = std::regex_match(name, match, pattern);
+    return CheckpointFile{dir, named ? std::stoll(match[1].str()) : 0};
+  }
+  std::optional<CheckpointFile> newest;
+  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (!std::regex_match(name, match, pattern)) {
+      continue;
+    }
+    const std::int64_t step = std::stoll(match[1].str());
+    if (!newest || step > newest->step) {
+      newest = CheckpointFile{it->path(), step};
+    }
+  }
+  return newest;
+}
+
+// Files stand for themselves; a folder for the image files under it, sorted.
+QStringList expandFolders(const QStringList& paths) {
+  static const QStringList kImageFilters = {QStringLiteral("*.jpg"),  QStringLiteral("*.jpeg"),
+                                            QStringLiteral("*.png"),  QStringLiteral("*.bmp"),
+                                            QStringLiteral("*.webp"), QStringLiteral("*.tif"),
+                                            QStringLiteral("*.tiff")};
+  QStringList out;
+  for (const QString& path : paths) {
+    if (!QFileInfo(path).isDir()) {
+      out.append(path);
+      continue;
+    }
+    QStringList inside;
+    QDirIterator it(path, kImageFilters, QDir::Files, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+      inside.append(it.next());
+    }
+    inside.sort();
+    out.append(inside);
+  }
+  return out;
+}
+
+QImage thumbnail(QImageReader& reader) {
+  reader.setAutoTransform(true);
+  const QSize size = reader.size();
+  const int side = ClassifyJob::kThumbnailSide;
+  if (size.isValid() && (size.width() > side || size.height() > side)) {
+    reader.setScaledSize(size.scaled(side, side, Qt::KeepAspectRatio));
+  }
+  return reader.read();
+}
+
+QImage fileThumbnail(const QString& path) {
+  QImageReader reader(path);
+  return thumbnail(reader);
+}
+
+QImage bytesThumbnail(const QByteArray& bytes) {
+  QBuffer buffer;
+  buffer.setData(bytes);
+  buffer.open(QIODevice::ReadOnly);
+  QImageReader reader(&buffer);
+  return thumbnail(reader);
+}
+
+ImageResult toResult(const infer::Classification& classification, const QString& path) {
+  ImageResult result;
+  result.path = path;
+  result.error = toQString(classification.error);
+  for (const auto& ranked : classification.top) {
+    result.top.append({toQString(ranked.name), ranked.score});
+  }
+  return result;
+}
+
+}  // namespace
+
+// What the worker thread alone touches.
+struct ClassifyJob::Worker {
+  std::unique_ptr<infer::Classifier> classifier;
+  QString dir;                   // the folder `classifier` came from
+  std::int64_t newestSeen = -1;  // the newest checkpoint step found there at the last load
+};
+
+ClassifyJob::ClassifyJob(infer::ClassifierSettings settings, QObject* parent)
+    : QObject(parent), settings_(std::move(settings)) {
+  thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+}
+
+ClassifyJob::~ClassifyJob() {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.clear();
+    current_.request_stop();
+  }
+  thread_.request_stop();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  // Calls the worker posted and not yet run are dropped with this object (~QObject).
+}
+
+void ClassifyJob::classifyFiles(const QString& checkpointDir, const QStringList& files) {
+  if (files.isEmpty()) {
+    return;
+  }
+  Request request;
+  request.checkpointDir = checkpointDir;
+  request.files = files;
+  enqueue(std::move(request));
+}
+
+void ClassifyJob::classifyBytes(const QString& checkpointDir, const QByteArray& bytes,
+                                const QString& name) {
+  Request request;
+  request.checkpointDir = checkpointDir;
+  request.fromBytes = true;
+  request.bytes = bytes;
+  request.name = name;
+  enqueue(std::move(request));
+}
+
+void ClassifyJob::cancel() {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.clear();
+    current_.request_stop();
+  }
+  ++generation_;
+  if (outstanding_ > 0) {
+    outstanding_ = 0;
+    Q_EMIT busyChanged(false);
+  }
+}
+
+void ClassifyJob::enqueue(Request request) {
+  request.generation = generation_;
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(request));
+  }
+  wake_.notify_one();
+  if (outstanding_++ == 0) {
+    Q_EMIT busyChanged(true);
+  }
+}
+
+void ClassifyJob::run(std::stop_token stop) {
+  Worker worker;
+  while (true) {
+    Request request;
+    std::stop_source requestStop;
+    {
+      std::unique_lock lock(mutex_);
+      if (!wake_.wait(lock, stop, [this] { return !queue_.empty(); })) {
+        return;
+      }
+      request = std::move(queue_.front());
+      queue_.pop_front();
+      current_ = requestStop;
+    }
+    const std::stop_callback forward(stop, [&requestStop] { requestStop.request_stop(); });
+    const quint64 generation = request.generation;
+    try {
+      process(worker, request, requestStop.get_token());
+    } catch (const std::exception& e) {
+      const QString message = toQString(e.what());
+      QMetaObject::invokeMethod(
+          this, [this, generation, message] { deliverFailure(generation, message); },
+          Qt::QueuedConnection);
+    }
+    QMetaObject::invokeMethod(
+        this, [this, generation] { requestDone(generation); }, Qt::QueuedConnection);
+  }
+}
+
+void ClassifyJob::process(Worker& worker, const Request& request, std::stop_token stop) {
+  const quint64 generation = request.generation;
+  const auto fail = [this, generation](const QString& message) {
+    QMetaObject::invokeMethod(
+        this, [this, generation, message] { deliverFailure(generation, message); },
+        Qt::QueuedConnection);
+  };
+  const auto deliverLater = [this, generation](const QList<ImageResult>& results) {
+    QMetaObject::invokeMethod(
+        this, [this, generation, results] { deliver(generation, results); }, Qt::QueuedConnection);
+  };
+
+  // The model: the newest checkpoint of the folder, reloaded when a newer one appeared.
+  if (worker.dir != request.checkpointDir) {
+    worker.classifier.reset();
+    worker.dir = request.checkpointDir;
+    worker.newestSeen = -1;
+  }
+  const fs::path dir = toPath(request.checkpointDir);
+  const auto newest = request.checkpointDir.isEmpty() ? std::nullopt : newestCheckpoint(dir);
+  if (newest && newest->step > worker.newestSeen) {
+    try {
+      auto classifier = std::make_unique<infer::Classifier>(dir, settings_);
+      worker.classifier = std::move(classifier);
+      worker.newestSeen = newest->step;
+      const QString checkpoint =
+          QString::fromStdU16String(worker.classifier->checkpoint().u16string());
+      const qint64 step = worker.classifier->step();
+      // Told even when the request is cancelled: it is the model loaded now.
+      QMetaObject::invokeMethod(
+          this, [this, checkpoint, step] { Q_EMIT modelLoaded(checkpoint, step); },
+          Qt::QueuedConnection);
+      for (const auto& warning : worker.classifier->warnings()) {
+        fail(toQString(warning));
+      }
+    } catch (const std::exception& e) {
+      // Keep classifying with the model already loaded, if any; try again next request.
+      fail(QStringLiteral("The model in %1 could not be loaded: %2")
+               .arg(QDir::toNativeSeparators(request.checkpointDir), toQString(e.what())));
+      if (!worker.classifier) {
+        return;
+      }
+    }
+  }
+  if (!worker.classifier) {
+    fail(QString::fromLatin1(kNoModel));
+    return;
+  }
+
+  if (request.fromBytes) {
+    const std::string bytes(request.bytes.constData(),
+                            static_cast<std::size_t>(request.bytes.size()));
+    ImageResult result = toResult(
+        worker.classifier->classifyBytes(bytes, request.name.toStdString(), kTopK), request.name);
+    result.thumbnail = bytesThumbnail(request.bytes);
+    deliverLater({result});
+    return;
+  }
+
+  const QStringList files = expandFolders(request.files);
+  if (files.isEmpty()) {
+    fail(QStringLiteral("No image files in %1").arg(request.files.join(QStringLiteral(", "))));
+    return;
+  }
+  for (qsizetype first = 0; first < files.size(); first += kChunk) {
+    if (stop.stop_requested()) {
+      return;
+    }
+    const QStringList chunk = files.mid(first, kChunk);
+    std::vector<fs::path> paths;
+    paths.reserve(static_cast<std::size_t>(chunk.size()));
+    for (const QString& file : chunk) {
+      paths.push_back(toPath(file));
+    }
+    const auto classified = worker.classifier->classifyFiles(paths, kTopK, stop);
+    if (stop.stop_requested()) {
+      return;
+    }
+    QList<ImageResult> results;
+    results.reserve(chunk.size());
+    for (qsizetype i = 0; i < chunk.size(); ++i) {
+      ImageResult result = toResult(classified[static_cast<std::size_t>(i)], chunk[i]);
+      result.thumbnail = fileThumbnail(chunk[i]);
+      results.append(std::move(result));
+    }
+    deliverLater(results);
+  }
+}
+
+void ClassifyJob::deliver(quint64 generation, const QList<ImageResult>& results) {
+  if (generation == generation_) {
+    Q_EMIT resultsReady(results);
+  }
+}
+
+void ClassifyJob::deliverFailure(quint64 generation, const QString& message) {
+  if (generation == generation_) {
+    Q_EMIT failed(message);
+  }
+}
+
+void ClassifyJob::requestDone(quint64 generation) {
+  if (generation != generation_ || outstanding_ == 0) {
+    return;
+  }
+  if (--outstanding_ == 0) {
+    Q_EMIT busyChanged(false);
+  }
+}
+
+}  // namespace taxon::ui

@@ -1,0 +1,250 @@
+#include "classify/ClassifyPage.hpp"
+
+#include <QAction>
+#include <QBuffer>
+#include <QClipboard>
+#include <QDir>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGuiApplication>
+#include <QHBoxLayout>
+#include <QImage>
+#include <QLabel>
+#include <QListView>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QUrl>
+#include <QVBoxLayout>
+
+#include "classify/ClassifyJob.hpp"
+#include "classify/PredictionModel.hpp"
+#include "classify/ScoreBarDelegate.hpp"
+
+namespace taxon::ui {
+
+namespace {
+
+QString hint() {
+  return ClassifyPage::tr("Drop images or folders here, paste an image (Ctrl+V) or open some.");
+}
+
+QString noModel() {
+  return ClassifyPage::tr("No trained model yet: train one on the Train page");
+}
+
+QStringList localFiles(const QMimeData* mime) {
+  QStringList files;
+  if (mime == nullptr || !mime->hasUrls()) {
+    return files;
+  }
+  for (const QUrl& url : mime->urls()) {
+    if (url.isLocalFile()) {
+      files.append(url.toLocalFile());
+    }
+  }
+  return files;
+}
+
+bool carriesImages(const QMimeData* mime) {
+  return mime != nullptr && (!localFiles(mime).isEmpty() || mime->hasImage());
+}
+
+}  // namespace
+
+ClassifyPage::ClassifyPage(QWidget* parent)
+    : QWidget(parent), job_(new ClassifyJob({}, this)), model_(new PredictionModel(this)) {
+  setAcceptDrops(true);
+
+  open_ = new QPushButton(tr("Open images…"), this);
+  open_->setObjectName(QStringLiteral("openButton"));
+  auto* pasteButton = new QPushButton(tr("Paste"), this);
+  pasteButton->setObjectName(QStringLiteral("pasteButton"));
+  clear_ = new QPushButton(tr("Clear"), this);
+  clear_->setObjectName(QStringLiteral("clearButton"));
+  busy_ = new QProgressBar(this);
+  busy_->setObjectName(QStringLiteral("busyIndicator"));
+  busy_->setRange(0, 0);  // indeterminate
+  busy_->setTextVisible(false);
+  busy_->setMaximumWidth(120);
+  busy_->setVisible(false);
+  modelLabel_ = new QLabel(tr("No model loaded"), this);
+  modelLabel_->setObjectName(QStringLiteral("modelLabel"));
+  modelLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+  message_ = new QLabel(hint(), this);
+  message_->setObjectName(QStringLiteral("messageLabel"));
+  message_->setWordWrap(true);
+  message_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+  list_ = new QListView(this);
+  list_->setObjectName(QStringLiteral("predictionList"));
+  list_->setModel(model_);
+  list_->setItemDelegate(new ScoreBarDelegate(list_));
+  list_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  list_->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
+  list_->setAlternatingRowColors(true);
+
+  auto* bar = new QHBoxLayout;
+  bar->addWidget(open_);
+  bar->addWidget(pasteButton);
+  bar->addWidget(clear_);
+  bar->addStretch(1);
+  bar->addWidget(busy_);
+  bar->addWidget(modelLabel_);
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(bar);
+  layout->addWidget(message_);
+  layout->addWidget(list_, 1);
+
+  auto* pasteAction = new QAction(tr("Paste"), this);
+  pasteAction->setShortcut(QKeySequence::Paste);
+  pasteAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+  addAction(pasteAction);
+
+  connect(open_, &QPushButton::clicked, this, &ClassifyPage::openImages);
+  connect(pasteButton, &QPushButton::clicked, this, &ClassifyPage::paste);
+  connect(pasteAction, &QAction::triggered, this, &ClassifyPage::paste);
+  connect(clear_, &QPushButton::clicked, this, &ClassifyPage::clear);
+  connect(job_, &ClassifyJob::modelLoaded, this, &ClassifyPage::onModelLoaded);
+  connect(job_, &ClassifyJob::failed, this,
+          [this](const QString& text) { showMessage(text, true); });
+  connect(job_, &ClassifyJob::busyChanged, busy_, &QWidget::setVisible);
+  connect(job_, &ClassifyJob::resultsReady, this, [this](const QList<ImageResult>& results) {
+    model_->append(results);
+    list_->scrollToBottom();
+    Q_EMIT classified(model_->rowCount());
+  });
+}
+
+ClassifyPage::~ClassifyPage() = default;
+
+void ClassifyPage::setCheckpointDir(const QString& dir) {
+  if (dir == checkpointDir_) {
+    return;
+  }
+  checkpointDir_ = dir;
+  if (dir.isEmpty()) {
+    modelLabel_->setText(tr("No model loaded"));
+  } else {
+    modelLabel_->setText(tr("Model: the newest checkpoint of %1").arg(QFileInfo(dir).fileName()));
+  }
+  modelLabel_->setToolTip(QDir::toNativeSeparators(dir));
+}
+
+void ClassifyPage::classifyFiles(const QStringList& files) {
+  if (files.isEmpty()) {
+    return;
+  }
+  if (checkpointDir_.isEmpty()) {
+    showMessage(noModel(), true);
+    return;
+  }
+  showMessage(hint(), false);
+  job_->classifyFiles(checkpointDir_, files);
+}
+
+bool ClassifyPage::classifyMimeData(const QMimeData* mime) {
+  const QStringList files = localFiles(mime);
+  if (!files.isEmpty()) {
+    classifyFiles(files);
+    return true;
+  }
+  if (mime == nullptr || !mime->hasImage()) {
+    return false;
+  }
+  const QImage image = qvariant_cast<QImage>(mime->imageData());
+  if (image.isNull()) {
+    showMessage(tr("The pasted image could not be read."), true);
+    return true;
+  }
+  if (checkpointDir_.isEmpty()) {
+    showMessage(noModel(), true);
+    return true;
+  }
+  QByteArray png;
+  QBuffer buffer(&png);
+  buffer.open(QIODevice::WriteOnly);
+  image.save(&buffer, "PNG");
+  showMessage(hint(), false);
+  job_->classifyBytes(checkpointDir_, png, tr("Pasted image %1").arg(++pasted_));
+  return true;
+}
+
+void ClassifyPage::paste() {
+  const QMimeData* mime = QGuiApplication::clipboard()->mimeData();
+  if (!classifyMimeData(mime)) {
+    showMessage(tr("The clipboard holds no image and no image files."), true);
+  }
+}
+
+void ClassifyPage::clear() {
+  job_->cancel();
+  model_->clear();
+  showMessage(hint(), false);
+}
+
+QString ClassifyPage::message() const {
+  return message_->text();
+}
+
+QString ClassifyPage::modelText() const {
+  return modelLabel_->text();
+}
+
+bool ClassifyPage::isBusy() const {
+  return job_->busy();
+}
+
+void ClassifyPage::dragEnterEvent(QDragEnterEvent* event) {
+  if (carriesImages(event->mimeData())) {
+    event->setDropAction(Qt::CopyAction);
+    event->accept();
+  } else {
+    event->ignore();
+  }
+}
+
+void ClassifyPage::dragMoveEvent(QDragMoveEvent* event) {
+  if (carriesImages(event->mimeData())) {
+    event->setDropAction(Qt::CopyAction);
+    event->accept();
+  } else {
+    event->ignore();
+  }
+}
+
+void ClassifyPage::dropEvent(QDropEvent* event) {
+  if (classifyMimeData(event->mimeData())) {
+    event->setDropAction(Qt::CopyAction);
+    event->accept();
+  } else {
+    event->ignore();
+  }
+}
+
+void ClassifyPage::openImages() {
+  const QStringList files = QFileDialog::getOpenFileNames(
+      this, tr("Open images"), QString(),
+      tr("Images (*.jpg *.jpeg *.png *.bmp *.webp *.tif *.tiff);;All files (*)"));
+  classifyFiles(files);
+}
+
+void ClassifyPage::showMessage(const QString& text, bool error) {
+  message_->setText(text);
+  if (error) {
+    // Red that reads on light and dark windows alike.
+    message_->setStyleSheet(QStringLiteral("color: #d03030;"));
+  } else {
+    message_->setStyleSheet(QString());
+  }
+}
+
+void ClassifyPage::onModelLoaded(const QString& checkpoint, qint64 step) {
+  modelLabel_->setText(tr("Model: %1, step %2").arg(QFileInfo(checkpoint).fileName()).arg(step));
+  modelLabel_->setToolTip(QDir::toNativeSeparators(checkpoint));
+}
+
+}  // namespace taxon::ui

@@ -1,0 +1,23 @@
+// What the Classify page shows for one image: small value types that travel from the classify
+// worker thread to the GUI thread in queued calls (no engine or torch types).
+#pragma once
+
+#include <QImage>
+#include <QList>
+#include <QString>
+
+namespace taxon::ui {
+
+struct CategoryScore {
+  QString name;        // the full category path, "Women > Shoes > Sneakers"
+  double score = 0.0;  // softmax probability, 0..1
+};
+
+struct ImageResult {
+  QString path;      // the file, or a name such as "Pasted image 1" for clipboard data
+  QImage thumbnail;  // at most ClassifyJob::kThumbnailSide pixels a side; null when unreadable
+  QList<CategoryScore> top;  // best first; empty when the image failed
+  QString error;             // why it could not be classified, naming the file; empty when it was
+};
+
+}  // namespace taxon::ui

@@ -1,0 +1,75 @@
+// The project open in the app: its folder and its catalog (taxon.sqlite), shared by every page.
+// Lives on the GUI thread and must only be used there; engine jobs on worker threads open their
+// own Catalog on the same file (SQLite handles the locking). Every label and category edit goes
+// through this object, which saves it at once (the catalog commits before returning) and tells
+// the pages through labelsChanged()/categoriesChanged().
+#pragma once
+
+#include <QObject>
+#include <QString>
+#include <QStringList>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace taxon::data {
+class Catalog;
+}
+
+namespace taxon::ui {
+
+class ProjectSession : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit ProjectSession(QObject* parent = nullptr);
+  ~ProjectSession() override;
+
+  // Opens (or with `create`, creates) the project in `dir`. On failure returns false, puts a
+  // sentence naming the folder in `error`, and keeps the project that was open.
+  bool open(const QString& dir, bool create, QString* error = nullptr);
+  void close();
+  bool isOpen() const { return catalog_ != nullptr; }
+  QString projectDir() const { return dir_; }
+  QString recordsDir() const;  // PROJECT/records, where build-records writes shards
+  QString runsDir() const;     // PROJECT/runs, one train dir per run
+
+  // The catalog; null when no project is open. GUI thread only.
+  data::Catalog* catalog() const { return catalog_.get(); }
+
+  // Category paths sorted, for pickers.
+  QStringList categoryPaths() const;
+  // The catalog image id of a key as written in eval reports and record files (the path as the
+  // catalog stores it, or an absolute path); empty when the catalog has no such image.
+  std::optional<std::int64_t> imageIdForKey(const QString& key) const;
+  // An image's file on disk.
+  QString imageFile(std::int64_t imageId) const;
+
+  // --- edits: each is saved at once and is one undo step; false + `error` when refused ---
+  bool relabel(const std::vector<std::int64_t>& imageIds, const QString& categoryPath,
+               QString* error = nullptr);
+  bool createCategory(const QString& path, QString* error = nullptr);
+  bool renameCategory(std::int64_t id, const QString& newPath, QString* error = nullptr);
+  bool mergeCategory(std::int64_t from, std::int64_t into, QString* error = nullptr);
+  bool deleteCategory(std::int64_t id, QString* error = nullptr);
+  bool canUndo() const;
+  bool canRedo() const;
+  bool undo();
+  bool redo();
+
+ Q_SIGNALS:
+  void opened(const QString& dir);
+  void closed();
+  void labelsChanged();      // images moved between categories (relabel, merge, undo, redo)
+  void categoriesChanged();  // categories created, renamed, merged or deleted
+  void undoStateChanged(bool canUndo, bool canRedo);
+
+ private:
+  void afterEdit(bool labels, bool categories);
+
+  QString dir_;
+  std::unique_ptr<data::Catalog> catalog_;
+};
+
+}  // namespace taxon::ui

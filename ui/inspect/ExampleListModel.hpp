@@ -1,0 +1,53 @@
+// The images behind one confusion cell or confused pair: one row per image with its key, label
+// and predicted names and both scores; the decoration is a thumbnail from a ThumbnailLoader
+// (asked only for the rows a view shows, updated by dataChanged when it arrives). Images not in
+// the open project are greyed and say so. GUI thread.
+#pragma once
+
+#include <QAbstractListModel>
+#include <QHash>
+#include <QList>
+#include <vector>
+
+#include "inspect/ExampleRow.hpp"
+
+namespace taxon::ui {
+
+class ThumbnailLoader;
+
+class ExampleListModel : public QAbstractListModel {
+  Q_OBJECT
+
+ public:
+  enum Role {
+    KeyRole = Qt::UserRole + 1,  // QString
+    LabelNameRole,               // QString
+    PredictedNameRole,           // QString
+    LabelProbabilityRole,        // double
+    PredictedProbabilityRole,    // double
+    ImageIdRole,                 // qint64, or invalid when not in the project
+    InProjectRole,               // bool
+  };
+
+  // `thumbnails` may be null (no decoration); not owned, must outlive the model.
+  explicit ExampleListModel(ThumbnailLoader* thumbnails, QObject* parent = nullptr);
+
+  void setRows(std::vector<ExampleRow> rows);
+  const std::vector<ExampleRow>& rows() const { return rows_; }
+  const ExampleRow& row(int index) const { return rows_[static_cast<std::size_t>(index)]; }
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+
+ private:
+  void thumbnailReady(const QString& file);
+
+  ThumbnailLoader* thumbnails_ = nullptr;
+  std::vector<ExampleRow> rows_;
+  QHash<QString, QList<int>> rowsOfFile_;
+};
+
+// Shared by the example models: the roles above for one row.
+QVariant exampleRowData(const ExampleRow& row, int role);
+
+}  // namespace taxon::ui

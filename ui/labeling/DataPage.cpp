@@ -1,0 +1,346 @@
+#include "labeling/DataPage.hpp"
+
+#include <QAction>
+#include <QComboBox>
+#include <QDir>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QImageReader>
+#include <QInputDialog>
+#include <QLabel>
+#include <QListView>
+#include <QMenu>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSplitter>
+#include <QToolBar>
+#include <QTreeView>
+#include <QVBoxLayout>
+
+#include "common/CategoryPickerDialog.hpp"
+#include "common/ProjectSession.hpp"
+#include "labeling/CategoryTreeModel.hpp"
+#include "labeling/ImageGridModel.hpp"
+#include "labeling/ThumbnailCache.hpp"
+
+namespace taxon::ui {
+
+DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), session_(session) {
+  thumbnails_ = new ThumbnailCache(128, this);
+  tree_ = new CategoryTreeModel(session_, this);
+  images_ = new ImageGridModel(session_, thumbnails_, this);
+
+  treeView_ = new QTreeView(this);
+  treeView_->setObjectName(QStringLiteral("categoryTree"));
+  treeView_->setModel(tree_);
+  treeView_->setUniformRowHeights(true);  // fast at thousands of rows
+  treeView_->setAcceptDrops(true);
+  treeView_->setDropIndicatorShown(true);
+  treeView_->setDragDropMode(QAbstractItemView::DropOnly);
+  treeView_->setContextMenuPolicy(Qt::ActionsContextMenu);
+  treeView_->header()->setSectionResizeMode(CategoryTreeModel::kName, QHeaderView::Stretch);
+  treeView_->header()->setStretchLastSection(false);
+  for (int c = CategoryTreeModel::kTrain; c < CategoryTreeModel::kColumnCount; ++c) {
+    treeView_->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+  }
+
+  gridView_ = new QListView(this);
+  gridView_->setObjectName(QStringLiteral("imageGrid"));
+  gridView_->setModel(images_);
+  gridView_->setViewMode(QListView::IconMode);
+  gridView_->setResizeMode(QListView::Adjust);
+  gridView_->setUniformItemSizes(true);
+  gridView_->setIconSize(QSize(thumbnails_->side(), thumbnails_->side()));
+  gridView_->setGridSize(QSize(thumbnails_->side() + 16, thumbnails_->side() + 32));
+  gridView_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  gridView_->setDragEnabled(true);
+  gridView_->setDragDropMode(QAbstractItemView::DragOnly);
+  gridView_->setMovement(QListView::Static);
+  gridView_->setLayoutMode(QListView::Batched);
+  gridView_->setBatchSize(200);
+
+  preview_ = new QLabel(this);
+  preview_->setObjectName(QStringLiteral("preview"));
+  preview_->setAlignment(Qt::AlignCenter);
+  preview_->setMinimumSize(240, 240);
+  preview_->setText(tr("Select an image"));
+  details_ = new QLabel(this);
+  details_->setWordWrap(true);
+  details_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  status_ = new QLabel(this);
+  status_->setObjectName(QStringLiteral("dataStatus"));
+
+  split_ = new QComboBox(this);
+  split_->addItem(tr("All splits"));
+  split_->addItem(tr("Train"), QStringLiteral("train"));
+  split_->addItem(tr("Validation"), QStringLiteral("validation"));
+  split_->addItem(tr("Test"), QStringLiteral("test"));
+  split_->addItem(tr("Unassigned"), QStringLiteral("unassigned"));
+
+  auto* toolbar = new QToolBar(this);
+  auto* importAction =
+      toolbar->addAction(QIcon::fromTheme(QStringLiteral("document-import")), tr("Import…"));
+  auto* moveAction = toolbar->addAction(tr("Move to…"));
+  moveAction->setShortcut(QKeySequence(Qt::Key_M));
+  moveAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+  moveAction->setToolTip(tr("Move the selected images to another category (M)"));
+  addAction(moveAction);
+  toolbar->addSeparator();
+  toolbar->addWidget(new QLabel(tr("Show: "), this));
+  toolbar->addWidget(split_);
+
+  auto* newAction = new QAction(tr("New category…"), this);
+  auto* renameAction = new QAction(tr("Rename…"), this);
+  renameAction->setShortcut(QKeySequence(Qt::Key_F2));
+  renameAction->setShortcutContext(Qt::WidgetShortcut);
+  auto* mergeAction = new QAction(tr("Merge into…"), this);
+  auto* deleteAction = new QAction(tr("Delete"), this);
+  deleteAction->setShortcut(QKeySequence::Delete);
+  deleteAction->setShortcutContext(Qt::WidgetShortcut);
+  treeView_->addActions({newAction, renameAction, mergeAction, deleteAction});
+
+  auto* side = new QWidget(this);
+  auto* sideLayout = new QVBoxLayout(side);
+  sideLayout->setContentsMargins(0, 0, 0, 0);
+  sideLayout->addWidget(preview_, 1);
+  sideLayout->addWidget(details_);
+
+  auto* splitter = new QSplitter(this);
+  splitter->addWidget(treeView_);
+  splitter->addWidget(gridView_);
+  splitter->addWidget(side);
+  splitter->setStretchFactor(0, 2);
+  splitter->setStretchFactor(1, 5);
+  splitter->setStretchFactor(2, 2);
+  splitter->setSizes({320, 640, 280});
+
+  auto* layout = new QVBoxLayout(this);
+  layout->addWidget(toolbar);
+  layout->addWidget(splitter, 1);
+  layout->addWidget(status_);
+
+  connect(importAction, &QAction::triggered, this, &DataPage::importRequested);
+  connect(moveAction, &QAction::triggered, this, &DataPage::moveSelectedWithPicker);
+  connect(newAction, &QAction::triggered, this, &DataPage::newCategory);
+  connect(renameAction, &QAction::triggered, this, &DataPage::renameCategory);
+  connect(mergeAction, &QAction::triggered, this, &DataPage::mergeCategory);
+  connect(deleteAction, &QAction::triggered, this, &DataPage::deleteCategory);
+  connect(split_, &QComboBox::currentIndexChanged, this, &DataPage::categorySelected);
+  connect(treeView_->selectionModel(), &QItemSelectionModel::currentChanged, this,
+          &DataPage::categorySelected);
+  connect(gridView_->selectionModel(), &QItemSelectionModel::currentChanged, this,
+          &DataPage::currentImageChanged);
+  connect(tree_, &CategoryTreeModel::relabelFailed, this, &DataPage::showStatus);
+  // The tree is rebuilt after every edit: keep what was expanded and selected.
+  connect(tree_, &QAbstractItemModel::modelAboutToBeReset, this, &DataPage::rememberExpanded);
+  connect(tree_, &QAbstractItemModel::modelReset, this, &DataPage::restoreExpanded);
+  connect(session_, &ProjectSession::opened, this, [this](const QString& dir) {
+    thumbnails_->setDiskFolder(QDir(dir).filePath(QStringLiteral(".taxon-cache/thumbnails")));
+    selectedPath_.clear();
+    images_->setCategories({});
+    showStatus(tr("%n image(s) in %1 categories", nullptr, static_cast<int>(tree_->totalImages()))
+                   .arg(session_->categoryPaths().size()));
+  });
+}
+
+QString DataPage::currentPath() const {
+  return treeView_->currentIndex().data(CategoryTreeModel::kPathRole).toString();
+}
+
+std::int64_t DataPage::currentCategoryId() const {
+  return treeView_->currentIndex().data(CategoryTreeModel::kCategoryIdRole).toLongLong();
+}
+
+bool DataPage::selectCategory(const QString& path) {
+  const QModelIndex index = tree_->indexOfPath(path);
+  if (!index.isValid()) {
+    return false;
+  }
+  treeView_->expand(index.parent());
+  treeView_->setCurrentIndex(index);
+  return true;
+}
+
+void DataPage::categorySelected() {
+  const QModelIndex current = treeView_->currentIndex();
+  selectedPath_ = current.data(CategoryTreeModel::kPathRole).toString();
+  const auto ids = current.data(CategoryTreeModel::kSubtreeIdsRole).value<QList<qint64>>();
+  const QString split = split_->currentData().toString();
+  images_->setCategories(ids,
+                         split.isEmpty() ? std::nullopt : data::parseSplit(split.toStdString()));
+  showStatus(
+      tr("%1: %n image(s)", nullptr, static_cast<int>(images_->totalRows())).arg(selectedPath_));
+}
+
+void DataPage::currentImageChanged(const QModelIndex& current) {
+  if (!current.isValid()) {
+    preview_->setText(tr("Select an image"));
+    details_->clear();
+    return;
+  }
+  // The preview reads one image at its display size; the GUI thread can afford that.
+  QImageReader reader(current.data(ImageGridModel::kFileRole).toString());
+  reader.setAutoTransform(true);
+  const QSize box = preview_->size().expandedTo(QSize(240, 240));
+  const QSize size = reader.size();
+  if (size.isValid() && (size.width() > box.width() || size.height() > box.height())) {
+    reader.setScaledSize(size.scaled(box, Qt::KeepAspectRatio));
+  }
+  const QImage image = reader.read();
+  if (image.isNull()) {
+    preview_->setText(tr("Cannot show this image: %1").arg(reader.errorString()));
+  } else {
+    // Small images (28 x 28) are enlarged without smoothing so their pixels stay visible.
+    const QSize shown = image.size().scaled(box, Qt::KeepAspectRatio);
+    preview_->setPixmap(QPixmap::fromImage(image.scaled(
+        shown.boundedTo(image.size() * 8), Qt::KeepAspectRatio, Qt::FastTransformation)));
+  }
+  details_->setText(QStringLiteral("<b>%1</b><br>%2<br>%3")
+                        .arg(current.data(ImageGridModel::kCategoryRole).toString().toHtmlEscaped(),
+                             current.data(Qt::ToolTipRole)
+                                 .toString()
+                                 .toHtmlEscaped()
+                                 .replace(QLatin1Char('\n'), QStringLiteral("<br>")),
+                             QString()));
+}
+
+int DataPage::moveSelectedTo(const QString& categoryPath) {
+  const auto ids = images_->imageIds(gridView_->selectionModel()->selectedIndexes());
+  if (ids.empty()) {
+    showStatus(tr("Select images in the grid first."));
+    return 0;
+  }
+  QString error;
+  if (!session_->relabel(ids, categoryPath, &error)) {
+    showStatus(error);
+    return 0;
+  }
+  showStatus(tr("Moved %n image(s) to %1 (Ctrl+Z undoes).", nullptr, static_cast<int>(ids.size()))
+                 .arg(categoryPath));
+  return static_cast<int>(ids.size());
+}
+
+void DataPage::moveSelectedWithPicker() {
+  if (gridView_->selectionModel()->selectedIndexes().isEmpty()) {
+    showStatus(tr("Select images in the grid first."));
+    return;
+  }
+  if (const auto path = CategoryPickerDialog::pick(this, session_->categoryPaths(),
+                                                   tr("Move to category"), /*allowNew=*/true)) {
+    moveSelectedTo(*path);
+  }
+}
+
+void DataPage::newCategory() {
+  const QString base = currentPath();
+  bool ok = false;
+  const QString path = QInputDialog::getText(
+      this, tr("New category"), tr("Path (levels separated by \" > \"):"), QLineEdit::Normal,
+      base.isEmpty() ? QString() : base + QStringLiteral(" > "), &ok);
+  if (!ok || path.trimmed().isEmpty()) {
+    return;
+  }
+  QString error;
+  if (!session_->createCategory(path.trimmed(), &error)) {
+    showStatus(error);
+    return;
+  }
+  selectCategory(path.trimmed());
+}
+
+void DataPage::renameCategory() {
+  const std::int64_t id = currentCategoryId();
+  if (id == 0) {
+    showStatus(tr("Only a category itself can be renamed; select one (not a group)."));
+    return;
+  }
+  bool ok = false;
+  const QString path = QInputDialog::getText(this, tr("Rename category"), tr("New path:"),
+                                             QLineEdit::Normal, currentPath(), &ok);
+  if (!ok || path.trimmed().isEmpty()) {
+    return;
+  }
+  QString error;
+  if (!session_->renameCategory(id, path.trimmed(), &error)) {
+    showStatus(error);
+  }
+}
+
+void DataPage::mergeCategory() {
+  const std::int64_t id = currentCategoryId();
+  if (id == 0) {
+    showStatus(tr("Select a category to merge."));
+    return;
+  }
+  const QString from = currentPath();
+  QStringList others = session_->categoryPaths();
+  others.removeAll(from);
+  const auto into =
+      CategoryPickerDialog::pick(this, others, tr("Merge \"%1\" into").arg(from), false);
+  if (!into) {
+    return;
+  }
+  auto target = session_->catalog()->findCategory(into->toStdString());
+  QString error;
+  if (!target || !session_->mergeCategory(id, target->id, &error)) {
+    showStatus(error.isEmpty() ? tr("No category \"%1\".").arg(*into) : error);
+    return;
+  }
+  selectCategory(*into);
+}
+
+void DataPage::deleteCategory() {
+  const std::int64_t id = currentCategoryId();
+  if (id == 0) {
+    showStatus(tr("Select a category to delete."));
+    return;
+  }
+  QString error;
+  if (!session_->deleteCategory(id, &error)) {
+    showStatus(error + tr(" Merge it into another category instead."));
+  }
+}
+
+void DataPage::rememberExpanded() {
+  expanded_.clear();
+  std::vector<QModelIndex> stack = {QModelIndex()};
+  while (!stack.empty()) {
+    const QModelIndex parent = stack.back();
+    stack.pop_back();
+    for (int row = 0; row < tree_->rowCount(parent); ++row) {
+      const QModelIndex child = tree_->index(row, 0, parent);
+      if (treeView_->isExpanded(child)) {
+        expanded_.push_back(child.data(CategoryTreeModel::kPathRole).toString());
+        stack.push_back(child);
+      }
+    }
+  }
+}
+
+void DataPage::restoreExpanded() {
+  for (const QString& path : expanded_) {
+    treeView_->expand(tree_->indexOfPath(path));
+  }
+  if (!selectedPath_.isEmpty()) {
+    const QModelIndex index = tree_->indexOfPath(selectedPath_);
+    if (index.isValid()) {
+      const QSignalBlocker block(treeView_->selectionModel());
+      treeView_->setCurrentIndex(index);
+    }
+    // The ids under the node may have changed (a merge, a new category).
+    const auto ids = index.data(CategoryTreeModel::kSubtreeIdsRole).value<QList<qint64>>();
+    const QString split = split_->currentData().toString();
+    images_->setCategories(ids,
+                           split.isEmpty() ? std::nullopt : data::parseSplit(split.toStdString()));
+  }
+}
+
+void DataPage::showStatus(const QString& text) {
+  status_->setText(text);
+}
+
+QString DataPage::statusText() const {
+  return status_->text();
+}
+
+}  // namespace taxon::ui

@@ -1,0 +1,79 @@
+// The Data page: the category tree with image counts per split, the thumbnail grid of the
+// selected category (its whole subtree), a large preview of the current image, and labeling:
+// drag images onto a category, press M (or "Move to…") for the searchable category picker, or
+// select many and move them at once. Categories are created, renamed, merged and deleted from the
+// tree's context menu. Every edit is saved at once through the ProjectSession; undo and redo are
+// the main window's (Ctrl+Z, Ctrl+Shift+Z).
+#pragma once
+
+#include <QString>
+#include <QWidget>
+#include <cstdint>
+#include <vector>
+
+class QComboBox;
+class QLabel;
+class QListView;
+class QTreeView;
+class QModelIndex;
+
+namespace taxon::ui {
+
+class CategoryTreeModel;
+class ImageGridModel;
+class ProjectSession;
+class ThumbnailCache;
+
+class DataPage : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit DataPage(ProjectSession* session, QWidget* parent = nullptr);
+
+  CategoryTreeModel* categoryModel() const { return tree_; }
+  ImageGridModel* imageModel() const { return images_; }
+  QTreeView* treeView() const { return treeView_; }
+  QListView* gridView() const { return gridView_; }
+  ThumbnailCache* thumbnails() const { return thumbnails_; }
+
+  // Selects a category (or an inner node of the tree) by path; false when there is none.
+  bool selectCategory(const QString& path);
+  // Moves the images selected in the grid to `categoryPath` (created if missing). Returns the
+  // number moved; shows the catalog's refusal in the status line.
+  int moveSelectedTo(const QString& categoryPath);
+  QString statusText() const;
+
+ public Q_SLOTS:
+  void moveSelectedWithPicker();  // M
+  void newCategory();
+  void renameCategory();
+  void mergeCategory();
+  void deleteCategory();
+
+ Q_SIGNALS:
+  void importRequested();
+
+ private:
+  void categorySelected();
+  void currentImageChanged(const QModelIndex& current);
+  void rememberExpanded();
+  void restoreExpanded();
+  void showStatus(const QString& text);
+  QString currentPath() const;
+  std::int64_t currentCategoryId() const;
+
+  ProjectSession* session_;
+  ThumbnailCache* thumbnails_;
+  CategoryTreeModel* tree_;
+  ImageGridModel* images_;
+  QTreeView* treeView_;
+  QListView* gridView_;
+  QComboBox* split_;
+  QLabel* preview_;
+  QLabel* details_;
+  QLabel* status_;
+  QStringList expanded_;
+  QString selectedPath_;
+};
+
+}  // namespace taxon::ui

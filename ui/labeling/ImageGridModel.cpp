@@ -1,0 +1,179 @@
+#include "labeling/ImageGridModel.hpp"
+
+#include <QFileInfo>
+#include <QIcon>
+#include <QMimeData>
+#include <QPixmap>
+
+#include "common/ProjectSession.hpp"
+#include "labeling/CategoryTreeModel.hpp"
+#include "labeling/ThumbnailCache.hpp"
+
+namespace taxon::ui {
+
+ImageGridModel::ImageGridModel(ProjectSession* session, ThumbnailCache* thumbnails, QObject* parent)
+    : QAbstractListModel(parent), session_(session), thumbnails_(thumbnails) {
+  connect(thumbnails_, &ThumbnailCache::ready, this, &ImageGridModel::thumbnailReady);
+  connect(thumbnails_, &ThumbnailCache::failed, this,
+          [this](qint64 imageId, const QString&) { thumbnailReady(imageId); });
+  connect(session_, &ProjectSession::closed, this, [this] { setCategories({}); });
+  const int side = thumbnails_->side();
+  placeholder_ = QPixmap(side, side);
+  placeholder_.fill(Qt::transparent);
+  unreadable_ = QIcon::fromTheme(QStringLiteral("image-missing")).pixmap(side / 2);
+  if (unreadable_.isNull()) {
+    unreadable_ = placeholder_;
+  }
+}
+
+void ImageGridModel::setCategories(const QList<qint64>& categoryIds,
+                                   std::optional<data::Split> split) {
+  categoryIds_ = categoryIds;
+  split_ = split;
+  refresh();
+}
+
+void ImageGridModel::refresh() {
+  beginResetModel();
+  segments_.clear();
+  rows_.clear();
+  rowOfImage_.clear();
+  categoryNames_.clear();
+  total_ = 0;
+  if (auto* catalog = session_->catalog()) {
+    for (const auto& category : catalog->categories()) {
+      categoryNames_.insert(category.id, QString::fromStdString(category.path));
+    }
+    for (const qint64 id : categoryIds_) {
+      const std::int64_t count = catalog->imageCount(id, split_);
+      if (count > 0) {
+        segments_.push_back({id, count, 0});
+        total_ += count;
+      }
+    }
+  }
+  endResetModel();
+}
+
+std::vector<std::int64_t> ImageGridModel::imageIds(const QModelIndexList& indexes) const {
+  std::vector<std::int64_t> ids;
+  for (const QModelIndex& index : indexes) {
+    if (index.isValid() && index.row() < static_cast<int>(rows_.size())) {
+      ids.push_back(rows_[static_cast<std::size_t>(index.row())].id);
+    }
+  }
+  return ids;
+}
+
+int ImageGridModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : static_cast<int>(rows_.size());
+}
+
+QVariant ImageGridModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() || index.row() >= static_cast<int>(rows_.size())) {
+    return {};
+  }
+  const data::ImageRecord& image = rows_[static_cast<std::size_t>(index.row())];
+  switch (role) {
+    case Qt::DisplayRole:
+      return QFileInfo(QString::fromStdString(image.path)).fileName();
+    case Qt::DecorationRole: {
+      const QImage thumbnail = thumbnails_->thumbnail(image.id, data(index, kFileRole).toString(),
+                                                      QString::fromStdString(image.hash));
+      if (thumbnail.isNull()) {
+        // A placeholder of the thumbnail's size keeps the grid's cells from jumping.
+        return thumbnails_->unreadable(image.id) ? unreadable_ : placeholder_;
+      }
+      return QPixmap::fromImage(thumbnail);
+    }
+    case Qt::ToolTipRole:
+      return QStringLiteral("%1\n%2").arg(QString::fromStdString(image.path),
+                                          data(index, kDetailsRole).toString());
+    case kImageIdRole:
+      return QVariant::fromValue<qint64>(image.id);
+    case kFileRole:
+      return session_->catalog() == nullptr
+                 ? QString()
+                 : QString::fromStdU16String(session_->catalog()->resolve(image.path).u16string());
+    case kCategoryRole:
+      return categoryNames_.value(image.categoryId);
+    case kSplitRole:
+      return QString::fromLatin1(data::splitName(image.split).data(),
+                                 static_cast<int>(data::splitName(image.split).size()));
+    case kDetailsRole:
+      return tr("%1 x %2 %3, %4 KiB, %5 split; from %6")
+          .arg(image.width)
+          .arg(image.height)
+          .arg(QString::fromStdString(image.format))
+          .arg(static_cast<double>(image.bytes) / 1024.0, 0, 'f', 1)
+          .arg(data(index, kSplitRole).toString(), QString::fromStdString(image.source));
+    default:
+      return {};
+  }
+}
+
+Qt::ItemFlags ImageGridModel::flags(const QModelIndex& index) const {
+  if (!index.isValid()) {
+    return Qt::NoItemFlags;
+  }
+  return Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemIsDragEnabled |
+         Qt::ItemNeverHasChildren;
+}
+
+bool ImageGridModel::canFetchMore(const QModelIndex& parent) const {
+  return !parent.isValid() && static_cast<std::int64_t>(rows_.size()) < total_;
+}
+
+void ImageGridModel::fetchMore(const QModelIndex& parent) {
+  auto* catalog = session_->catalog();
+  if (parent.isValid() || catalog == nullptr) {
+    return;
+  }
+  for (auto& segment : segments_) {
+    if (segment.fetched >= segment.count) {
+      continue;
+    }
+    auto page = catalog->images(segment.categoryId, split_, kPageSize, segment.fetched);
+    if (page.empty()) {  // the catalog changed under us; stop here until the next refresh
+      total_ = static_cast<std::int64_t>(rows_.size());
+      return;
+    }
+    const int first = static_cast<int>(rows_.size());
+    beginInsertRows({}, first, first + static_cast<int>(page.size()) - 1);
+    for (auto& image : page) {
+      rowOfImage_.insert(image.id, static_cast<int>(rows_.size()));
+      rows_.push_back(std::move(image));
+    }
+    segment.fetched += static_cast<std::int64_t>(page.size());
+    endInsertRows();
+    return;
+  }
+}
+
+QStringList ImageGridModel::mimeTypes() const {
+  return {QString::fromLatin1(kImageIdsMime)};
+}
+
+QMimeData* ImageGridModel::mimeData(const QModelIndexList& indexes) const {
+  QByteArray text;
+  for (const std::int64_t id : imageIds(indexes)) {
+    text += QByteArray::number(static_cast<qlonglong>(id)) + '\n';
+  }
+  auto* mime = new QMimeData;
+  mime->setData(QString::fromLatin1(kImageIdsMime), text);
+  return mime;
+}
+
+Qt::DropActions ImageGridModel::supportedDragActions() const {
+  return Qt::MoveAction;
+}
+
+void ImageGridModel::thumbnailReady(qint64 imageId) {
+  const auto row = rowOfImage_.find(imageId);
+  if (row != rowOfImage_.end()) {
+    const QModelIndex changed = index(*row);
+    Q_EMIT dataChanged(changed, changed, {Qt::DecorationRole});
+  }
+}
+
+}  // namespace taxon::ui

@@ -1,0 +1,77 @@
+// The images of the selected categories for the Data page's thumbnail grid. Rows are fetched
+// from the catalog lazily, a page at a time (canFetchMore/fetchMore), so a category of a million
+// images costs nothing until it is scrolled; decorations come from a ThumbnailCache. Dragging
+// rows carries their image ids (kImageIdsMime) to the category tree. GUI thread only.
+#pragma once
+
+#include <QAbstractListModel>
+#include <QHash>
+#include <QList>
+#include <QPixmap>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "data/Catalog.hpp"
+
+namespace taxon::ui {
+
+class ProjectSession;
+class ThumbnailCache;
+
+class ImageGridModel : public QAbstractListModel {
+  Q_OBJECT
+
+ public:
+  enum Role {
+    kImageIdRole = Qt::UserRole + 1,  // qint64
+    kFileRole,                        // QString: the file on disk
+    kCategoryRole,                    // QString: the category path
+    kSplitRole,                       // QString: train, validation, test or unassigned
+    kDetailsRole,                     // QString: size, format, bytes, source
+  };
+  static constexpr int kPageSize = 256;
+
+  ImageGridModel(ProjectSession* session, ThumbnailCache* thumbnails, QObject* parent = nullptr);
+
+  // Shows the images of these categories (in this order), optionally of one split.
+  void setCategories(const QList<qint64>& categoryIds,
+                     std::optional<data::Split> split = std::nullopt);
+  void refresh();                 // re-reads the catalog, keeping the filter
+  std::int64_t totalRows() const  // rows once everything is fetched
+  {
+    return total_;
+  }
+  std::vector<std::int64_t> imageIds(const QModelIndexList& indexes) const;
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  Qt::ItemFlags flags(const QModelIndex& index) const override;
+  bool canFetchMore(const QModelIndex& parent) const override;
+  void fetchMore(const QModelIndex& parent) override;
+  QStringList mimeTypes() const override;
+  QMimeData* mimeData(const QModelIndexList& indexes) const override;
+  Qt::DropActions supportedDragActions() const override;
+
+ private:
+  struct Segment {
+    std::int64_t categoryId = 0;
+    std::int64_t count = 0;
+    std::int64_t fetched = 0;
+  };
+  void thumbnailReady(qint64 imageId);
+
+  ProjectSession* session_;
+  ThumbnailCache* thumbnails_;
+  QList<qint64> categoryIds_;
+  std::optional<data::Split> split_;
+  std::vector<Segment> segments_;
+  std::vector<data::ImageRecord> rows_;
+  QHash<std::int64_t, int> rowOfImage_;
+  QHash<std::int64_t, QString> categoryNames_;
+  std::int64_t total_ = 0;
+  QPixmap placeholder_;  // shown until a thumbnail arrives
+  QPixmap unreadable_;
+};
+
+}  // namespace taxon::ui

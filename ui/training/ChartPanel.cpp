@@ -1,0 +1,103 @@
+#include "training/ChartPanel.hpp"
+
+#include <QChart>
+#include <QLineSeries>
+#include <QValueAxis>
+#include <algorithm>
+#include <limits>
+
+#include "training/RunHistory.hpp"
+
+namespace taxon::ui {
+
+ChartPanel::ChartPanel(const QString& title, const QStringList& seriesNames, QWidget* parent)
+    : QChartView(parent) {
+  auto* chart = new QChart;
+  chart->setTitle(title);
+  chart->legend()->setVisible(seriesNames.size() > 1);
+  chart->legend()->setAlignment(Qt::AlignBottom);
+  chart->setMargins(QMargins(4, 4, 4, 4));
+  // Follow the application palette (light or dark) instead of a fixed chart theme.
+  chart->setBackgroundBrush(palette().base());
+  chart->setTitleBrush(palette().text());
+  chart->legend()->setLabelBrush(palette().text());
+  x_ = new QValueAxis;
+  x_->setLabelFormat(QStringLiteral("%d"));
+  x_->setTitleText(tr("step"));
+  y_ = new QValueAxis;
+  for (QValueAxis* axis : {x_, y_}) {
+    axis->setLabelsBrush(palette().text());
+    axis->setTitleBrush(palette().text());
+    axis->setGridLineColor(palette().mid().color());
+  }
+  chart->addAxis(x_, Qt::AlignBottom);
+  chart->addAxis(y_, Qt::AlignLeft);
+  for (const QString& name : seriesNames) {
+    auto* series = new QLineSeries;
+    series->setName(name);
+    series->setUseOpenGL(false);
+    chart->addSeries(series);
+    series->attachAxis(x_);
+    series->attachAxis(y_);
+    series_.push_back(series);
+  }
+  setChart(chart);
+  setRenderHint(QPainter::Antialiasing);
+  setMinimumSize(280, 180);
+}
+
+void ChartPanel::setPoints(int index, const std::vector<QPointF>& points) {
+  if (index < 0 || index >= static_cast<int>(series_.size())) {
+    return;
+  }
+  const int buckets = std::max(50, static_cast<int>(chart()->plotArea().width()));
+  const std::vector<QPointF> shown = decimate(points, buckets);
+  series_[static_cast<std::size_t>(index)]->replace(QList<QPointF>(shown.begin(), shown.end()));
+  updateRanges();
+}
+
+void ChartPanel::clearAll() {
+  for (auto* series : series_) {
+    series->clear();
+  }
+  updateRanges();
+}
+
+int ChartPanel::pointCount(int index) const {
+  return static_cast<int>(series_.at(static_cast<std::size_t>(index))->count());
+}
+
+void ChartPanel::setFixedRange(double low, double high) {
+  fixedY_ = true;
+  y_->setRange(low, high);
+}
+
+void ChartPanel::updateRanges() {
+  double minX = std::numeric_limits<double>::max();
+  double maxX = std::numeric_limits<double>::lowest();
+  double minY = minX;
+  double maxY = maxX;
+  for (const auto* series : series_) {
+    for (const QPointF& p : series->points()) {
+      minX = std::min(minX, p.x());
+      maxX = std::max(maxX, p.x());
+      minY = std::min(minY, p.y());
+      maxY = std::max(maxY, p.y());
+    }
+  }
+  if (minX > maxX) {
+    x_->setRange(0, 1);
+    if (!fixedY_) {
+      y_->setRange(0, 1);
+    }
+    return;
+  }
+  x_->setRange(minX, std::max(maxX, minX + 1.0));
+  if (!fixedY_) {
+    const double pad = std::max(1e-9, (maxY - minY) * 0.05);
+    const double low = minY >= 0.0 ? std::max(0.0, minY - pad) : minY - pad;
+    y_->setRange(low, maxY + pad);
+  }
+}
+
+}  // namespace taxon::ui

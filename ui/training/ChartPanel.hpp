@@ -1,0 +1,40 @@
+// One chart of the Train page: a few line series over the training step, refreshed with one
+// replace() per series from decimated points (at most two per horizontal pixel), so it stays
+// smooth at 100,000 steps. The axes follow the data. GUI thread only.
+#pragma once
+
+#include <QChartView>
+#include <QColor>
+#include <QString>
+#include <QStringList>
+#include <vector>
+
+class QLineSeries;
+class QValueAxis;
+class QLogValueAxis;
+
+namespace taxon::ui {
+
+class ChartPanel : public QChartView {
+  Q_OBJECT
+
+ public:
+  ChartPanel(const QString& title, const QStringList& seriesNames, QWidget* parent = nullptr);
+
+  // Replaces series `index` with `points` (x ascending).
+  void setPoints(int index, const std::vector<QPointF>& points);
+  void clearAll();
+  int pointCount(int index) const;  // points in the series after decimation
+  // The y axis may be fixed (fractions 0..1) instead of following the data.
+  void setFixedRange(double low, double high);
+
+ private:
+  void updateRanges();
+
+  std::vector<QLineSeries*> series_;
+  QValueAxis* x_ = nullptr;
+  QValueAxis* y_ = nullptr;
+  bool fixedY_ = false;
+};
+
+}  // namespace taxon::ui

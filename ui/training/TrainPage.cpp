@@ -1,0 +1,532 @@
+#include "training/TrainPage.hpp"
+
+#include <QButtonGroup>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileInfo>
+#include <QFontDatabase>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QThread>
+#include <QTimer>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <functional>
+#include <memory>
+
+#include "common/EngineTask.hpp"
+#include "common/ProjectSession.hpp"
+#include "core/Progress.hpp"
+#include "core/Runtime.hpp"
+#include "data/RecordBuilder.hpp"
+#include "training/ChartPanel.hpp"
+#include "training/TrainJob.hpp"
+
+namespace taxon::ui {
+namespace {
+
+std::filesystem::path toPath(const QString& text) {
+  return std::filesystem::path(text.toStdU16String());
+}
+
+// Records are stale when the catalog changed after they were written.
+bool recordsUpToDate(const QString& project, const QString& records) {
+  const QFileInfo manifest(QDir(records).filePath(QStringLiteral("manifest.json")));
+  if (!manifest.exists()) {
+    return false;
+  }
+  QDateTime catalogTime;
+  for (const char* name : {"taxon.sqlite", "taxon.sqlite-wal"}) {
+    const QFileInfo file(QDir(project).filePath(QString::fromLatin1(name)));
+    if (file.exists() && (!catalogTime.isValid() || file.lastModified() > catalogTime)) {
+      catalogTime = file.lastModified();
+    }
+  }
+  return !catalogTime.isValid() || manifest.lastModified() >= catalogTime;
+}
+
+}  // namespace
+
+TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
+    : QWidget(parent), session_(session) {
+  job_ = new TrainJob(this);
+  records_ = new EngineTask(this);
+  timer_ = new QTimer(this);
+  timer_->setInterval(100);
+
+  // --- the form ---
+  runs_ = new QComboBox(this);
+  runs_->setObjectName(QStringLiteral("runs"));
+  name_ = new QLineEdit(this);
+  name_->setObjectName(QStringLiteral("runName"));
+  recipe_ = new QComboBox(this);
+  recipe_->addItem(tr("small-data (SGD, cosine)"), QStringLiteral("small-data"));
+  recipe_->addItem(tr("inception (the seed's RMSProp)"), QStringLiteral("inception"));
+  depth_ = new QDoubleSpinBox(this);
+  depth_->setRange(0.1, 2.0);
+  depth_->setSingleStep(0.25);
+  depth_->setValue(0.25);
+  depth_->setToolTip(tr("Depth multiplier: 1.0 is the full Inception-v3 (27 M parameters)"));
+  imageSize_ = new QSpinBox(this);
+  imageSize_->setRange(75, 512);
+  imageSize_->setValue(75);
+  imageSize_->setSuffix(tr(" px"));
+  device_ = new QComboBox(this);
+  gpus_ = new QSpinBox(this);
+  gpus_->setRange(1, 1);
+  const core::RuntimeInfo runtime = core::queryRuntime();
+  device_->addItem(tr("CPU (%1 threads)").arg(runtime.cpuThreads), QStringLiteral("cpu"));
+  for (const auto& gpu : runtime.cudaDevices) {
+    device_->addItem(tr("GPU %1: %2").arg(gpu.index).arg(QString::fromStdString(gpu.name)),
+                     QStringLiteral("cuda"));
+  }
+  gpus_->setMaximum(std::max<int>(1, static_cast<int>(runtime.cudaDevices.size())));
+  gpus_->setEnabled(false);
+  batch_ = new QSpinBox(this);
+  batch_->setRange(1, 8192);
+  batch_->setValue(64);
+  byEpochs_ = new QRadioButton(tr("Epochs"), this);
+  bySteps_ = new QRadioButton(tr("Steps"), this);
+  byEpochs_->setChecked(true);
+  epochs_ = new QDoubleSpinBox(this);
+  epochs_->setRange(0.01, 10000);
+  epochs_->setValue(1.0);
+  steps_ = new QSpinBox(this);
+  steps_->setRange(1, 100000000);
+  steps_->setValue(1000);
+  steps_->setEnabled(false);
+  learningRate_ = new QDoubleSpinBox(this);
+  learningRate_->setDecimals(4);
+  learningRate_->setRange(0.0, 10.0);
+  learningRate_->setSingleStep(0.01);
+  learningRate_->setSpecialValueText(tr("the recipe's"));
+  learningRate_->setToolTip(tr("Learning rate for a batch of 256, scaled linearly to the batch"));
+  evalEvery_ = new QSpinBox(this);
+  evalEvery_->setRange(0, 100000000);
+  evalEvery_->setValue(500);
+  evalEvery_->setSpecialValueText(tr("at the end only"));
+
+  auto* form = new QFormLayout;
+  form->addRow(tr("Run"), runs_);
+  form->addRow(tr("New run name"), name_);
+  form->addRow(tr("Recipe"), recipe_);
+  form->addRow(tr("Model size"), depth_);
+  form->addRow(tr("Input size"), imageSize_);
+  form->addRow(tr("Device"), device_);
+  form->addRow(tr("GPUs"), gpus_);
+  form->addRow(tr("Batch (global)"), batch_);
+  auto* length = new QGridLayout;
+  length->addWidget(byEpochs_, 0, 0);
+  length->addWidget(epochs_, 0, 1);
+  length->addWidget(bySteps_, 1, 0);
+  length->addWidget(steps_, 1, 1);
+  form->addRow(tr("Length"), length);
+  form->addRow(tr("Learning rate"), learningRate_);
+  form->addRow(tr("Evaluate every"), evalEvery_);
+
+  start_ =
+      new QPushButton(QIcon::fromTheme(QStringLiteral("media-playback-start")), tr("Start"), this);
+  pause_ =
+      new QPushButton(QIcon::fromTheme(QStringLiteral("media-playback-pause")), tr("Pause"), this);
+  resume_ = new QPushButton(tr("Resume"), this);
+  stop_ =
+      new QPushButton(QIcon::fromTheme(QStringLiteral("media-playback-stop")), tr("Stop"), this);
+  start_->setObjectName(QStringLiteral("start"));
+  pause_->setObjectName(QStringLiteral("pause"));
+  resume_->setObjectName(QStringLiteral("resume"));
+  stop_->setObjectName(QStringLiteral("stop"));
+  auto* buttons = new QGridLayout;
+  buttons->addWidget(start_, 0, 0);
+  buttons->addWidget(pause_, 0, 1);
+  buttons->addWidget(resume_, 1, 0);
+  buttons->addWidget(stop_, 1, 1);
+  state_ = new QLabel(this);
+  state_->setObjectName(QStringLiteral("trainState"));
+  state_->setWordWrap(true);
+
+  auto* formBox = new QGroupBox(tr("Settings"), this);
+  auto* formLayout = new QVBoxLayout(formBox);
+  formLayout->addLayout(form);
+  formLayout->addLayout(buttons);
+  formLayout->addStretch(1);
+
+  // --- charts, progress and log ---
+  lossChart_ = new ChartPanel(tr("Loss"), {tr("loss"), tr("smoothed")}, this);
+  rateChart_ = new ChartPanel(tr("Learning rate"), {tr("learning rate")}, this);
+  speedChart_ = new ChartPanel(tr("Examples/sec"), {tr("examples/sec")}, this);
+  accuracyChart_ = new ChartPanel(tr("Evaluation"), {tr("precision@1"), tr("recall@5")}, this);
+  accuracyChart_->setFixedRange(0.0, 1.0);
+  auto* charts = new QWidget(this);
+  auto* chartGrid = new QGridLayout(charts);
+  chartGrid->setContentsMargins(0, 0, 0, 0);
+  chartGrid->addWidget(lossChart_, 0, 0);
+  chartGrid->addWidget(accuracyChart_, 0, 1);
+  chartGrid->addWidget(rateChart_, 1, 0);
+  chartGrid->addWidget(speedChart_, 1, 1);
+  progress_ = new QProgressBar(this);
+  progress_->setObjectName(QStringLiteral("trainProgress"));
+  progress_->setFormat(tr("step %v of %m"));
+  eta_ = new QLabel(this);
+  eta_->setObjectName(QStringLiteral("eta"));
+  log_ = new QPlainTextEdit(this);
+  log_->setObjectName(QStringLiteral("trainLog"));
+  log_->setReadOnly(true);
+  log_->setMaximumBlockCount(20000);
+  log_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+  auto* progressRow = new QHBoxLayout;
+  progressRow->addWidget(progress_, 1);
+  progressRow->addWidget(eta_);
+
+  auto* right = new QSplitter(Qt::Vertical, this);
+  right->addWidget(charts);
+  right->addWidget(log_);
+  right->setStretchFactor(0, 4);
+  right->setStretchFactor(1, 1);
+  auto* rightBox = new QWidget(this);
+  auto* rightLayout = new QVBoxLayout(rightBox);
+  rightLayout->setContentsMargins(0, 0, 0, 0);
+  rightLayout->addWidget(right, 1);
+  rightLayout->addWidget(state_);
+  rightLayout->addLayout(progressRow);
+
+  auto* layout = new QHBoxLayout(this);
+  layout->addWidget(formBox);
+  layout->addWidget(rightBox, 1);
+
+  connect(byEpochs_, &QRadioButton::toggled, epochs_, &QWidget::setEnabled);
+  connect(bySteps_, &QRadioButton::toggled, steps_, &QWidget::setEnabled);
+  connect(device_, &QComboBox::currentIndexChanged, this, [this] {
+    gpus_->setEnabled(device_->currentData().toString() == QStringLiteral("cuda"));
+  });
+  connect(start_, &QPushButton::clicked, this, &TrainPage::startRun);
+  connect(pause_, &QPushButton::clicked, this, &TrainPage::pauseRun);
+  connect(resume_, &QPushButton::clicked, this, &TrainPage::resumeRun);
+  connect(stop_, &QPushButton::clicked, this, &TrainPage::stopRun);
+  connect(timer_, &QTimer::timeout, this, &TrainPage::refresh);
+  connect(job_, &TrainJob::finished, this, &TrainPage::jobFinished);
+  connect(job_, &TrainJob::pausedChanged, this, &TrainPage::updateButtons);
+  connect(runs_, &QComboBox::activated, this, [this](int index) {
+    const QString dir = runs_->itemData(index).toString();
+    if (!dir.isEmpty() && !job_->isRunning()) {
+      openRun(dir);
+    }
+  });
+  connect(records_, &EngineTask::progress, this,
+          [this](const QString& stage, qint64 done, qint64 total, const QString& unit) {
+            progress_->setFormat(tr("%1: %v of %m %2").arg(stage, unit));
+            progress_->setRange(0, static_cast<int>(std::max<qint64>(total, 1)));
+            progress_->setValue(static_cast<int>(done));
+          });
+  connect(session_, &ProjectSession::opened, this, &TrainPage::listRuns);
+  name_->setText(QDateTime::currentDateTime().toString(QStringLiteral("'run-'yyyyMMdd-HHmm")));
+  listRuns();
+  updateButtons();
+}
+
+TrainPage::~TrainPage() = default;
+
+train::TrainSettings TrainPage::settingsFromForm() const {
+  train::TrainSettings s;
+  s.applyRecipe(recipe_->currentData().toString().toStdString());
+  s.trainDir = toPath(QDir(session_->runsDir()).filePath(name_->text().trimmed()));
+  s.dataDir = toPath(session_->recordsDir());
+  s.imageSize = imageSize_->value();
+  s.depthMultiplier = depth_->value();
+  s.batchSize = batch_->value();
+  if (device_->currentData().toString() == QStringLiteral("cuda")) {
+    s.device = "cuda";
+    s.replicas = gpus_->value();
+  }
+  if (byEpochs_->isChecked()) {
+    s.maxEpochs = epochs_->value();
+    s.maxSteps = 0;
+  } else {
+    s.maxSteps = steps_->value();
+    s.maxEpochs = 0.0;
+  }
+  if (learningRate_->value() > 0.0) {
+    s.learningRatePer256 = learningRate_->value();
+  }
+  s.evalEverySteps = evalEvery_->value();
+  s.evalExamples = 2000;
+  s.logEverySteps = 10;
+  s.saveEverySteps = 1000;
+  // Leave a core to the interface on small machines.
+  s.torchThreads = std::max(1, QThread::idealThreadCount() - 1);
+  s.loaderThreads = std::max(1, QThread::idealThreadCount() / 2);
+  return s;
+}
+
+void TrainPage::setForm(int imageSize, double depthMultiplier, int batchSize, qint64 steps,
+                        const QString& recipe, qint64 evalEvery, const QString& runName) {
+  evalEvery_->setValue(static_cast<int>(evalEvery));
+  name_->setText(runName);
+  imageSize_->setValue(imageSize);
+  depth_->setValue(depthMultiplier);
+  batch_->setValue(batchSize);
+  steps_->setValue(static_cast<int>(steps));
+  bySteps_->setChecked(true);
+  recipe_->setCurrentIndex(recipe_->findData(recipe));
+}
+
+QString TrainPage::runDir() const {
+  return runDir_;
+}
+
+QString TrainPage::logText() const {
+  return log_->toPlainText();
+}
+
+void TrainPage::ensureRecords(const std::function<void()>& then) {
+  const QString project = session_->projectDir();
+  const QString records = session_->recordsDir();
+  if (recordsUpToDate(project, records)) {
+    then();
+    return;
+  }
+  appendLog(tr("Writing TFRecord shards of the project's splits to %1 …").arg(records));
+  state_->setText(tr("Building records…"));
+  auto connection = std::make_shared<QMetaObject::Connection>();
+  *connection = connect(records_, &EngineTask::finished, this,
+                        [this, then, connection](bool ok, bool cancelled, const QString& message) {
+                          disconnect(*connection);
+                          appendLog(message);
+                          if (ok && !cancelled) {
+                            then();
+                          } else {
+                            state_->setText(tr("Records not written: %1").arg(message));
+                            updateButtons();
+                          }
+                        });
+  records_->start([project](std::stop_token stop, const core::ProgressFn& progress) {
+    data::RecordBuildSettings build;
+    build.project = toPath(project);
+    build.numThreads = std::max(1, QThread::idealThreadCount());
+    build.trainShards = 4;
+    const auto report = data::buildRecords(build, progress, stop);
+    std::int64_t total = 0;
+    for (const auto& split : report.splits) {
+      total += split.records;
+    }
+    return QObject::tr("%1 records written (%2 images skipped)")
+        .arg(total)
+        .arg(report.skipped.size());
+  });
+  updateButtons();
+}
+
+void TrainPage::startRun() {
+  if (!session_->isOpen() || job_->isRunning() || records_->isRunning()) {
+    return;
+  }
+  const train::TrainSettings settings = settingsFromForm();
+  const auto problems = settings.validate();
+  if (!problems.empty()) {
+    QString text;
+    for (const auto& p : problems) {
+      text += QString::fromStdString(p) + QLatin1Char('\n');
+    }
+    state_->setText(text.trimmed());
+    return;
+  }
+  if (train::findRunFiles(settings.trainDir).any()) {
+    state_->setText(tr("%1 holds a run already: choose it under Run and press Resume, or give "
+                       "the new run another name.")
+                        .arg(QString::fromStdU16String(settings.trainDir.u16string())));
+    return;
+  }
+  ensureRecords([this, settings] {
+    runDir_ = QString::fromStdU16String(settings.trainDir.u16string());
+    history_.clear();
+    redrawCharts();
+    log_->clear();
+    job_->start(settings, /*resume=*/false);
+    timer_->start();
+    state_->setText(tr("Training %1").arg(runDir_));
+    Q_EMIT runStarted(runDir_);
+    updateButtons();
+  });
+}
+
+void TrainPage::pauseRun() {
+  job_->pause();
+  state_->setText(tr("Paused after the current step (memory and data position kept)."));
+}
+
+void TrainPage::resumeRun() {
+  if (job_->isRunning()) {
+    job_->resume();
+    state_->setText(tr("Training %1").arg(runDir_));
+    return;
+  }
+  if (runDir_.isEmpty() || train::findRunFiles(toPath(runDir_)).checkpoints == 0) {
+    state_->setText(tr("Choose a run with a checkpoint to resume."));
+    return;
+  }
+  // Continue a stopped run with its own settings; the form's length applies.
+  train::TrainSettings settings;
+  try {
+    settings = train::readRunSettings(toPath(runDir_));
+  } catch (const std::exception& e) {
+    state_->setText(QString::fromUtf8(e.what()));
+    return;
+  }
+  const train::TrainSettings form = settingsFromForm();
+  settings.dataDir = form.dataDir;
+  settings.maxSteps = form.maxSteps;
+  settings.maxEpochs = form.maxEpochs;
+  settings.torchThreads = form.torchThreads;
+  settings.loaderThreads = form.loaderThreads;
+  ensureRecords([this, settings] {
+    openRun(runDir_);
+    job_->start(settings, /*resume=*/true);
+    timer_->start();
+    state_->setText(tr("Resuming %1").arg(runDir_));
+    Q_EMIT runStarted(runDir_);
+    updateButtons();
+  });
+}
+
+void TrainPage::stopRun() {
+  if (records_->isRunning()) {
+    records_->cancel();
+  }
+  if (job_->isRunning()) {
+    state_->setText(tr("Stopping: writing a checkpoint…"));
+    job_->stop();
+  }
+}
+
+bool TrainPage::openRun(const QString& trainDir) {
+  QString error;
+  runDir_ = trainDir;
+  const bool ok = history_.read(trainDir, &error);
+  redrawCharts();
+  log_->clear();
+  if (!ok) {
+    state_->setText(error);
+  } else {
+    state_->setText(tr("%1: %2 steps logged").arg(trainDir).arg(history_.lastStep()));
+  }
+  const int index = runs_->findData(trainDir);
+  if (index >= 0) {
+    runs_->setCurrentIndex(index);
+  }
+  updateButtons();
+  return ok;
+}
+
+void TrainPage::refresh() {
+  TrainJob::Update update = job_->take();
+  for (const auto& step : update.steps) {
+    history_.add(step);
+  }
+  for (const auto& eval : update.evals) {
+    history_.add(eval);
+  }
+  for (const QString& line : update.log) {
+    appendLog(line);
+  }
+  if (update.progress) {
+    const auto& p = *update.progress;
+    progress_->setFormat(tr("step %v of %m"));
+    progress_->setRange(0, static_cast<int>(std::max<std::int64_t>(p.total, 1)));
+    progress_->setValue(static_cast<int>(std::min(p.done, p.total)));
+    if (!update.steps.empty()) {
+      // Time left at the recent steps' speed.
+      const auto& last = update.steps.back();
+      if (rateStartStep_ == 0 || last.step < rateStartStep_) {
+        rateStartStep_ = last.step;
+        rateStartTime_ = last.wallTime;
+      } else if (last.wallTime > rateStartTime_ && last.step > rateStartStep_) {
+        const double perStep =
+            (last.wallTime - rateStartTime_) / static_cast<double>(last.step - rateStartStep_);
+        eta_->setText(tr("%1 left").arg(QString::fromStdString(
+            core::formatDuration(perStep * static_cast<double>(p.total - p.done)))));
+      }
+    }
+  }
+  if (!update.steps.empty() || !update.evals.empty()) {
+    redrawCharts();
+  }
+}
+
+void TrainPage::redrawCharts() {
+  lossChart_->setPoints(0, history_.loss());
+  lossChart_->setPoints(1, history_.smoothedLoss());
+  rateChart_->setPoints(0, history_.learningRate());
+  speedChart_->setPoints(0, history_.examplesPerSec());
+  accuracyChart_->setPoints(0, history_.precisionAt1());
+  accuracyChart_->setPoints(1, history_.recallAt5());
+}
+
+void TrainPage::jobFinished(bool ok, bool stopped, const QString& message) {
+  refresh();  // what arrived before the end
+  timer_->stop();
+  rateStartStep_ = 0;
+  if (!ok) {
+    state_->setText(tr("The run stopped with an error: %1").arg(message));
+    appendLog(message);
+  } else {
+    state_->setText(stopped ? tr("Stopped; checkpoint %1. Resume continues the run.").arg(message)
+                            : tr("Finished; checkpoint %1").arg(message));
+    Q_EMIT checkpointWritten(runDir_);
+  }
+  listRuns();
+  updateButtons();
+  Q_EMIT runFinished(runDir_, ok);
+}
+
+void TrainPage::updateButtons() {
+  const bool open = session_->isOpen();
+  const bool busy = job_->isRunning() || records_->isRunning();
+  const bool paused = job_->isPaused();
+  start_->setEnabled(open && !busy);
+  pause_->setEnabled(job_->isRunning() && !paused);
+  resume_->setEnabled(open && ((job_->isRunning() && paused) || (!busy && !runDir_.isEmpty())));
+  stop_->setEnabled(busy);
+  runs_->setEnabled(!busy);
+}
+
+void TrainPage::listRuns() {
+  runs_->clear();
+  runs_->addItem(tr("(a new run)"), QString());
+  if (!session_->isOpen()) {
+    return;
+  }
+  QStringList dirs;
+  const QDir runs(session_->runsDir());
+  for (const QString& name : runs.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
+    dirs.push_back(runs.filePath(name));
+  }
+  // `taxon demo` trains into PROJECT/train.
+  const QString demo = QDir(session_->projectDir()).filePath(QStringLiteral("train"));
+  if (QFileInfo::exists(QDir(demo).filePath(QStringLiteral("metrics.jsonl")))) {
+    dirs.push_back(demo);
+  }
+  for (const QString& dir : dirs) {
+    runs_->addItem(QDir(session_->projectDir()).relativeFilePath(dir), dir);
+  }
+  const int index = runs_->findData(runDir_);
+  runs_->setCurrentIndex(std::max(0, index));
+}
+
+void TrainPage::appendLog(const QString& line) {
+  log_->appendPlainText(line);
+}
+
+}  // namespace taxon::ui

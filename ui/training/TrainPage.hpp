@@ -1,0 +1,114 @@
+// The Train page: a settings form (model size, input size, device and GPUs found, batch, epochs
+// or steps, recipe, learning rate), Start / Pause / Stop / Resume, live charts of the loss (raw
+// and smoothed), learning rate, examples/sec and the periodic precision@1 and recall@5, the log
+// in the seed's format, and progress with the time left. A 100 ms timer drains the TrainJob's
+// buffer into the charts, so the GUI never waits for the engine. Choosing an earlier run shows
+// its history from its metrics.jsonl, and Resume continues it.
+#pragma once
+
+#include <QString>
+#include <QWidget>
+#include <functional>
+
+#include "train/TrainSettings.hpp"
+#include "training/RunHistory.hpp"
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QProgressBar;
+class QPushButton;
+class QRadioButton;
+class QSpinBox;
+class QTimer;
+
+namespace taxon::ui {
+
+class ChartPanel;
+class EngineTask;
+class ProjectSession;
+class TrainJob;
+
+class TrainPage : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit TrainPage(ProjectSession* session, QWidget* parent = nullptr);
+  ~TrainPage() override;
+
+  // The settings the form describes (the run goes to PROJECT/runs/NAME, data from its records).
+  train::TrainSettings settingsFromForm() const;
+  // Fills the form (tests; a small run).
+  void setForm(int imageSize, double depthMultiplier, int batchSize, qint64 steps,
+               const QString& recipe, qint64 evalEvery, const QString& runName);
+  QString runDir() const;  // the run the page shows
+  const RunHistory& history() const { return history_; }
+  ChartPanel* lossChart() const { return lossChart_; }
+  ChartPanel* accuracyChart() const { return accuracyChart_; }
+  TrainJob* job() const { return job_; }
+  QString logText() const;
+
+ public Q_SLOTS:
+  void startRun();
+  void pauseRun();
+  void resumeRun();
+  void stopRun();
+  // Shows an existing run (its history from metrics.jsonl).
+  bool openRun(const QString& trainDir);
+
+ Q_SIGNALS:
+  void runStarted(const QString& trainDir);
+  void runFinished(const QString& trainDir, bool ok);
+  void checkpointWritten(const QString& trainDir);
+
+ private:
+  void refresh();  // the timer: drain the job, update the charts
+  void redrawCharts();
+  void jobFinished(bool ok, bool stopped, const QString& message);
+  void updateButtons();
+  void listRuns();
+  void appendLog(const QString& line);
+  void ensureRecords(const std::function<void()>& then);
+
+  ProjectSession* session_;
+  TrainJob* job_;
+  EngineTask* records_;
+  QTimer* timer_;
+  RunHistory history_;
+  bool dirty_ = false;
+  QString runDir_;
+  double rateStartTime_ = 0.0;
+  qint64 rateStartStep_ = 0;
+
+  QComboBox* runs_;
+  QLineEdit* name_;
+  QComboBox* recipe_;
+  QDoubleSpinBox* depth_;
+  QSpinBox* imageSize_;
+  QComboBox* device_;
+  QSpinBox* gpus_;
+  QSpinBox* batch_;
+  QRadioButton* byEpochs_;
+  QRadioButton* bySteps_;
+  QDoubleSpinBox* epochs_;
+  QSpinBox* steps_;
+  QDoubleSpinBox* learningRate_;
+  QSpinBox* evalEvery_;
+  QPushButton* start_;
+  QPushButton* pause_;
+  QPushButton* resume_;
+  QPushButton* stop_;
+  ChartPanel* lossChart_;
+  ChartPanel* rateChart_;
+  ChartPanel* speedChart_;
+  ChartPanel* accuracyChart_;
+  QProgressBar* progress_;
+  QLabel* eta_;
+  QLabel* state_;
+  QPlainTextEdit* log_;
+};
+
+}  // namespace taxon::ui
