@@ -21,6 +21,7 @@
 
 #include "classify/ClassifyPage.hpp"
 #include "common/EngineTask.hpp"
+#include "common/Paths.hpp"
 #include "common/ProjectSession.hpp"
 #include "core/Runtime.hpp"
 #include "data/Importer.hpp"
@@ -33,10 +34,6 @@ namespace taxon::ui {
 namespace {
 
 constexpr const char* kLastProjectKey = "project/last";
-
-std::filesystem::path toPath(const QString& text) {
-  return std::filesystem::path(text.toStdU16String());
-}
 
 QString runtimeText() {
   const core::RuntimeInfo info = core::queryRuntime();
@@ -127,6 +124,9 @@ MainWindow::MainWindow(const QString& projectPath, QWidget* parent, bool restore
     undo_->setEnabled(canUndo);
     redo_->setEnabled(canRedo);
   });
+  connect(session_, &ProjectSession::editRefused, this, [this](const QString& reason) {
+    notify(QMessageBox::Warning, tr("Cannot undo or redo"), reason);
+  });
   connect(data_, &DataPage::importRequested, this, &MainWindow::chooseImport);
   connect(train_, &TrainPage::runStarted, this, [this](const QString& dir) {
     classify_->setCheckpointDir(dir);  // classifies with the newest checkpoint, during training too
@@ -185,10 +185,8 @@ void MainWindow::buildMenus() {
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
   QMenu* edit = menuBar()->addMenu(tr("&Edit"));
-  undo_ =
-      edit->addAction(tr("&Undo label edit"), QKeySequence::Undo, session_, &ProjectSession::undo);
-  redo_ =
-      edit->addAction(tr("&Redo label edit"), QKeySequence::Redo, session_, &ProjectSession::redo);
+  undo_ = edit->addAction(tr("&Undo"), QKeySequence::Undo, this, [this] { session_->undo(); });
+  redo_ = edit->addAction(tr("&Redo"), QKeySequence::Redo, this, [this] { session_->redo(); });
   undo_->setEnabled(false);
   redo_->setEnabled(false);
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <string>
 
 #include "core/Error.hpp"
@@ -60,6 +61,26 @@ std::string safeFileName(std::string_view text, std::size_t maxBytes) {
     out.resize(cut);
   }
   return out;
+}
+
+std::string readFile(const std::filesystem::path& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    core::throwFileError(path, "cannot open: " + core::errnoText(errno));
+  }
+  std::string bytes;
+  char buffer[1 << 16];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) {
+    bytes.append(buffer, n);
+  }
+  const bool failed = std::ferror(file) != 0;
+  const int error = errno;
+  std::fclose(file);
+  if (failed) {
+    core::throwFileError(path, "read failed: " + core::errnoText(error));
+  }
+  return bytes;
 }
 
 }  // namespace taxon::core

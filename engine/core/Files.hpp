@@ -2,9 +2,13 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 namespace taxon::core {
+
+// The whole file's bytes. Throws core::Error naming the file and the system's reason.
+std::string readFile(const std::filesystem::path& path);
 
 // Writes `bytes` to a temporary file beside `path` and renames it over `path`, so readers see
 // the old file or the new one, never a partial one. With `durable`, the data is flushed to disk

@@ -12,7 +12,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: the first catalog. 2: edits also record category edits (create, rename, delete) for undo.
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS categories (
@@ -42,7 +43,10 @@ CREATE TABLE IF NOT EXISTS edits (
   kind TEXT NOT NULL,
   at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
   state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'undone', 'discarded')),
-  deleted_category_id INTEGER
+  deleted_category_id INTEGER,
+  category_id INTEGER,
+  old_path TEXT,
+  new_path TEXT
 );
 CREATE TABLE IF NOT EXISTS label_history (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -186,6 +190,12 @@ Catalog::Catalog(const fs::path& projectDir, bool create) : projectDir_(projectD
   }
   if (found < kSchemaVersion) {
     Transaction tx(*db_);
+    if (found == 1) {  // the category edits' columns (CREATE TABLE IF NOT EXISTS keeps old tables)
+      db_->exec(
+          "ALTER TABLE edits ADD COLUMN category_id INTEGER;"
+          "ALTER TABLE edits ADD COLUMN old_path TEXT;"
+          "ALTER TABLE edits ADD COLUMN new_path TEXT;");
+    }
     db_->exec(kSchema);
     db_->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
     tx.commit();
@@ -255,6 +265,35 @@ std::vector<Category> Catalog::categories() {
   return out;
 }
 
+std::int64_t Catalog::createCategory(std::string_view rawPath) {
+  const std::string path = normalizeCategoryPath(rawPath);
+  if (findCategory(path)) {
+    throw core::Error("the category \"" + path + "\" exists already");
+  }
+  Transaction tx(*db_);
+  const std::int64_t id = ensureCategory(path);
+  recordCategoryEdit("create-category", id, "", path);
+  tx.commit();
+  return id;
+}
+
+void Catalog::setCategoryPath(std::int64_t id, const std::string& path) {
+  Statement clash(*db_,
+                  "SELECT id, deleted_at IS NOT NULL FROM categories WHERE path = ? AND id != ?");
+  clash.bind(1, path).bind(2, id);
+  if (clash.step()) {
+    if (clash.int64(1) == 0) {
+      throw core::Error("the category \"" + path + "\" exists; merge the two instead");
+    }
+    // A deleted category holds the name: give it a unique tombstone name.
+    Statement free(*db_,
+                   "UPDATE categories SET path = path || ' [deleted ' || id || ']' WHERE id = ?");
+    free.bind(1, clash.int64(0)).run();
+  }
+  Statement rename(*db_, "UPDATE categories SET path = ? WHERE id = ?");
+  rename.bind(1, path).bind(2, id).run();
+}
+
 void Catalog::renameCategory(std::int64_t id, std::string_view rawPath) {
   const std::string path = normalizeCategoryPath(rawPath);
   const auto current = category(id);
@@ -264,20 +303,22 @@ void Catalog::renameCategory(std::int64_t id, std::string_view rawPath) {
   if (current->path == path) {
     return;
   }
-  Statement clash(*db_, "SELECT id, deleted_at IS NOT NULL FROM categories WHERE path = ?");
-  clash.bind(1, path);
-  if (clash.step()) {
-    if (clash.int64(1) == 0) {
-      throw core::Error("cannot rename \"" + current->path + "\" to \"" + path +
-                        "\": that category exists; merge the two instead");
-    }
-    // A deleted category holds the name: give it a unique tombstone name.
-    Statement free(*db_,
-                   "UPDATE categories SET path = path || ' [deleted ' || id || ']' WHERE id = ?");
-    free.bind(1, clash.int64(0)).run();
+  Transaction tx(*db_);
+  try {
+    setCategoryPath(id, path);
+  } catch (const core::Error&) {
+    throw core::Error("cannot rename \"" + current->path + "\" to \"" + path +
+                      "\": that category exists; merge the two instead");
   }
-  Statement rename(*db_, "UPDATE categories SET path = ? WHERE id = ?");
-  rename.bind(1, path).bind(2, id).run();
+  recordCategoryEdit("rename-category", id, current->path, path);
+  tx.commit();
+}
+
+void Catalog::recordCategoryEdit(std::string_view kind, std::int64_t categoryId,
+                                 const std::string& oldPath, const std::string& newPath) {
+  const std::int64_t edit = recordEdit({}, 0, kind);
+  Statement mark(*db_, "UPDATE edits SET category_id = ?, old_path = ?, new_path = ? WHERE id = ?");
+  mark.bind(1, categoryId).bind(2, oldPath).bind(3, newPath).bind(4, edit).run();
 }
 
 std::int64_t Catalog::mergeCategories(std::int64_t from, std::int64_t into) {
@@ -314,10 +355,13 @@ void Catalog::deleteCategory(std::int64_t id) {
     throw core::Error("cannot delete \"" + existing->path + "\": it holds " +
                       std::to_string(count) + " images; merge it into another category instead");
   }
+  Transaction tx(*db_);
   Statement remove(*db_,
                    "UPDATE categories SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
                    "WHERE id = ?");
   remove.bind(1, id).run();
+  recordCategoryEdit("delete-category", id, existing->path, "");
+  tx.commit();
 }
 
 // --- images -------------------------------------------------------------------------------
@@ -533,15 +577,20 @@ bool Catalog::redo() {
 bool Catalog::replayEdit(bool forward) {
   Transaction tx(*db_);
   // Undo takes the latest active edit, redo the earliest undone one.
-  Statement pick(*db_, forward ? "SELECT id, deleted_category_id FROM edits WHERE state = "
-                                 "'undone' ORDER BY id ASC LIMIT 1"
-                               : "SELECT id, deleted_category_id FROM edits WHERE state = "
-                                 "'active' ORDER BY id DESC LIMIT 1");
+  Statement pick(*db_, std::string("SELECT id, deleted_category_id, kind, category_id, old_path, "
+                                   "new_path FROM edits WHERE state = ") +
+                           (forward ? "'undone' ORDER BY id ASC LIMIT 1"
+                                    : "'active' ORDER BY id DESC LIMIT 1"));
   if (!pick.step()) {
     return false;
   }
   const std::string editId = std::to_string(pick.int64(0));
   const std::int64_t mergedAway = pick.isNull(1) ? 0 : pick.int64(1);
+  const std::string kind = pick.text(2);
+  if (kind == "create-category" || kind == "rename-category" || kind == "delete-category") {
+    replayCategoryEdit(kind, pick.int64(3), pick.isNull(4) ? "" : pick.text(4),
+                       pick.isNull(5) ? "" : pick.text(5), forward);
+  }
   const std::string target = forward ? "new_category_id" : "old_category_id";
   // The categories the images go back to may have been deleted since: bring them back.
   db_->exec("UPDATE categories SET deleted_at = NULL WHERE id IN (SELECT " + target +
@@ -562,6 +611,37 @@ bool Catalog::replayEdit(bool forward) {
             "' WHERE id = " + editId);
   tx.commit();
   return true;
+}
+
+void Catalog::replayCategoryEdit(const std::string& kind, std::int64_t id,
+                                 const std::string& oldPath, const std::string& newPath,
+                                 bool forward) {
+  const auto setDeleted = [&](bool gone) {
+    if (gone && imageCount(id) > 0) {
+      const auto current = category(id);
+      throw core::Error("cannot " + std::string(forward ? "redo" : "undo") + " this: \"" +
+                        (current ? current->path : newPath) + "\" holds " +
+                        std::to_string(imageCount(id)) + " images now");
+    }
+    if (gone) {
+      db_->exec(
+          "UPDATE categories SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+          "WHERE id = " +
+          std::to_string(id));
+    } else {
+      db_->exec("UPDATE categories SET deleted_at = NULL WHERE id = " + std::to_string(id));
+    }
+  };
+  if (kind == "create-category") {
+    setDeleted(!forward);
+  } else if (kind == "delete-category") {
+    if (!forward) {
+      setCategoryPath(id, oldPath);  // its name may have been given a tombstone since
+    }
+    setDeleted(forward);
+  } else {  // rename-category
+    setCategoryPath(id, forward ? newPath : oldPath);
+  }
 }
 
 std::vector<LabelChange> Catalog::history(std::int64_t limit) {

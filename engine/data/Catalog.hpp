@@ -2,9 +2,9 @@
 // Categories have hierarchical names, path segments joined by " > " ("Women > Shoes > Sneakers"),
 // and stable ids that are never reused. Images have a path (relative to the project folder when
 // inside it), a content hash, their size, a category, a split and the source they came from.
-// Every label change is recorded in a history grouped into edits, which gives undo and redo and
-// is committed before the call returns (synchronous=FULL), so no edit is lost if the process
-// dies a moment later.
+// Every label change and category edit is recorded in a history grouped into edits, which gives
+// undo and redo and is committed before the call returns (synchronous=FULL), so no edit is lost if
+// the process dies a moment later.
 //
 // One Catalog object per thread; several processes may open the same project (SQLite locking).
 #pragma once
@@ -112,11 +112,14 @@ class Catalog {
   std::optional<Category> findCategory(std::string_view path);
   std::optional<Category> category(std::int64_t id);
   std::vector<Category> categories();  // sorted by path
-  // Renames; the new path must not exist yet (merge instead).
+  // Creates a category as an undoable edit; throws core::Error when it exists. (ensureCategory
+  // makes categories on the way, for imports and relabels, without an edit of their own.)
+  std::int64_t createCategory(std::string_view path);
+  // Renames (an undoable edit); the new path must not exist yet (merge instead).
   void renameCategory(std::int64_t id, std::string_view newPath);
   // Moves every image of `from` to `into` (one undoable edit) and deletes `from`.
   std::int64_t mergeCategories(std::int64_t from, std::int64_t into);
-  // Deletes an empty category; a category with images needs mergeCategories instead.
+  // Deletes an empty category (an undoable edit); a category with images needs mergeCategories.
   void deleteCategory(std::int64_t id);
 
   // --- images ---
@@ -133,12 +136,14 @@ class Catalog {
   std::vector<CategoryCounts> countsByCategory();
   void setSplits(const std::vector<std::pair<std::int64_t, Split>>& splits);
 
-  // --- labels: every change is one undoable edit ---
+  // --- labels: every change is one undoable edit (so are the category edits above) ---
   // Gives the images a new category; returns the edit id (0 when nothing changed).
   std::int64_t relabel(const std::vector<std::int64_t>& imageIds, std::int64_t categoryId);
   bool canUndo();
   bool canRedo();
-  // Reverts the latest edit that is not undone; false when there is none.
+  // Reverts the latest edit that is not undone; false when there is none. Throws core::Error
+  // (changing nothing) when a category edit can no longer be reverted: undoing the creation of
+  // a category that holds images since, or a rename whose old name was taken since.
   bool undo();
   // Re-applies the edit undone last; false when there is none (a new edit clears redo).
   bool redo();
@@ -150,6 +155,13 @@ class Catalog {
 
  private:
   bool replayEdit(bool forward);  // undo (false) or redo (true) one edit
+  void replayCategoryEdit(const std::string& kind, std::int64_t id, const std::string& oldPath,
+                          const std::string& newPath, bool forward);
+  void recordCategoryEdit(std::string_view kind, std::int64_t categoryId,
+                          const std::string& oldPath, const std::string& newPath);
+  // Gives the category `path`, moving a deleted category's claim on the name out of the way;
+  // throws core::Error when a live category has it.
+  void setCategoryPath(std::int64_t id, const std::string& path);
   std::int64_t recordEdit(const std::vector<std::pair<std::int64_t, std::int64_t>>& moves,
                           std::int64_t newCategoryId, std::string_view kind);
 

@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/Error.hpp"
+#include "core/Files.hpp"
 
 namespace taxon::data {
 
@@ -262,26 +263,6 @@ CheckedImage checkImageBytes(std::string_view bytes, const ImageCheckLimits& lim
   return result;
 }
 
-std::string readFileBytes(const std::filesystem::path& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    core::throwFileError(path, "cannot open: " + core::errnoText(errno));
-  }
-  std::string bytes;
-  char buffer[1 << 16];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) {
-    bytes.append(buffer, n);
-  }
-  const bool failed = std::ferror(file) != 0;
-  const int error = errno;
-  std::fclose(file);
-  if (failed) {
-    core::throwFileError(path, "read failed: " + core::errnoText(error));
-  }
-  return bytes;
-}
-
 CheckedImage checkImageFile(const std::filesystem::path& path, const ImageCheckLimits& limits) {
   try {
     std::error_code ec;
@@ -291,7 +272,7 @@ CheckedImage checkImageFile(const std::filesystem::path& path, const ImageCheckL
       result.reason = "file too large for an image (" + std::to_string(size >> 20) + " MiB)";
       return result;
     }
-    return checkImageBytes(readFileBytes(path), limits);
+    return checkImageBytes(core::readFile(path), limits);
   } catch (const core::Error& e) {
     CheckedImage result;
     const std::string message = e.what();

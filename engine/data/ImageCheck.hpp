@@ -46,7 +46,4 @@ CheckedImage checkImageFile(const std::filesystem::path& path, const ImageCheckL
 // XXH3-128 of the bytes as 32 hex digits.
 std::string contentHash(std::string_view bytes);
 
-// Reads a whole file; throws core::Error naming the file on failure.
-std::string readFileBytes(const std::filesystem::path& path);
-
 }  // namespace taxon::data

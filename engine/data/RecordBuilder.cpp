@@ -187,7 +187,7 @@ bool makeExample(const Entry& entry, const std::vector<std::string>& labels,
                  bool& reencoded) {
   std::string bytes;
   try {
-    bytes = readFileBytes(entry.file);
+    bytes = core::readFile(entry.file);
   } catch (const core::Error& e) {
     const std::string message = e.what();
     reason = message.substr(std::min(message.size(), entry.file.string().size() + 2));

@@ -11,19 +11,10 @@
 #include <vector>
 
 #include "core/Error.hpp"
+#include "core/Files.hpp"
 
 namespace taxon::eval {
 namespace {
-
-std::string readText(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    core::throwFileError(path, "cannot read the file (is this an evaluation report folder?)");
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // One CSV file parsed into rows of fields, each row with the line it starts on (1-based).
 class CsvFile {
@@ -165,7 +156,7 @@ class CsvFile {
 };
 
 CsvFile readCsv(const std::filesystem::path& path) {
-  return CsvFile(path, readText(path));
+  return CsvFile(path, core::readFile(path));
 }
 
 }  // namespace
@@ -174,7 +165,7 @@ MetricsReport readReport(const std::filesystem::path& directory) {
   const auto summaryPath = directory / "summary.json";
   nlohmann::json summary;
   try {
-    summary = nlohmann::json::parse(readText(summaryPath));
+    summary = nlohmann::json::parse(core::readFile(summaryPath));
   } catch (const nlohmann::json::exception& e) {
     core::throwFileError(summaryPath, std::string("malformed JSON: ") + e.what());
   }

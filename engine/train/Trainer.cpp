@@ -40,16 +40,6 @@ double unixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string readText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    core::throwFileError(path, "cannot be read");
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The fields that define the network and the data order: a resumed run must keep them.
 void checkResumable(const TrainSettings& saved, const TrainSettings& asked) {
   std::vector<std::string> changed;
@@ -139,7 +129,7 @@ void truncateMetrics(const fs::path& path, std::int64_t step) {
   if (!fs::exists(path, error)) {
     return;
   }
-  std::istringstream in(readText(path));
+  std::istringstream in(core::readFile(path));
   std::string kept, line;
   while (std::getline(in, line)) {
     const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -219,7 +209,7 @@ TrainSettings readRunSettings(const fs::path& trainDir) {
     core::throwFileError(trainDir, "holds no training run to resume (no settings.json)");
   }
   try {
-    return trainSettingsFromJson(nlohmann::json::parse(readText(path)));
+    return trainSettingsFromJson(nlohmann::json::parse(core::readFile(path)));
   } catch (const nlohmann::json::exception& e) {
     core::throwFileError(path, std::string("is not valid JSON: ") + e.what());
   }

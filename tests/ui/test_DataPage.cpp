@@ -1,6 +1,6 @@
 // The Data page on a real tiny project: the category tree and its counts, the lazy thumbnail
 // grid with thumbnails made on workers and cached on disk, relabeling by the keyboard picker, by
-// drag and drop and in bulk, category edits, undo; and the models at 1,000 categories and
+// drag and drop and in bulk, category edits and their undo; and the models at 1,000 categories and
 // 1,000,000 images.
 #include <QDir>
 #include <QDirIterator>
@@ -189,6 +189,11 @@ class TestDataPage : public QObject {
     QVERIFY(session.renameCategory(boots->id, QStringLiteral("Kids > Winter boots"), &error));
     QVERIFY(page.categoryModel()->indexOfPath(QStringLiteral("Kids > Winter boots")).isValid());
     QVERIFY(!page.categoryModel()->indexOfPath(QStringLiteral("Kids > Boots")).isValid());
+    // Category edits undo and redo like label edits.
+    QVERIFY(session.undo());
+    QVERIFY(page.categoryModel()->indexOfPath(QStringLiteral("Kids > Boots")).isValid());
+    QVERIFY(session.redo());
+    QVERIFY(page.categoryModel()->indexOfPath(QStringLiteral("Kids > Winter boots")).isValid());
     // Merging moves the images (one undoable edit) and removes the category.
     const auto sandal = session.catalog()->findCategory("Shoes > Sandal");
     QVERIFY(session.mergeCategory(sandal->id, boots->id, &error));
@@ -200,6 +205,8 @@ class TestDataPage : public QObject {
     QCOMPARE(countOf(session, "Kids > Winter boots"), 0);
     QVERIFY(session.deleteCategory(boots->id, &error));
     QVERIFY(!page.categoryModel()->indexOfPath(QStringLiteral("Kids > Winter boots")).isValid());
+    QVERIFY(session.undo());  // the delete
+    QVERIFY(page.categoryModel()->indexOfPath(QStringLiteral("Kids > Winter boots")).isValid());
   }
 
   // The models at the scale of the seed's project: a million images in a thousand categories.

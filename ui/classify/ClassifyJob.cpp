@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/Paths.hpp"
+
 namespace taxon::ui {
 
 namespace fs = std::filesystem;
@@ -24,10 +26,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* const kNoModel = "No trained model yet: train one on the Train page";
-
-fs::path toPath(const QString& path) {
-  return fs::path(path.toStdU16String());
-}
 
 QString toQString(const std::string& utf8) {
   return QString::fromStdString(utf8);
@@ -245,8 +243,7 @@ void ClassifyJob::process(Worker& worker, const Request& request, std::stop_toke
       auto classifier = std::make_unique<infer::Classifier>(dir, settings_);
       worker.classifier = std::move(classifier);
       worker.newestSeen = newest->step;
-      const QString checkpoint =
-          QString::fromStdU16String(worker.classifier->checkpoint().u16string());
+      const QString checkpoint = fromPath(worker.classifier->checkpoint());
       const qint64 step = worker.classifier->step();
       // Told even when the request is cancelled: it is the model loaded now.
       QMetaObject::invokeMethod(

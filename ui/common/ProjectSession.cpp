@@ -4,18 +4,11 @@
 #include <QFileInfo>
 #include <exception>
 
+#include "common/Paths.hpp"
 #include "data/Catalog.hpp"
 
 namespace taxon::ui {
 namespace {
-
-std::filesystem::path toPath(const QString& text) {
-  return std::filesystem::path(text.toStdU16String());
-}
-
-QString fromPath(const std::filesystem::path& path) {
-  return QString::fromStdU16String(path.u16string());
-}
 
 void setError(QString* error, const QString& text) {
   if (error != nullptr) {
@@ -119,11 +112,7 @@ bool ProjectSession::createCategory(const QString& path, QString* error) {
     return false;
   }
   try {
-    if (catalog_->findCategory(data::normalizeCategoryPath(path.toStdString()))) {
-      setError(error, tr("The category \"%1\" exists already.").arg(path));
-      return false;
-    }
-    catalog_->ensureCategory(path.toStdString());
+    catalog_->createCategory(path.toStdString());
     afterEdit(false, true);
   } catch (const std::exception& e) {
     setError(error, QString::fromUtf8(e.what()));
@@ -185,16 +174,25 @@ bool ProjectSession::canRedo() const {
   return catalog_ && catalog_->canRedo();
 }
 
-bool ProjectSession::undo() {
-  if (!catalog_ || !catalog_->undo()) {
-    return false;
-  }
-  afterEdit(true, true);
-  return true;
+bool ProjectSession::undo(QString* error) {
+  return replay(/*forward=*/false, error);
 }
 
-bool ProjectSession::redo() {
-  if (!catalog_ || !catalog_->redo()) {
+bool ProjectSession::redo(QString* error) {
+  return replay(/*forward=*/true, error);
+}
+
+bool ProjectSession::replay(bool forward, QString* error) {
+  if (!catalog_) {
+    return false;
+  }
+  try {
+    if (!(forward ? catalog_->redo() : catalog_->undo())) {
+      return false;
+    }
+  } catch (const std::exception& e) {
+    setError(error, QString::fromUtf8(e.what()));
+    Q_EMIT editRefused(QString::fromUtf8(e.what()));
     return false;
   }
   afterEdit(true, true);

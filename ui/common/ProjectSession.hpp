@@ -55,8 +55,10 @@ class ProjectSession : public QObject {
   bool deleteCategory(std::int64_t id, QString* error = nullptr);
   bool canUndo() const;
   bool canRedo() const;
-  bool undo();
-  bool redo();
+  // Undo and redo label and category edits; false when there is nothing to replay or the
+  // catalog refused (the reason in `error` and editRefused()).
+  bool undo(QString* error = nullptr);
+  bool redo(QString* error = nullptr);
 
  Q_SIGNALS:
   void opened(const QString& dir);
@@ -64,9 +66,11 @@ class ProjectSession : public QObject {
   void labelsChanged();      // images moved between categories (relabel, merge, undo, redo)
   void categoriesChanged();  // categories created, renamed, merged or deleted
   void undoStateChanged(bool canUndo, bool canRedo);
+  void editRefused(const QString& reason);
 
  private:
   void afterEdit(bool labels, bool categories);
+  bool replay(bool forward, QString* error);
 
   QString dir_;
   std::unique_ptr<data::Catalog> catalog_;

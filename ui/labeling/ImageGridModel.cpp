@@ -5,6 +5,7 @@
 #include <QMimeData>
 #include <QPixmap>
 
+#include "common/Paths.hpp"
 #include "common/ProjectSession.hpp"
 #include "labeling/CategoryTreeModel.hpp"
 #include "labeling/ThumbnailCache.hpp"
@@ -92,9 +93,8 @@ QVariant ImageGridModel::data(const QModelIndex& index, int role) const {
     case kImageIdRole:
       return QVariant::fromValue<qint64>(image.id);
     case kFileRole:
-      return session_->catalog() == nullptr
-                 ? QString()
-                 : QString::fromStdU16String(session_->catalog()->resolve(image.path).u16string());
+      return session_->catalog() == nullptr ? QString()
+                                            : fromPath(session_->catalog()->resolve(image.path));
     case kCategoryRole:
       return categoryNames_.value(image.categoryId);
     case kSplitRole:

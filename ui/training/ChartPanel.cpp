@@ -17,19 +17,10 @@ ChartPanel::ChartPanel(const QString& title, const QStringList& seriesNames, QWi
   chart->legend()->setVisible(seriesNames.size() > 1);
   chart->legend()->setAlignment(Qt::AlignBottom);
   chart->setMargins(QMargins(4, 4, 4, 4));
-  // Follow the application palette (light or dark) instead of a fixed chart theme.
-  chart->setBackgroundBrush(palette().base());
-  chart->setTitleBrush(palette().text());
-  chart->legend()->setLabelBrush(palette().text());
   x_ = new QValueAxis;
   x_->setLabelFormat(QStringLiteral("%d"));
   x_->setTitleText(tr("step"));
   y_ = new QValueAxis;
-  for (QValueAxis* axis : {x_, y_}) {
-    axis->setLabelsBrush(palette().text());
-    axis->setTitleBrush(palette().text());
-    axis->setGridLineColor(palette().mid().color());
-  }
   chart->addAxis(x_, Qt::AlignBottom);
   chart->addAxis(y_, Qt::AlignLeft);
   for (const QString& name : seriesNames) {
@@ -42,8 +33,29 @@ ChartPanel::ChartPanel(const QString& title, const QStringList& seriesNames, QWi
     series_.push_back(series);
   }
   setChart(chart);
+  applyPalette();
   setRenderHint(QPainter::Antialiasing);
   setMinimumSize(280, 180);
+}
+
+void ChartPanel::applyPalette() {
+  // The application palette (light or dark) instead of a fixed chart theme.
+  QChart* c = chart();
+  c->setBackgroundBrush(palette().base());
+  c->setTitleBrush(palette().text());
+  c->legend()->setLabelBrush(palette().text());
+  for (QValueAxis* axis : {x_, y_}) {
+    axis->setLabelsBrush(palette().text());
+    axis->setTitleBrush(palette().text());
+    axis->setGridLineColor(palette().mid().color());
+  }
+}
+
+void ChartPanel::changeEvent(QEvent* event) {
+  QChartView::changeEvent(event);
+  if (event->type() == QEvent::PaletteChange) {
+    applyPalette();  // the system switched between light and dark
+  }
 }
 
 void ChartPanel::setPoints(int index, const std::vector<QPointF>& points) {

@@ -1,6 +1,7 @@
 // One chart of the Train page: a few line series over the training step, refreshed with one
 // replace() per series from decimated points (at most two per horizontal pixel), so it stays
-// smooth at 100,000 steps. The axes follow the data. GUI thread only.
+// smooth at 100,000 steps. The axes follow the data; the colours follow the palette (light or
+// dark, also when the system switches). GUI thread only.
 #pragma once
 
 #include <QChartView>
@@ -28,7 +29,11 @@ class ChartPanel : public QChartView {
   // The y axis may be fixed (fractions 0..1) instead of following the data.
   void setFixedRange(double low, double high);
 
+ protected:
+  void changeEvent(QEvent* event) override;
+
  private:
+  void applyPalette();
   void updateRanges();
 
   std::vector<QLineSeries*> series_;

@@ -29,6 +29,7 @@
 #include <memory>
 
 #include "common/EngineTask.hpp"
+#include "common/Paths.hpp"
 #include "common/ProjectSession.hpp"
 #include "core/Progress.hpp"
 #include "core/Runtime.hpp"
@@ -38,10 +39,6 @@
 
 namespace taxon::ui {
 namespace {
-
-std::filesystem::path toPath(const QString& text) {
-  return std::filesystem::path(text.toStdU16String());
-}
 
 // Records are stale when the catalog changed after they were written.
 bool recordsUpToDate(const QString& project, const QString& records) {
@@ -346,11 +343,11 @@ void TrainPage::startRun() {
   if (train::findRunFiles(settings.trainDir).any()) {
     state_->setText(tr("%1 holds a run already: choose it under Run and press Resume, or give "
                        "the new run another name.")
-                        .arg(QString::fromStdU16String(settings.trainDir.u16string())));
+                        .arg(fromPath(settings.trainDir)));
     return;
   }
   ensureRecords([this, settings] {
-    runDir_ = QString::fromStdU16String(settings.trainDir.u16string());
+    runDir_ = fromPath(settings.trainDir);
     history_.clear();
     redrawCharts();
     log_->clear();

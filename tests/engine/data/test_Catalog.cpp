@@ -150,6 +150,77 @@ TEST(Catalog, UndoingAMergeBringsTheCategoryBack) {
   EXPECT_EQ(catalog.imageCount(b), 2);
 }
 
+TEST(Catalog, CategoryCreateRenameAndDeleteUndoAndRedo) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1.jpg", "Shoes > Sneaker")});
+  const auto boots = catalog.createCategory("Shoes > Boots");
+  EXPECT_THROW(catalog.createCategory("Shoes > Boots"), core::Error);
+  catalog.renameCategory(boots, "Shoes > Winter boots");
+  catalog.deleteCategory(boots);
+  EXPECT_FALSE(catalog.category(boots));
+  // Undo walks back: the delete, the rename, the creation.
+  ASSERT_TRUE(catalog.undo());
+  ASSERT_TRUE(catalog.category(boots));
+  EXPECT_EQ(catalog.category(boots)->path, "Shoes > Winter boots");
+  ASSERT_TRUE(catalog.undo());
+  EXPECT_EQ(catalog.category(boots)->path, "Shoes > Boots");
+  ASSERT_TRUE(catalog.undo());
+  EXPECT_FALSE(catalog.findCategory("Shoes > Boots"));
+  EXPECT_FALSE(catalog.canUndo());
+  // Redo walks forward again.
+  ASSERT_TRUE(catalog.redo());
+  EXPECT_EQ(catalog.category(boots)->path, "Shoes > Boots");
+  ASSERT_TRUE(catalog.redo());
+  EXPECT_EQ(catalog.category(boots)->path, "Shoes > Winter boots");
+  ASSERT_TRUE(catalog.redo());
+  EXPECT_FALSE(catalog.category(boots));
+  EXPECT_FALSE(catalog.canRedo());
+}
+
+TEST(Catalog, ACategoryEditThatCannotBeRevertedIsRefusedAndChangesNothing) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  const auto bags = catalog.createCategory("Bags");
+  catalog.insertImages({image("/1.jpg", "Bags")});  // an import fills it (not an edit)
+  EXPECT_THROW(catalog.undo(), core::Error);        // would delete a category with images
+  EXPECT_TRUE(catalog.category(bags));
+  EXPECT_TRUE(catalog.canUndo());
+  // A rename whose old name was taken since.
+  const auto tops = catalog.createCategory("Tops");
+  catalog.renameCategory(tops, "Shirts");
+  catalog.ensureCategory("Tops");  // an import made "Tops" again
+  EXPECT_THROW(catalog.undo(), core::Error);
+  EXPECT_EQ(catalog.category(tops)->path, "Shirts");
+}
+
+TEST(Catalog, AVersionOneCatalogIsUpgradedInPlace) {
+  TempDir dir;
+  {
+    Catalog catalog(dir.path(), true);
+    catalog.insertImages({image("/1.jpg", "A"), image("/2.jpg", "B")});
+    catalog.relabel({catalog.imageByPath("/1.jpg")->id}, catalog.findCategory("B")->id);
+  }
+  {
+    // Make it the first version's file: no category columns in edits.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir.path() / Catalog::kFileName).c_str(), &db), SQLITE_OK);
+    for (const char* sql :
+         {"ALTER TABLE edits DROP COLUMN category_id", "ALTER TABLE edits DROP COLUMN old_path",
+          "ALTER TABLE edits DROP COLUMN new_path", "PRAGMA user_version = 1"}) {
+      ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+    }
+    sqlite3_close(db);
+  }
+  Catalog catalog(dir.path(), false);
+  EXPECT_EQ(catalog.imageCount(catalog.findCategory("B")->id), 2);
+  ASSERT_TRUE(catalog.undo());  // the old edit still undoes
+  EXPECT_EQ(catalog.imageCount(catalog.findCategory("B")->id), 1);
+  const auto c = catalog.createCategory("C");  // and new category edits are recorded
+  ASSERT_TRUE(catalog.undo());
+  EXPECT_FALSE(catalog.category(c));
+}
+
 TEST(Catalog, EditsSurviveTheProcessDyingRightAfter) {
   TempDir dir;
   const auto project = dir / "p";
