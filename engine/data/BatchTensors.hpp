@@ -7,7 +7,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
-#include "data/Loader.hpp"
+#include "data/Batch.hpp"
 
 namespace taxon::data {
 

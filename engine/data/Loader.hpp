@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "data/Batch.hpp"
 #include "data/InceptionPreprocess.hpp"
 
 namespace taxon::data {
@@ -74,21 +75,6 @@ struct LoaderSettings {
 
   // Every problem at once, one sentence each; empty when the settings are usable.
   std::vector<std::string> validate() const;
-};
-
-// One batch of preprocessed images, all of the same size.
-struct Batch {
-  std::int64_t epoch = 0;
-  std::int64_t index = 0;  // 0, 1, ... within the epoch and rank
-  int size = 0;            // images in this batch: batchSize, except perhaps the epoch's last
-  int height = 0;
-  int width = 0;
-  std::vector<std::uint8_t> images;  // size x height x width x 3 (R, G, B), contiguous
-  std::vector<std::int64_t> labels;  // image/class/label as stored (the seed's: 1-based)
-  std::vector<std::string> keys;     // image/filename, or "SHARD@OFFSET" when it has none
-  // Records of this rank's epoch stream consumed through this batch (delivered images and those
-  // skipped on the way): startEpoch(epoch, {streamEnd, index + 1}) resumes right after it.
-  std::int64_t streamEnd = 0;
 };
 
 // An image or record the loader left out, and why.

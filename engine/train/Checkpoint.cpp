@@ -14,6 +14,7 @@
 #include "core/Files.hpp"
 #include "data/Crc32c.hpp"
 #include "model/TorchvisionWeights.hpp"
+#include "train/TrainSettingsJson.hpp"
 
 namespace taxon::train {
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/Error.hpp"
+#include "train/TrainSettingsJson.hpp"
 
 namespace taxon::train {
 

@@ -22,8 +22,6 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 namespace taxon::train {
 
 enum class OptimizerKind { kRmsProp, kSgd };
@@ -114,10 +112,6 @@ struct TrainSettings {
   // Every problem at once, one sentence each; empty when the settings are usable.
   std::vector<std::string> validate() const;
 };
-
-nlohmann::json toJson(const TrainSettings& settings);
-// Throws core::Error when the JSON lacks a field or has one of the wrong type.
-TrainSettings trainSettingsFromJson(const nlohmann::json& json);
 
 std::string_view name(OptimizerKind kind);
 std::string_view name(ScheduleKind kind);

@@ -17,6 +17,7 @@
 
 #include "core/Error.hpp"
 #include "core/Files.hpp"
+#include "data/BatchStager.hpp"
 #include "data/BatchTensors.hpp"
 #include "data/Loader.hpp"
 #include "data/RecordSet.hpp"
@@ -25,6 +26,7 @@
 #include "model/TorchvisionWeights.hpp"
 #include "train/Checkpoint.hpp"
 #include "train/EventFile.hpp"
+#include "train/TrainSettingsJson.hpp"
 
 namespace taxon::train {
 
@@ -719,6 +721,11 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
   const auto batchesPerEpoch = static_cast<std::int64_t>(stepsPerEpoch);
   bool stopAgreed = false;
   auto lastStepEnd = std::chrono::steady_clock::now();
+  // On CUDA the next batch is taken from the loader during the step and copied to the GPU on a
+  // side stream while the step's kernels run (pinned memory; see data/BatchStager.hpp).
+  data::BatchStager stager(device);
+  std::optional<data::Batch> prefetched;
+  bool havePrefetched = false;
   while (step < totalSteps && !stopAgreed) {
     if (group == nullptr && stop.stop_requested()) {
       break;
@@ -727,7 +734,13 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
     // longer than another's), so that they stay in step.
     std::optional<data::Batch> batch;
     if (position.batches < batchesPerEpoch) {
-      batch = loader->next();
+      if (havePrefetched) {
+        batch = std::move(prefetched);
+        prefetched.reset();
+        havePrefetched = false;
+      } else {
+        batch = loader->next();
+      }
     }
     if (!batch) {
       if (group == nullptr && stop.stop_requested()) {
@@ -748,7 +761,7 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
                           " categories of " + settings.dataDir.string());
       }
     }
-    auto tensors = data::toTensors(*batch, device);
+    auto tensors = stager.take(*batch);
     if (channelsLast) {
       tensors.images = tensors.images.contiguous(at::MemoryFormat::ChannelsLast);
     }
@@ -778,6 +791,13 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
     }
     optimizer.zeroGrad();
     collective([&] { loss.backward(); });
+    if (device.is_cuda() && position.batches + 1 < batchesPerEpoch) {
+      prefetched = loader->next();  // the GPU is still busy with this step's kernels
+      havePrefetched = true;
+      if (prefetched) {
+        stager.stage(*prefetched);
+      }
+    }
 
     // The step's figures, averaged over the replicas in one small message that also carries
     // each replica's stop request, so that all stop after the same step. The logged loss includes

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "core/Error.hpp"
+#include "data/BatchStager.hpp"
 
 namespace taxon::data {
 namespace {
@@ -59,6 +60,22 @@ TEST(BatchTensors, InconsistentBatchIsAnError) {
   batch = makeBatch();
   batch.images.pop_back();
   EXPECT_THROW(toTensors(batch), core::Error);
+}
+
+// On the CPU the stager is toTensors: staging does nothing and every batch is moved when taken.
+TEST(BatchStager, OnTheCpuTakeIsToTensors) {
+  BatchStager stager(c10::Device(c10::kCPU));
+  auto first = makeBatch();
+  auto second = makeBatch();
+  second.index = 1;
+  second.images[5] = 200;
+  stager.stage(second);
+  const auto a = stager.take(first);
+  const auto b = stager.take(second);
+  EXPECT_TRUE(torch::equal(a.images, toTensors(first).images));
+  EXPECT_TRUE(torch::equal(b.images, toTensors(second).images));
+  EXPECT_TRUE(torch::equal(b.labels, toTensors(second).labels));
+  EXPECT_EQ(stager.stagedHits(), 0);
 }
 
 }  // namespace

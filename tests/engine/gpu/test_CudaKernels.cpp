@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include "data/BatchStager.hpp"
 #include "data/ScaleToUnitRange.hpp"
 
 namespace taxon::data {
@@ -15,6 +16,40 @@ TEST(CudaKernels, ScaleToUnitRangeMatchesTheCpuPath) {
   const auto cpu = scaleToUnitRange(images);
   const auto gpu = scaleToUnitRange(images.to(torch::kCUDA)).cpu();
   EXPECT_TRUE(torch::allclose(cpu, gpu, 0.0, 1e-6));
+}
+
+// Batches staged through pinned memory and the side stream arrive on the GPU exactly as the
+// synchronous copy makes them, in the trainer's order: take k, stage k + 1, take k + 1, ...
+TEST(CudaKernels, StagedBatchesEqualTheSynchronousCopy) {
+  ASSERT_TRUE(torch::cuda::is_available()) << "the gpu tests need a CUDA GPU";
+  const c10::Device cuda(c10::kCUDA, 0);
+  std::vector<Batch> batches(5);
+  torch::manual_seed(4);
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    Batch& b = batches[k];
+    b.index = static_cast<std::int64_t>(k);
+    b.size = 8;
+    b.height = 75;
+    b.width = 75 + static_cast<std::int64_t>(k % 2);  // sizes change: the buffers regrow
+    const auto pixels = torch::randint(0, 256, {8 * b.height * b.width * 3}, torch::kByte);
+    b.images.assign(pixels.data_ptr<std::uint8_t>(),
+                    pixels.data_ptr<std::uint8_t>() + pixels.numel());
+    for (int i = 0; i < 8; ++i) {
+      b.labels.push_back(static_cast<std::int64_t>(k * 8 + i));
+      b.keys.push_back(std::to_string(i));
+    }
+  }
+  BatchStager stager(cuda);
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    const auto staged = stager.take(batches[k]);
+    if (k + 1 < batches.size()) {
+      stager.stage(batches[k + 1]);
+    }
+    const auto direct = toTensors(batches[k], cuda);
+    EXPECT_TRUE(torch::equal(staged.images.cpu(), direct.images.cpu())) << "batch " << k;
+    EXPECT_TRUE(torch::equal(staged.labels.cpu(), direct.labels.cpu())) << "batch " << k;
+  }
+  EXPECT_EQ(stager.stagedHits(), static_cast<std::int64_t>(batches.size()) - 1);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "model/InceptionV3.hpp"
 #include "train/Checkpoint.hpp"
 #include "train/TrainSettings.hpp"
+#include "train/TrainSettingsJson.hpp"
 
 namespace taxon::model {
 namespace {

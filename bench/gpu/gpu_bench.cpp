@@ -1,0 +1,337 @@
+// taxon-gpu-bench: the GPU checks and the training benchmark that bench/gpu/run.sh runs on a
+// machine with a CUDA GPU. It builds from the engine's model, optimizer and device-side data
+// code alone (no OpenCV, no Qt; see bench/gpu/CMakeLists.txt), so it builds on a GPU server that
+// has only PyTorch, CMake and ninja.
+//
+// Checks (each prints "check NAME: ok|FAILED ..." and fails the exit code when it fails):
+//   scale       the fused uint8 -> [-1, 1] CUDA kernel equals the CPU path
+//   stager      batches through pinned memory and the side stream equal the synchronous copy
+//   learns      a reduced Inception-v3 on CUDA lowers its loss on learnable synthetic data
+//   bf16        one step in bf16 autocast agrees with fp32 (loss and gradients, stated tolerance)
+// Benchmark: the full Inception-v3 (aux head, 1,000 classes) at 299 x 299, the seed's RMSProp,
+// label smoothing and aux loss, bf16 autocast, channels-last, cuDNN autotuning; images/sec:
+//   device      one synthetic float batch kept on the GPU (what the Python peer measures)
+//   pipeline    synthetic uint8 host batches moved as the trainer moves them: pinned memory,
+//               side-stream copy overlapping the step, the fused scaling kernel
+// Output: lines for people, and one JSON object on the last line.
+#include <ATen/autocast_mode.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "data/BatchStager.hpp"
+#include "data/ScaleToUnitRange.hpp"
+#include "model/InceptionV3.hpp"
+#include "train/Optimizer.hpp"
+#include "train/TrainSettings.hpp"
+
+namespace {
+
+using taxon::train::NamedTensors;
+namespace F = torch::nn::functional;
+
+struct Options {
+  int batch = 256;
+  int imageSize = 299;
+  int steps = 60;
+  int warmup = 15;
+  bool checks = true;
+  bool bench = true;
+};
+
+// bf16 autocast on CUDA for a scope (as the trainer's step does).
+class Bf16 {
+ public:
+  explicit Bf16(bool on) : on_(on) {
+    if (on_) {
+      at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+      at::autocast::set_autocast_enabled(at::kCUDA, true);
+      at::autocast::increment_nesting();
+    }
+  }
+  ~Bf16() {
+    if (on_) {
+      if (at::autocast::decrement_nesting() == 0) {
+        at::autocast::clear_cache();
+      }
+      at::autocast::set_autocast_enabled(at::kCUDA, false);
+    }
+  }
+  Bf16(const Bf16&) = delete;
+  Bf16& operator=(const Bf16&) = delete;
+
+ private:
+  bool on_;
+};
+
+struct Net {
+  taxon::model::InceptionV3 model{nullptr};
+  NamedTensors parameters;
+  std::vector<bool> decay;
+};
+
+Net makeNet(const taxon::model::InceptionSettings& settings, const c10::Device& device,
+            bool channelsLast, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  Net net;
+  net.model = taxon::model::InceptionV3(settings);
+  net.model->to(device);
+  if (channelsLast) {  // 4-D weights in NHWC, as the trainer's --channels_last
+    torch::NoGradGuard noGrad;
+    for (auto& p : net.model->parameters()) {
+      if (p.dim() == 4) {
+        p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+      }
+    }
+  }
+  for (const auto& item : net.model->named_parameters()) {
+    net.parameters.emplace_back(item.key(), item.value());
+    net.decay.push_back(item.value().dim() > 1);
+  }
+  return net;
+}
+
+torch::Tensor stepLoss(Net& net, const torch::Tensor& images, const torch::Tensor& labels,
+                       bool bf16, double smoothing) {
+  const Bf16 autocast(bf16);
+  const auto options = F::CrossEntropyFuncOptions().label_smoothing(smoothing);
+  const auto out = net.model->forward(images);
+  auto loss = F::cross_entropy(out.logits.to(torch::kFloat), labels, options);
+  if (out.aux.defined()) {
+    loss = loss + 0.4 * F::cross_entropy(out.aux.to(torch::kFloat), labels, options);
+  }
+  return loss;
+}
+
+bool report(const char* name, bool ok, const std::string& detail, std::string& json) {
+  std::printf("check %s: %s %s\n", name, ok ? "ok" : "FAILED", detail.c_str());
+  json +=
+      std::string(json.empty() ? "" : ", ") + "\"check_" + name + "\": " + (ok ? "true" : "false");
+  return ok;
+}
+
+std::string fmt(const char* format, double a, double b = 0.0) {
+  char text[256];
+  std::snprintf(text, sizeof text, format, a, b);
+  return text;
+}
+
+bool runChecks(const c10::Device& cuda, std::string& json) {
+  bool all = true;
+  {  // scale
+    torch::manual_seed(3);
+    const auto images = torch::randint(0, 256, {4, 37, 53, 3}, torch::kByte);
+    const auto cpu = taxon::data::scaleToUnitRange(images);
+    const auto gpu = taxon::data::scaleToUnitRange(images.to(cuda)).cpu();
+    const double diff = (cpu - gpu).abs().max().item<double>();
+    all &= report("scale", diff <= 1e-6, fmt("(largest difference %.2g)", diff), json);
+  }
+  {  // stager
+    taxon::data::BatchStager stager(cuda);
+    bool same = true;
+    std::vector<taxon::data::Batch> batches(5);
+    for (std::size_t k = 0; k < batches.size(); ++k) {
+      auto& b = batches[k];
+      b.index = static_cast<std::int64_t>(k);
+      b.size = 16;
+      b.height = 75;
+      b.width = 75 + static_cast<int>(k % 2);
+      const auto pixels = torch::randint(0, 256, {16 * 75 * b.width * 3}, torch::kByte);
+      b.images.assign(pixels.data_ptr<std::uint8_t>(),
+                      pixels.data_ptr<std::uint8_t>() + pixels.numel());
+      for (int i = 0; i < 16; ++i) {
+        b.labels.push_back(static_cast<std::int64_t>(k * 16 + i));
+      }
+    }
+    for (std::size_t k = 0; k < batches.size(); ++k) {
+      const auto staged = stager.take(batches[k]);
+      if (k + 1 < batches.size()) {
+        stager.stage(batches[k + 1]);
+      }
+      const auto direct = taxon::data::toTensors(batches[k], cuda);
+      same &= torch::equal(staged.images.cpu(), direct.images.cpu()) &&
+              torch::equal(staged.labels.cpu(), direct.labels.cpu());
+    }
+    all &= report(
+        "stager", same && stager.stagedHits() == 4,
+        fmt("(%.0f of 4 batches were staged ahead)", static_cast<double>(stager.stagedHits())),
+        json);
+  }
+  {  // learns: 10 classes whose images differ in mean brightness
+    taxon::model::InceptionSettings small;
+    small.numClasses = 10;
+    small.depthMultiplier = 0.25;
+    small.imageSize = 75;
+    small.dropout = 0.0;
+    Net net = makeNet(small, cuda, true, 1);
+    taxon::train::TrainSettings recipe;  // SGD with momentum, as the small-data recipe
+    recipe.optimizer = taxon::train::OptimizerKind::kSgd;
+    taxon::train::Optimizer optimizer(net.parameters, net.decay, recipe);
+    torch::manual_seed(2);
+    const auto labels = torch::arange(64, torch::kLong).remainder(10).to(cuda);
+    const auto images = (torch::randn({64, 3, 75, 75}) * 0.3 +
+                         (labels.cpu().to(torch::kFloat) / 5.0 - 0.9).view({64, 1, 1, 1}))
+                            .to(cuda)
+                            .contiguous(at::MemoryFormat::ChannelsLast);
+    double first = 0.0;
+    double last = 0.0;
+    for (int step = 0; step < 40; ++step) {
+      const auto loss = stepLoss(net, images, labels, true, 0.0);
+      optimizer.zeroGrad();
+      loss.backward();
+      optimizer.step(0.05);
+      const double value = loss.item<double>();
+      first += step < 5 ? value / 5 : 0.0;
+      last += step >= 35 ? value / 5 : 0.0;
+    }
+    all &= report("learns", std::isfinite(last) && last < 0.5 * first,
+                  fmt("(mean loss of steps 1-5 %.3f, of steps 36-40 %.3f)", first, last), json);
+  }
+  {  // bf16 against fp32: same weights, same batch, one forward and backward each
+    taxon::model::InceptionSettings full;  // the paper's model
+    full.dropout = 0.0;
+    torch::manual_seed(5);
+    const auto images =
+        torch::randn({32, 3, 299, 299}).to(cuda).contiguous(at::MemoryFormat::ChannelsLast);
+    const auto labels = torch::randint(0, 1000, {32}, torch::kLong).to(cuda);
+    std::vector<double> losses;
+    std::vector<torch::Tensor> grads;
+    for (const bool bf16 : {false, true}) {
+      Net net = makeNet(full, cuda, true, 7);
+      const auto loss = stepLoss(net, images, labels, bf16, 0.1);
+      loss.backward();
+      std::vector<torch::Tensor> flat;
+      for (const auto& [name, p] : net.parameters) {
+        flat.push_back(p.grad().defined() ? p.grad().flatten().to(torch::kFloat)
+                                          : torch::zeros({p.numel()}, p.options()));
+      }
+      grads.push_back(torch::cat(flat));
+      losses.push_back(loss.item<double>());
+    }
+    const double lossDiff = std::abs(losses[1] - losses[0]) / std::abs(losses[0]);
+    const double cosine = (grads[0] * grads[1]).sum().item<double>() /
+                          (grads[0].norm().item<double>() * grads[1].norm().item<double>() + 1e-30);
+    // Tolerance: bf16 keeps 8 bits of mantissa (relative rounding 2^-9 per operation).
+    all &= report("bf16", lossDiff <= 0.01 && cosine >= 0.99,
+                  fmt("(loss differs by %.2g relative, gradient cosine %.5f; tolerance 0.01 and "
+                      "0.99)",
+                      lossDiff, cosine),
+                  json);
+  }
+  return all;
+}
+
+double benchmark(const c10::Device& cuda, const Options& o, bool pipeline) {
+  taxon::model::InceptionSettings full;
+  Net net = makeNet(full, cuda, true, 11);
+  taxon::train::TrainSettings recipe;  // the seed's: RMSProp 0.9/0.9/1.0, weight decay 4e-5
+  taxon::train::Optimizer optimizer(net.parameters, net.decay, recipe);
+  const double lr = 0.1 * o.batch / 256.0;
+  const auto labels = torch::randint(0, 1000, {o.batch}, torch::kLong);
+  const auto deviceImages = torch::randn({o.batch, 3, o.imageSize, o.imageSize})
+                                .to(cuda)
+                                .contiguous(at::MemoryFormat::ChannelsLast);
+  const auto deviceLabels = labels.to(cuda);
+  // Two host batches of uint8 pixels that alternate, as the loader delivers them.
+  std::vector<taxon::data::Batch> host(2);
+  for (std::size_t k = 0; k < host.size(); ++k) {
+    auto& b = host[k];
+    b.size = o.batch;
+    b.height = o.imageSize;
+    b.width = o.imageSize;
+    const auto pixels = torch::randint(
+        0, 256, {std::int64_t{o.batch} * o.imageSize * o.imageSize * 3}, torch::kByte);
+    b.images.assign(pixels.data_ptr<std::uint8_t>(),
+                    pixels.data_ptr<std::uint8_t>() + pixels.numel());
+    b.labels.assign(labels.data_ptr<std::int64_t>(), labels.data_ptr<std::int64_t>() + o.batch);
+  }
+  taxon::data::BatchStager stager(cuda);
+  std::chrono::steady_clock::time_point start;
+  for (int step = 0; step < o.warmup + o.steps; ++step) {
+    if (step == o.warmup) {
+      c10::cuda::device_synchronize();
+      start = std::chrono::steady_clock::now();
+    }
+    torch::Tensor images = deviceImages;
+    torch::Tensor target = deviceLabels;
+    if (pipeline) {
+      auto& batch = host[static_cast<std::size_t>(step % 2)];
+      batch.index = step;
+      auto tensors = stager.take(batch);
+      images = tensors.images.contiguous(at::MemoryFormat::ChannelsLast);
+      target = tensors.labels;
+    }
+    const auto loss = stepLoss(net, images, target, true, 0.1);
+    optimizer.zeroGrad();
+    loss.backward();
+    if (pipeline) {  // the next batch's copy overlaps this step's kernels
+      auto& next = host[static_cast<std::size_t>((step + 1) % 2)];
+      next.index = step + 1;
+      stager.stage(next);
+    }
+    optimizer.step(lr);
+  }
+  c10::cuda::device_synchronize();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return o.batch * static_cast<double>(o.steps) / seconds;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto value = [&] { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
+    if (a == "--batch_size") {
+      o.batch = value();
+    } else if (a == "--image_size") {
+      o.imageSize = value();
+    } else if (a == "--steps") {
+      o.steps = value();
+    } else if (a == "--warmup_steps") {
+      o.warmup = value();
+    } else if (a == "--checks_only") {
+      o.bench = false;
+    } else if (a == "--bench_only") {
+      o.checks = false;
+    } else {
+      std::fprintf(stderr,
+                   "usage: taxon-gpu-bench [--batch_size 256] [--image_size 299] [--steps 60] "
+                   "[--warmup_steps 15] [--checks_only | --bench_only]\n");
+      return 2;
+    }
+  }
+  if (!torch::cuda::is_available()) {
+    std::printf("{\"error\": \"no CUDA device\"}\n");
+    return 1;
+  }
+  const c10::Device cuda(c10::kCUDA, 0);
+  at::globalContext().setBenchmarkCuDNN(true);
+  std::string json;
+  bool ok = true;
+  if (o.checks) {
+    ok = runChecks(cuda, json);
+  }
+  if (o.bench) {
+    for (const bool pipeline : {false, true}) {
+      const double rate = benchmark(cuda, o, pipeline);
+      std::printf("Inception-v3 %dx%d, batch %d, bf16, channels-last, %s: %.1f images/sec\n",
+                  o.imageSize, o.imageSize, o.batch,
+                  pipeline ? "uint8 host batches (pinned, side stream)" : "batch on the GPU", rate);
+      json += std::string(json.empty() ? "" : ", ") + "\"images_per_sec_" +
+              (pipeline ? "pipeline" : "device") + "\": " + std::to_string(rate);
+    }
+    json += ", \"batch\": " + std::to_string(o.batch) + ", \"steps\": " + std::to_string(o.steps);
+  }
+  std::printf("{%s}\n", json.c_str());
+  return ok ? 0 : 1;
+}
