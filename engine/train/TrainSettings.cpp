@@ -46,11 +46,6 @@ void TrainSettings::applyRecipe(std::string_view recipeName) {
   }
 }
 
-double TrainSettings::baseLearningRate() const {
-  return learningRate > 0.0 ? learningRate
-                            : learningRatePer256 * static_cast<double>(batchSize) / 256.0;
-}
-
 std::vector<std::string> TrainSettings::validate() const {
   std::vector<std::string> problems;
   const auto need = [&](bool ok, const std::string& problem) {

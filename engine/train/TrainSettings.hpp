@@ -107,8 +107,12 @@ struct TrainSettings {
   // Sets every recipe value to the named recipe's (see above). Throws core::UsageError for an
   // unknown name.
   void applyRecipe(std::string_view name);
-  // learningRatePer256 x batchSize / 256 unless learningRate is set.
-  double baseLearningRate() const;
+  // learningRatePer256 x batchSize / 256 unless learningRate is set. Inline: bench/gpu builds the
+  // optimizer without this file's .cpp (which needs the JSON library).
+  double baseLearningRate() const {
+    return learningRate > 0.0 ? learningRate
+                              : learningRatePer256 * static_cast<double>(batchSize) / 256.0;
+  }
   // Every problem at once, one sentence each; empty when the settings are usable.
   std::vector<std::string> validate() const;
 };
