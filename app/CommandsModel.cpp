@@ -267,6 +267,10 @@ Command addTrainCommand(CLI::App& app) {
   addSetting(*cli, *f, "--eval_examples", &train::TrainSettings::evalExamples,
              "Validation images per evaluation (0: all)")
       ->default_str("10000");
+  addSetting(*cli, *f, "--recalibrate_batch_norm", &train::TrainSettings::recalibrateExamples,
+             "Training images from which batch-norm statistics are recomputed for the averaged "
+             "weights at each evaluation and checkpoint (0: the training network's)")
+      ->default_str("4096");
   cli->add_flag("--resume", f->resume,
                 "Continue the run in --train_dir from its newest checkpoint (flags given now "
                 "override its length, intervals, device and threads)");
@@ -292,6 +296,10 @@ Command addEvalCommand(CLI::App& app) {
   cli->add_option("--num_examples", s->model.maxExamples, "Evaluate the first N only (0: all)")
       ->capture_default_str();
   cli->add_option("--num_preprocess_threads", s->model.loaderThreads, "0: one per core");
+  cli->add_option("--recalibrate_batch_norm", s->recalibrateExamples,
+                  "First recompute batch-norm statistics for the averaged weights from N training "
+                  "images (checkpoints that carry none of their own; 0: off)")
+      ->capture_default_str();
   cli->add_option("--top_k", s->model.metrics.topK, "K of recall@K")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -605,6 +605,8 @@ def main():
     ap.add_argument("--num_classes", type=int, default=0,
                     help="default: manifest.json's num_classes, else 10")
     ap.add_argument("--no_aux", action="store_true", help="no auxiliary head")
+    ap.add_argument("--label_smoothing", type=float, default=0.1)
+    ap.add_argument("--dropout", type=float, default=0.2, help="before the classifier")
     ap.add_argument("--optimizer", choices=["sgd", "rmsprop"], default="sgd")
     ap.add_argument("--learning_rate", type=float, default=0.0,
                     help="default 0.1 * batch_size / 256 (constant)")
@@ -661,7 +663,8 @@ def main():
     if len(loader) == 0:
         raise SystemExit(f"fewer records ({len(images)}) than one batch ({args.batch_size})")
 
-    model = InceptionV3(num_classes, not args.no_aux, args.depth_multiplier).to(device)
+    model = InceptionV3(num_classes, not args.no_aux, args.depth_multiplier,
+                        args.dropout).to(device)
     model.train()
     params = count_params(model)
     print(f"model: Inception-v3 m={args.depth_multiplier} image {args.image_size} "
@@ -685,9 +688,9 @@ def main():
         x, y = next(it)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         logits, aux = model(x)
-        loss = F.cross_entropy(logits, y, label_smoothing=0.1)
+        loss = F.cross_entropy(logits, y, label_smoothing=args.label_smoothing)
         if aux is not None:
-            loss = loss + 0.4 * F.cross_entropy(aux, y, label_smoothing=0.1)
+            loss = loss + 0.4 * F.cross_entropy(aux, y, label_smoothing=args.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -9,9 +9,11 @@
 #    ratio.
 # 3. The accuracy run: a reduced Inception-v3 (depth multiplier 0.25, 75 x 75) with the small-data
 #    recipe without the aux head, label smoothing and dropout, weight decay 5e-4, learning rate 0.2
-#    per 256 and a cosine over EPOCHS epochs (6 took 26 minutes here and reached 0.8982; 6.5 are
-#    predicted at 28 minutes), evaluated on the test split every epoch; the curve, the wall time
-#    and the final precision@1 (the issue asks for at least 0.90 within 30 minutes).
+#    per 256 and a cosine over EPOCHS epochs, evaluated on the test split every epoch (batch-norm
+#    statistics recomputed for the averaged weights each time); the curve, the wall time and the
+#    final precision@1 (the goal: at least 0.90 within 30 minutes; 6.5 epochs took 27.4 minutes
+#    here and reached 0.9038).
+# SKIP_THROUGHPUT=1 or SKIP_ACCURACY=1 leaves out step 2 or 3.
 # Keep the machine otherwise idle: both cores are used and timings are wall-clock.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -25,6 +27,11 @@ python=$TAXON_VENV/bin/python
 project=$work/fashion-mnist
 records=$project/records
 model=(--image_size 75 --depth_multiplier 0.25 --batch_size 64)
+# The accuracy run's recipe changes (the peer is given the same where they cost time).
+recipe=(--recipe small-data --no_aux_logits --label_smoothing 0 --dropout 0
+  --learning_rate_per_256 0.2 --warmup_epochs 0.3 --weight_decay 5e-4)
+peer_recipe=(--no_aux --label_smoothing 0 --dropout 0 --weight_decay 5e-4 --no_colour
+  --min_crop_area 0.8 --learning_rate 0.05)
 mkdir -p "$work"
 
 if [[ ! -x $taxon ]]; then
@@ -39,9 +46,11 @@ if [[ ! -f $records/manifest.json ]]; then
 fi
 
 if [[ -z ${SKIP_THROUGHPUT:-} ]]; then
+# The peer's learning rate is 0.2 per 256 images at batch 64 (without warm-up: the speed of a step
+# does not depend on it).
 step "throughput: taxon train, $steps steps after $warmup (2 torch threads, 1 decode thread)"
 rm -rf "$work/throughput"
-"$taxon" train --train_dir "$work/throughput" --data_dir "$records" --recipe small-data \
+"$taxon" train --train_dir "$work/throughput" --data_dir "$records" "${recipe[@]}" \
   "${model[@]}" --max_steps $((steps + warmup)) --num_threads 2 --num_preprocess_threads 1 \
   --log_every_n_steps 50 --eval_subset test --eval_examples 0 --seed 1 >/dev/null
 ours=$("$python" - "$work/throughput/metrics.jsonl" "$warmup" <<'PY'
@@ -57,8 +66,8 @@ echo "taxon: $ours images/sec"
 
 step "throughput: PyTorch in Python (peer_train.py), $steps steps after $warmup"
 peer_json=$("$python" "$root/bench/train/peer_train.py" --data_dir "$records" "${model[@]}" \
-  --steps "$steps" --warmup_steps "$warmup" --threads 2 --workers 1 --no_colour \
-  --min_crop_area 0.8 --learning_rate 0.1 2>/dev/null | tail -1)
+  --steps "$steps" --warmup_steps "$warmup" --threads 2 --workers 1 "${peer_recipe[@]}" \
+  2>/dev/null | tail -1)
 peer=$(echo "$peer_json" | "$python" -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["images_per_sec"])')
 echo "peer:  $peer images/sec ($peer_json)"
 ratio=$("$python" -c "print(f'{$ours / $peer:.2f}')")
@@ -67,14 +76,15 @@ else
   ours=skipped peer=skipped ratio=skipped
 fi
 
+if [[ -n ${SKIP_ACCURACY:-} ]]; then
+  exit 0
+fi
 step "accuracy: $epochs epochs on all 60,000 training images, test split every epoch"
 rm -rf "$work/run"
 start=$(date +%s)
-"$taxon" train --train_dir "$work/run" --data_dir "$records" --recipe small-data "${model[@]}" \
+"$taxon" train --train_dir "$work/run" --data_dir "$records" "${recipe[@]}" "${model[@]}" \
   --num_epochs "$epochs" --num_threads 2 --num_preprocess_threads 1 --log_every_n_steps 100 \
-  --eval_subset test --eval_examples 0 --eval_every_n_steps 937 --save_every_n_steps 937 --seed 1 \
-  --no_aux_logits --label_smoothing 0 --dropout 0 --learning_rate_per_256 0.2 --warmup_epochs 0.3 \
-  --weight_decay 5e-4
+  --eval_subset test --eval_examples 0 --eval_every_n_steps 937 --save_every_n_steps 937 --seed 1
 end=$(date +%s)
 "$taxon" eval --checkpoint_dir "$work/run" --eval_dir "$work/eval" --subset test
 

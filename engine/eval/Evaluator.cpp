@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/Error.hpp"
 #include "core/Files.hpp"
@@ -71,6 +72,77 @@ MetricsReport evaluateModel(model::InceptionV3Impl& model, const data::RecordSet
   return metrics.report();
 }
 
+std::int64_t recalibrateBatchNorm(model::InceptionV3Impl& model, const data::RecordSet& records,
+                                  const c10::Device& device, const RecalibrationSettings& settings,
+                                  std::stop_token stop, const core::ProgressFn& progress) {
+  const data::RecordSplit& split = records.split(settings.subset);
+  const std::int64_t total = std::min(settings.examples, split.records);
+  std::vector<torch::nn::BatchNorm2dImpl*> layers;
+  for (const auto& child : model.modules()) {
+    if (auto* bn = child->as<torch::nn::BatchNorm2dImpl>()) {
+      layers.push_back(bn);
+    }
+  }
+  if (total <= 0 || layers.empty()) {
+    return 0;
+  }
+  // Shuffled, so that shards written in category order still give every category its share; the
+  // crop has the evaluation crop's size (at a random place) and neither flip nor colour change.
+  data::LoaderSettings loaderSettings;
+  loaderSettings.shards = split.shards;
+  loaderSettings.mode = data::LoaderMode::kTrain;
+  loaderSettings.batchSize = settings.batchSize;
+  loaderSettings.seed = settings.seed;
+  loaderSettings.shuffleBuffer = static_cast<int>(std::min<std::int64_t>(total, 8192));
+  auto& preprocess = loaderSettings.preprocess;
+  preprocess.height = static_cast<int>(model.settings().imageSize);
+  preprocess.width = static_cast<int>(model.settings().imageSize);
+  preprocess.minArea = preprocess.centralFraction * preprocess.centralFraction;
+  preprocess.maxArea = preprocess.minArea;
+  preprocess.minAspect = 1.0;
+  preprocess.maxAspect = 1.0;
+  preprocess.flip = false;
+  preprocess.colour = false;
+  loaderSettings.workerThreads = settings.loaderThreads;
+  loaderSettings.queueBatches = 2;
+  data::Loader loader(loaderSettings, stop);
+
+  std::vector<std::optional<double>> momenta;
+  for (auto* bn : layers) {
+    momenta.push_back(bn->options.momentum());
+  }
+  model.eval();
+  for (auto* bn : layers) {
+    bn->train();
+  }
+  torch::NoGradGuard noGrad;
+  std::int64_t done = 0;
+  std::int64_t batches = 0;
+  while (done < total) {
+    auto batch = loader.next();
+    if (!batch) {
+      break;
+    }
+    const std::int64_t keep = std::min<std::int64_t>(batch->size, total - done);
+    // Batch k replaces 1 / (k + 1) of the statistics: an equal-weight average of all batches.
+    ++batches;
+    for (auto* bn : layers) {
+      bn->options.momentum(1.0 / static_cast<double>(batches));
+    }
+    const auto tensors = data::toTensors(*batch, device);
+    model.forward(tensors.images.narrow(0, 0, keep));
+    done += keep;
+    if (progress) {
+      progress({"batch-norm statistics", done, total, "images"});
+    }
+  }
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    layers[i]->options.momentum(momenta[i]);
+  }
+  model.eval();
+  return done;
+}
+
 EvalOutcome evaluateCheckpoint(const EvalSettings& settings, std::stop_token stop,
                                const core::ProgressFn& progress) {
   auto trained = train::loadTrainedModel(settings.checkpoint, settings.device);
@@ -86,6 +158,14 @@ EvalOutcome evaluateCheckpoint(const EvalSettings& settings, std::stop_token sto
   outcome.step = trained.step;
   outcome.checkpoint = trained.checkpoint;
   outcome.warnings = trained.warnings;
+  if (settings.recalibrateExamples > 0) {
+    RecalibrationSettings recalibration;
+    recalibration.examples = settings.recalibrateExamples;
+    recalibration.batchSize = settings.model.batchSize;
+    recalibration.loaderThreads = settings.model.loaderThreads;
+    recalibrateBatchNorm(*trained.model, records, train::parseDevice(settings.device),
+                         recalibration, stop, progress);
+  }
   outcome.report = evaluateModel(*trained.model, records, train::parseDevice(settings.device),
                                  settings.model, stop, progress);
   outcome.stopped = stop.stop_requested();

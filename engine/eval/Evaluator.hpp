@@ -33,12 +33,34 @@ MetricsReport evaluateModel(model::InceptionV3Impl& model, const data::RecordSet
                             const c10::Device& device, const ModelEvalSettings& settings,
                             std::stop_token stop = {}, const core::ProgressFn& progress = {});
 
+struct RecalibrationSettings {
+  std::string subset = "train";
+  std::int64_t examples = 4096;  // images; the last batch may be cut short
+  int batchSize = 64;
+  int loaderThreads = 0;  // decode threads; 0: one per core
+  std::uint64_t seed = 1;
+};
+
+// Recomputes every batch-norm layer's running mean and variance for the model's present weights:
+// the equal-weight average over the batches of `examples` shuffled images of the split, centrally
+// cropped as for evaluation. A weight average (the EMA that evaluation uses) meets activations
+// that the training network's running statistics, gathered with other weights, do not describe;
+// after this they are its own. Only the batch-norm layers run in training mode (dropout does not
+// draw from the global random generator). Leaves the model in eval mode, and returns the images
+// used (fewer when the split is smaller or the stop is requested).
+std::int64_t recalibrateBatchNorm(model::InceptionV3Impl& model, const data::RecordSet& records,
+                                  const c10::Device& device, const RecalibrationSettings& settings,
+                                  std::stop_token stop = {}, const core::ProgressFn& progress = {});
+
 struct EvalSettings {
   std::filesystem::path checkpoint;  // a train dir (its newest checkpoint) or a checkpoint file
   std::filesystem::path dataDir;     // empty: the data dir the run trained on
   std::filesystem::path evalDir;     // where the report files go (see writeReport); empty: none
   std::string device = "cpu";
   ModelEvalSettings model;
+  // > 0: batch-norm statistics are first recomputed from this many training images (see
+  // recalibrateBatchNorm), for checkpoints whose average carries none of its own.
+  std::int64_t recalibrateExamples = 0;
 };
 
 struct EvalOutcome {

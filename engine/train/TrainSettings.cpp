@@ -84,6 +84,7 @@ std::vector<std::string> TrainSettings::validate() const {
   need(logEverySteps >= 1, "log interval must be at least 1 step");
   need(saveEverySteps >= 1, "checkpoint interval must be at least 1 step");
   need(keepCheckpoints >= 1, "at least 1 checkpoint must be kept");
+  need(recalibrateExamples >= 0, "the batch-norm recalibration images must not be negative");
   need(evalEverySteps >= 0 && evalExamples >= 0,
        "evaluation interval and size must not be negative");
   need(replicas >= 1, "at least 1 replica is needed (got " + std::to_string(replicas) + ")");
@@ -183,6 +184,7 @@ void visitLaterFields(Settings& s, Visit&& visit) {
   visit("precision", s.precision);
   visit("channels_last", s.channelsLast);
   visit("cudnn_benchmark", s.cudnnBenchmark);
+  visit("recalibrate_batch_norm", s.recalibrateExamples);
 }
 
 nlohmann::json toJson(const TrainSettings& settings) {

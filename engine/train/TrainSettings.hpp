@@ -102,6 +102,9 @@ struct TrainSettings {
   std::int64_t evalEverySteps = 0;        // validation during training; 0: at the end only
   std::int64_t evalExamples = 10000;      // validation images per evaluation; 0: all
   std::string evalSubset = "validation";  // the split evaluated during training
+  // Training images from which batch-norm statistics are recomputed for the averaged weights at
+  // each evaluation and checkpoint (see eval::recalibrateBatchNorm); 0: the training network's.
+  std::int64_t recalibrateExamples = 4096;
   bool evalAtEnd = true;
 
   // Sets every recipe value to the named recipe's (see above). Throws core::UsageError for an

@@ -170,6 +170,77 @@ TEST_F(Trainer, TinyModelMemorizesThirtyTwoImages) {
   EXPECT_EQ(summary["subset"], "validation");
 }
 
+// The averaged weights get batch-norm statistics of their own: recomputed from training images as
+// an equal-weight average over batches, saved with the average, and used by the checkpoint's
+// readers; recomputing draws nothing from the global random generator.
+TEST_F(Trainer, AveragedWeightsGetBatchNormStatisticsOfTheirOwn) {
+  test::writeRecordSet(dir_ / "records32", 32);
+  auto s = test::tinyRun(dir_ / "run", dir_ / "records32");
+  s.maxSteps = 6;
+  s.recalibrateExamples = 32;
+  train(s, false, {});
+  const auto saved = readLatestCheckpoint(s.trainDir);
+  ASSERT_TRUE(saved);
+  std::map<std::string, at::Tensor> training;
+  for (const auto& [name, tensor] : saved->model) {
+    training[name] = tensor;
+  }
+  std::map<std::string, at::Tensor> statistics;
+  for (const auto& [name, tensor] : saved->average) {
+    if (name.ends_with(".running_mean") || name.ends_with(".running_var")) {
+      statistics[name] = tensor;
+    }
+  }
+  std::size_t layers = 0;
+  for (const auto& [name, tensor] : training) {
+    layers += name.ends_with(".running_mean") ? 1 : 0;
+  }
+  ASSERT_GT(layers, 0u);
+  ASSERT_EQ(statistics.size(), 2 * layers);
+  int differing = 0;
+  for (const auto& [name, tensor] : statistics) {
+    differing += torch::allclose(tensor, training.at(name)) ? 0 : 1;
+  }
+  EXPECT_GT(differing, 0) << "the saved statistics are the training network's";
+
+  auto trained = loadTrainedModel(s.trainDir, "cpu");
+  for (const auto& item : model::stateDict(*trained.model)) {
+    if (statistics.count(item.key()) > 0) {
+      EXPECT_TRUE(torch::equal(item.value(), statistics.at(item.key()))) << item.key();
+    }
+  }
+
+  // The same images in batches of 8 (as the run did) and in one batch of 32 give the first layer
+  // the same means (later layers see activations normalized with each batch's own statistics).
+  const auto records = data::openRecordSet(s.dataDir);
+  eval::RecalibrationSettings byEight;
+  byEight.examples = 32;
+  byEight.batchSize = 8;
+  byEight.seed = s.seed;
+  auto eight = loadTrainedModel(s.trainDir, "cpu");
+  auto all = loadTrainedModel(s.trainDir, "cpu");
+  const auto generator = at::globalContext().defaultGenerator(c10::Device(c10::kCPU));
+  const auto randomBefore = generator.get_state();
+  EXPECT_EQ(eval::recalibrateBatchNorm(*eight.model, records, c10::Device(c10::kCPU), byEight), 32);
+  auto byAll = byEight;
+  byAll.batchSize = 32;
+  EXPECT_EQ(eval::recalibrateBatchNorm(*all.model, records, c10::Device(c10::kCPU), byAll), 32);
+  EXPECT_TRUE(torch::equal(generator.get_state(), randomBefore));
+  EXPECT_FALSE(eight.model->is_training());
+  const auto allState = model::stateDict(*all.model);
+  for (const auto& item : model::stateDict(*eight.model)) {
+    if (statistics.count(item.key()) == 0) {
+      continue;
+    }
+    EXPECT_TRUE(torch::allclose(item.value(), statistics.at(item.key()), 1e-5, 1e-6))
+        << item.key() << ": not what the run saved";
+    if (item.key() == "Conv2d_1a_3x3.bn.running_mean") {
+      EXPECT_TRUE(torch::allclose(item.value(), *allState.find(item.key()), 1e-4, 1e-5))
+          << item.key() << ": batches are not weighted equally";
+    }
+  }
+}
+
 TEST_F(Trainer, RefusesAnExistingRunWithoutResumeAndTouchesNothing) {
   auto s = test::tinyRun(dir_ / "run", dir_ / "records");
   s.maxSteps = 2;

@@ -240,7 +240,7 @@ class TestClassifyPage : public QObject {
 
     // Ctrl+V with copied files.
     auto* files = new QMimeData;
-    files->setUrls({QUrl::fromLocalFile(images_[0])});
+    files->setUrls({QUrl::fromLocalFile(images_[1])});
     QGuiApplication::clipboard()->setMimeData(files);
     page.activateWindow();
     QVERIFY(QTest::qWaitForWindowActive(&page));
@@ -249,7 +249,7 @@ class TestClassifyPage : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(classified.count(), 2, kTimeoutMs);
     QCOMPARE(page.model()->rowCount(), 2);
     checkRanked(1);
-    QCOMPARE(page.model()->result(1).path, images_[0]);
+    QCOMPARE(page.model()->result(1).path, images_[1]);
     // The same picture, pasted as data and as a file: the same ranking.
     QCOMPARE(page.model()->result(0).top[0].name, page.model()->result(1).top[0].name);
     taxon::test::saveScreenshot(&page, QStringLiteral("classify-paste"));
