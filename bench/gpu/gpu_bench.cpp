@@ -14,7 +14,6 @@
 //   pipeline    synthetic uint8 host batches moved as the trainer moves them: pinned memory,
 //               side-stream copy overlapping the step, the fused scaling kernel
 // Output: lines for people, and one JSON object on the last line.
-#include <ATen/autocast_mode.h>
 #include <c10/cuda/CUDAFunctions.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -29,11 +28,13 @@
 #include "data/BatchStager.hpp"
 #include "data/ScaleToUnitRange.hpp"
 #include "model/InceptionV3.hpp"
+#include "train/CudaStep.hpp"
 #include "train/Optimizer.hpp"
 #include "train/TrainSettings.hpp"
 
 namespace {
 
+using taxon::train::Autocast;
 using taxon::train::NamedTensors;
 namespace F = torch::nn::functional;
 
@@ -44,31 +45,6 @@ struct Options {
   int warmup = 15;
   bool checks = true;
   bool bench = true;
-};
-
-// bf16 autocast on CUDA for a scope (as the trainer's step does).
-class Bf16 {
- public:
-  explicit Bf16(bool on) : on_(on) {
-    if (on_) {
-      at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-      at::autocast::set_autocast_enabled(at::kCUDA, true);
-      at::autocast::increment_nesting();
-    }
-  }
-  ~Bf16() {
-    if (on_) {
-      if (at::autocast::decrement_nesting() == 0) {
-        at::autocast::clear_cache();
-      }
-      at::autocast::set_autocast_enabled(at::kCUDA, false);
-    }
-  }
-  Bf16(const Bf16&) = delete;
-  Bf16& operator=(const Bf16&) = delete;
-
- private:
-  bool on_;
 };
 
 struct Net {
@@ -83,13 +59,8 @@ Net makeNet(const taxon::model::InceptionSettings& settings, const c10::Device& 
   Net net;
   net.model = taxon::model::InceptionV3(settings);
   net.model->to(device);
-  if (channelsLast) {  // 4-D weights in NHWC, as the trainer's --channels_last
-    torch::NoGradGuard noGrad;
-    for (auto& p : net.model->parameters()) {
-      if (p.dim() == 4) {
-        p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
-      }
-    }
+  if (channelsLast) {
+    taxon::train::toChannelsLast(*net.model);
   }
   for (const auto& item : net.model->named_parameters()) {
     net.parameters.emplace_back(item.key(), item.value());
@@ -100,7 +71,7 @@ Net makeNet(const taxon::model::InceptionSettings& settings, const c10::Device& 
 
 torch::Tensor stepLoss(Net& net, const torch::Tensor& images, const torch::Tensor& labels,
                        bool bf16, double smoothing) {
-  const Bf16 autocast(bf16);
+  const Autocast autocast(bf16);
   const auto options = F::CrossEntropyFuncOptions().label_smoothing(smoothing);
   const auto out = net.model->forward(images);
   auto loss = F::cross_entropy(out.logits.to(torch::kFloat), labels, options);

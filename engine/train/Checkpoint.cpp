@@ -27,20 +27,6 @@ constexpr std::size_t kTrailerSize = 16;
 constexpr std::string_view kPrefix = "model.ckpt-";
 constexpr std::string_view kSuffix = ".taxon";
 
-std::optional<std::int64_t> stepOf(const std::string& fileName) {
-  if (fileName.size() <= kPrefix.size() + kSuffix.size() || fileName.rfind(kPrefix, 0) != 0 ||
-      fileName.compare(fileName.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
-    return std::nullopt;
-  }
-  const std::string digits =
-      fileName.substr(kPrefix.size(), fileName.size() - kPrefix.size() - kSuffix.size());
-  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit) ||
-      digits.size() > 18) {
-    return std::nullopt;
-  }
-  return std::stoll(digits);
-}
-
 c10::List<at::Tensor> tensorsOf(const NamedTensors& named) {
   c10::List<at::Tensor> list;
   list.reserve(named.size());
@@ -87,20 +73,6 @@ std::uint64_t getLittleEndian(const char* in, int bytes) {
 }
 
 }  // namespace
-
-std::vector<CheckpointInfo> listCheckpoints(const fs::path& directory) {
-  std::vector<CheckpointInfo> found;
-  std::error_code error;
-  for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
-    if (const auto step = stepOf(it->path().filename().string());
-        step && it->is_regular_file(error)) {
-      found.push_back({it->path(), *step});
-    }
-  }
-  std::sort(found.begin(), found.end(),
-            [](const CheckpointInfo& a, const CheckpointInfo& b) { return a.step < b.step; });
-  return found;
-}
 
 fs::path saveCheckpoint(const fs::path& directory, const CheckpointData& data, int keep) {
   nlohmann::json meta;

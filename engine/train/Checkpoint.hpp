@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "model/InceptionV3.hpp"
+#include "train/CheckpointFiles.hpp"
 #include "train/Optimizer.hpp"
 
 namespace taxon::train {
@@ -42,14 +43,6 @@ struct CheckpointData {
   NamedTensors optimizer;
   NamedTensors generators;  // "cpu", "cuda:N": random generator states
 };
-
-struct CheckpointInfo {
-  std::filesystem::path path;
-  std::int64_t step = 0;
-};
-
-// Checkpoints in `directory`, oldest first (by step). Temporary files are ignored.
-std::vector<CheckpointInfo> listCheckpoints(const std::filesystem::path& directory);
 
 // Writes DIR/model.ckpt-STEP.taxon atomically (see above), then deletes all but the newest `keep`.
 // Tensors may live on any device; they are saved from the CPU. Returns the path.

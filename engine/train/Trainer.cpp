@@ -3,7 +3,6 @@
 #include <torch/torch.h>
 
 #include <ATen/Context.h>
-#include <ATen/autocast_mode.h>
 
 #include <chrono>
 #include <cmath>
@@ -25,6 +24,7 @@
 #include "eval/Evaluator.hpp"
 #include "model/TorchvisionWeights.hpp"
 #include "train/Checkpoint.hpp"
+#include "train/CudaStep.hpp"
 #include "train/EventFile.hpp"
 #include "train/TrainSettingsJson.hpp"
 
@@ -262,40 +262,6 @@ class GroupSum : public model::ReplicaSum {
  private:
   dist::Group& group_;
 };
-
-// Autocast to bfloat16 on CUDA for the forward pass and the loss (thread-local, as autocast).
-class Autocast {
- public:
-  explicit Autocast(bool on) : on_(on) {
-    if (on_) {
-      at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-      at::autocast::set_autocast_enabled(at::kCUDA, true);
-      at::autocast::increment_nesting();
-    }
-  }
-  ~Autocast() {
-    if (on_ && at::autocast::decrement_nesting() == 0) {
-      at::autocast::clear_cache();
-    }
-    if (on_) {
-      at::autocast::set_autocast_enabled(at::kCUDA, false);
-    }
-  }
-  Autocast(const Autocast&) = delete;
-  Autocast& operator=(const Autocast&) = delete;
-
- private:
-  bool on_;
-};
-
-void toChannelsLast(torch::nn::Module& module) {
-  torch::NoGradGuard noGrad;
-  for (auto& p : module.parameters()) {
-    if (p.dim() == 4) {
-      p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
-    }
-  }
-}
 
 // Sum and sum of squares of every parameter, in double: equal on every replica exactly when the
 // replicas hold the same weights (they apply the same averaged gradients).

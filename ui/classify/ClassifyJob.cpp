@@ -12,12 +12,12 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/Paths.hpp"
+#include "train/CheckpointFiles.hpp"
 
 namespace taxon::ui {
 
@@ -29,36 +29,6 @@ const char* const kNoModel = "No trained model yet: train one on the Train page"
 
 QString toQString(const std::string& utf8) {
   return QString::fromStdString(utf8);
-}
-
-struct CheckpointFile {
-  fs::path path;
-  std::int64_t step = 0;
-};
-
-// The checkpoint with the highest STEP in `dir` (model.ckpt-STEP.taxon), or `dir` itself when it
-// is a checkpoint file. Temporary files ("...taxon.tmp-PID") do not match.
-std::optional<CheckpointFile> newestCheckpoint(const fs::path& dir) {
-  static const std::regex pattern(R"(model\.ckpt-([0-9]+)\.taxon)");
-  std::error_code error;
-  std::smatch match;
-  if (fs::is_regular_file(dir, error)) {
-    const std::string name = dir.filename().string();
-    const bool named = std::regex_match(name, match, pattern);
-    return CheckpointFile{dir, named ? std::stoll(match[1].str()) : 0};
-  }
-  std::optional<CheckpointFile> newest;
-  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
-    const std::string name = it->path().filename().string();
-    if (!std::regex_match(name, match, pattern)) {
-      continue;
-    }
-    const std::int64_t step = std::stoll(match[1].str());
-    if (!newest || step > newest->step) {
-      newest = CheckpointFile{it->path(), step};
-    }
-  }
-  return newest;
 }
 
 // Files stand for themselves; a folder for the image files under it, sorted.
@@ -237,7 +207,7 @@ void ClassifyJob::process(Worker& worker, const Request& request, std::stop_toke
     worker.newestSeen = -1;
   }
   const fs::path dir = toPath(request.checkpointDir);
-  const auto newest = request.checkpointDir.isEmpty() ? std::nullopt : newestCheckpoint(dir);
+  const auto newest = request.checkpointDir.isEmpty() ? std::nullopt : train::newestCheckpoint(dir);
   if (newest && newest->step > worker.newestSeen) {
     try {
       auto classifier = std::make_unique<infer::Classifier>(dir, settings_);
