@@ -653,9 +653,12 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
     data.metricsJson = lastMetrics.dump();
     data.model = namedState(*net);
     data.average = average->averages();
-    prepareEvalNet();
-    if (statisticsStep == step) {
-      data.average.insert(data.average.end(), averagedStatistics.begin(), averagedStatistics.end());
+    if (settings.recalibrateExamples > 0) {
+      prepareEvalNet();
+      if (statisticsStep == step) {
+        data.average.insert(data.average.end(), averagedStatistics.begin(),
+                            averagedStatistics.end());
+      }
     }
     data.optimizer = optimizer.state();
     data.generators = generatorStates(device);
