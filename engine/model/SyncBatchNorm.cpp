@@ -15,15 +15,22 @@ torch::Tensor channels(const torch::Tensor& t) {
   return t.view({1, -1, 1, 1});
 }
 
+// float32, or double for double inputs.
+torch::ScalarType computeType(const torch::Tensor& x) {
+  return at::promote_types(x.scalar_type(), torch::kFloat);
+}
+
 class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunction> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight, const torch::Tensor& bias,
                                torch::nn::BatchNorm2dImpl* bn, ReplicaSum* replicas) {
-    // Statistics in float32 at least (x may be bf16 under autocast), in two passes over the
-    // replicas: the mean, then the squared deviations from it (the one-pass E[x^2] - E[x]^2
-    // loses the variance to rounding when a channel's mean is large against its spread).
-    const auto xf = x.to(torch::kFloat);
+    // Statistics in float32 at least (x may be bf16 under autocast; double stays double), in two
+    // passes over the replicas: the mean, then the squared deviations from it (the one-pass
+    // E[x^2] - E[x]^2 loses the variance to rounding when a channel's mean is large against its
+    // spread).
+    const auto compute = computeType(x);
+    const auto xf = x.to(compute);
     const auto c = x.size(1);
     // Sums accumulate in double, as PyTorch's CPU batch norm does.
     const auto wide = xf.options().dtype(torch::kDouble);
@@ -31,18 +38,18 @@ class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunc
                              torch::full({1}, static_cast<double>(x.numel() / c), wide)});
     replicas->sum(first);
     const auto count = first[c];
-    const auto mean = (first.slice(0, 0, c) / count).to(torch::kFloat);
+    const auto mean = (first.slice(0, 0, c) / count).to(compute);
     const auto centred = xf - channels(mean);
     auto squares = centred.square().sum({0, 2, 3}, false, torch::kDouble);
     replicas->sum(squares);
-    const auto var = (squares / count).to(torch::kFloat);
+    const auto var = (squares / count).to(compute);
     const auto eps = bn->options.eps();
     const auto invstd = (var + eps).rsqrt();
     {
       torch::NoGradGuard noGrad;
       // Unbiased, as PyTorch keeps it; computed on the device (no synchronization).
       const double momentum = bn->options.momentum().value_or(0.1);
-      const auto unbiased = var * (count / (count - 1.0).clamp_min(1.0)).to(torch::kFloat);
+      const auto unbiased = var * (count / (count - 1.0).clamp_min(1.0)).to(compute);
       auto& runningMean = bn->running_mean;
       auto& runningVar = bn->running_var;
       runningMean.mul_(1.0 - momentum).add_(mean.to(runningMean.dtype()), momentum);
@@ -52,7 +59,7 @@ class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunc
     const auto xhat = centred * channels(invstd);
     ctx->save_for_backward({xhat, invstd, weight, count});
     ctx->saved_data["replicas"] = reinterpret_cast<std::int64_t>(replicas);
-    return (xhat * channels(weight.to(torch::kFloat)) + channels(bias.to(torch::kFloat)))
+    return (xhat * channels(weight.to(compute)) + channels(bias.to(compute)))
         .to(x.scalar_type());
   }
 
@@ -63,7 +70,8 @@ class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunc
     const auto& weight = saved[2];
     const auto& count = saved[3];
     auto* replicas = reinterpret_cast<ReplicaSum*>(ctx->saved_data["replicas"].toInt());
-    const auto dy = gradOutputs[0].to(torch::kFloat);
+    const auto compute = computeType(gradOutputs[0]);
+    const auto dy = gradOutputs[0].to(compute);
     const auto c = xhat.size(1);
     const auto sumDy = dy.sum({0, 2, 3}, false, torch::kDouble);
     const auto sumDyXhat = (dy * xhat).sum({0, 2, 3}, false, torch::kDouble);
@@ -72,10 +80,10 @@ class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunc
     const auto gradBias = sumDy.to(weight.scalar_type());
     auto global = torch::cat({sumDy, sumDyXhat});
     replicas->sum(global);
-    const auto meanDy = (global.slice(0, 0, c) / count).to(torch::kFloat);
-    const auto meanDyXhat = (global.slice(0, c, 2 * c) / count).to(torch::kFloat);
+    const auto meanDy = (global.slice(0, 0, c) / count).to(compute);
+    const auto meanDyXhat = (global.slice(0, c, 2 * c) / count).to(compute);
     const auto gradX = (dy - channels(meanDy) - xhat * channels(meanDyXhat)) *
-                       channels(invstd * weight.to(torch::kFloat));
+                       channels(invstd * weight.to(compute));
     return {gradX.to(gradOutputs[0].scalar_type()), gradWeight, gradBias, torch::Tensor(),
             torch::Tensor()};
   }

@@ -18,14 +18,16 @@ LearningRateSchedule::LearningRateSchedule(const TrainSettings& settings, double
       base_(settings.baseLearningRate()),
       decayEpochs_(settings.decayEpochs),
       decayFactor_(settings.decayFactor),
-      warmupSteps_(settings.warmupEpochs * stepsPerEpoch),
+      warmupSteps_(std::min(settings.warmupEpochs * stepsPerEpoch,
+                            kMaxWarmupFraction * static_cast<double>(std::max<std::int64_t>(
+                                                      totalSteps, 1)))),
       stepsPerEpoch_(std::max(stepsPerEpoch, 1.0)),
       totalSteps_(totalSteps) {}
 
 double LearningRateSchedule::at(std::int64_t step) const {
   const double s = static_cast<double>(step);
   if (s < warmupSteps_) {
-    return base_ * (s + 1.0) / warmupSteps_;
+    return base_ * std::min(1.0, (s + 1.0) / warmupSteps_);  // a fractional warm-up ends at base
   }
   switch (kind_) {
     case ScheduleKind::kStaircase:

@@ -17,9 +17,15 @@ namespace taxon::train {
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
-// The learning rate at a step: linear warm-up from 0 over warmupEpochs, then the schedule
-// (staircase: base x decayFactor^floor(epoch / decayEpochs); cosine: base x (1 + cos(pi t)) / 2
-// with t the fraction of the post-warm-up run done; constant: base).
+// The learning rate at a step: linear warm-up from 0 over warmupEpochs, but never over more than
+// kMaxWarmupFraction of the run (a one-epoch warm-up would otherwise fill a one-epoch run, whose
+// rate would rise to its peak at the last step), then the schedule (staircase: base x
+// decayFactor^floor(epoch / decayEpochs); cosine: base x (1 + cos(pi t)) / 2 with t the fraction
+// of the post-warm-up run done, so that the rate decays to 0 at the run's end whatever its
+// length; constant: base). The run's length is its total step count, whether given in steps or
+// epochs; a resumed run with the same length gets the same rates.
+inline constexpr double kMaxWarmupFraction = 0.1;
+
 class LearningRateSchedule {
  public:
   // stepsPerEpoch: optimizer steps in one epoch; totalSteps: the run's length (for cosine).

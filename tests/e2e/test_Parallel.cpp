@@ -109,12 +109,13 @@ int waitFor(const Rank& r, std::chrono::seconds limit) {
 
 class ParallelCommands : public ::testing::Test {
  protected:
-  void SetUp() override { writeRecordSet(dir_ / "records", 32); }
+  void SetUp() override { writeNoisyRecords(dir_ / "records", 32); }
   TempDir dir_;
 };
 
 // One step, as in the unit test TwoReplicasEqualOneWithTheCombinedBatch (over several steps this
-// tiny network amplifies float rounding as much between float and double as between the runs).
+// tiny network amplifies float rounding as much between float and double as between the runs), on
+// noisy pictures, where batch norm is well conditioned.
 TEST_F(ParallelCommands, TwoProcessesEqualOneWithTheCombinedBatch) {
   const auto single = taxon(comparable(dir_ / "one", dir_ / "records", 1));
   ASSERT_EQ(single.exitCode, 0) << single.err;
@@ -138,7 +139,11 @@ TEST_F(ParallelCommands, TwoProcessesEqualOneWithTheCombinedBatch) {
   for (std::size_t i = 0; i < a.size(); ++i) {
     EXPECT_NEAR(a[i], b[i], 1e-4 * std::max(1.0, std::abs(a[i]))) << "step " << i + 1;
   }
-  // The trained weights agree; eval of both runs gives the same figures.
+  // The trained weights agree; eval of both runs gives the same figures, within what float
+  // rounding can do to this tiny network's one step: two correct computations of it differ by
+  // up to 2 % in this mean loss when rounding flips a ReLU or max-pool decision (one process on
+  // oneDNN's AVX2 kernels against AVX-512's), and unsynchronized batch norm by more than 1000 %
+  // (the unit tests in tests/engine/train/test_DataParallel.cpp compare the step itself).
   const auto evalOne =
       taxon({"eval", "--checkpoint_dir", (dir_ / "one").string(), "--eval_dir",
              (dir_ / "eval-one").string(), "--data_dir", (dir_ / "records").string()});
@@ -150,7 +155,7 @@ TEST_F(ParallelCommands, TwoProcessesEqualOneWithTheCombinedBatch) {
   const auto summaryOne = nlohmann::json::parse(readAll(dir_ / "eval-one" / "summary.json"));
   const auto summaryTwo = nlohmann::json::parse(readAll(dir_ / "eval-two" / "summary.json"));
   EXPECT_NEAR(summaryOne["mean_loss"].get<double>(), summaryTwo["mean_loss"].get<double>(),
-              1e-3 * summaryOne["mean_loss"].get<double>());
+              5e-2 * summaryOne["mean_loss"].get<double>());
 }
 
 // SIGKILL one rank in the middle of training: the other stops within a bounded time, says which

@@ -70,6 +70,26 @@ inline void writeRecordSet(const std::filesystem::path& dir, int count) {
   writeFourLabels(dir);
 }
 
+// DIR/train-00000-of-00001 and DIR/validation-00000-of-00001 (the same `count` noisy pictures
+// tinted by their category), and DIR/labels.txt. Every channel of every layer varies within a
+// batch, so batch norm is well conditioned and two runs differ only by float rounding. Flat
+// pictures (categoryPng) leave channels with almost no variance, where batch norm amplifies
+// rounding without bound: one step's gradients then differ by up to 20 % between two correct
+// float computations (oneDNN's AVX2 and AVX-512 kernels, or one replica and two).
+inline void writeNoisyRecords(const std::filesystem::path& dir, int count) {
+  for (const std::string split : {"train", "validation"}) {
+    cv::RNG rng(7);
+    writeShard(dir, split, count, [&](int i) {
+      cv::Mat picture(64, 64, CV_8UC3);
+      rng.fill(picture, cv::RNG::UNIFORM, 0, 160);
+      static const cv::Scalar tints[] = {{90, 0, 0}, {0, 90, 0}, {0, 0, 90}, {60, 60, 60}};
+      picture += tints[i % 4];
+      return encode(picture, ".png");
+    });
+  }
+  writeFourLabels(dir);
+}
+
 // The main head's cross-entropy of every step in TRAIN_DIR/metrics.jsonl.
 inline std::vector<double> loggedCrossEntropies(const std::filesystem::path& trainDir) {
   std::ifstream in(trainDir / "metrics.jsonl");

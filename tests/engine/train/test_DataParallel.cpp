@@ -198,10 +198,12 @@ TEST(DataParallel, SyncBatchNormEqualsBatchNormOverTheCombinedBatch) {
 }
 
 // The whole network, one step: two replicas with synchronized batch norm give the logits and the
-// averaged gradients of one network on the combined batch, within float rounding; without the
-// synchronization they are far off. (Over several steps this small, freshly initialized network
-// amplifies rounding: the single network in float drifts from itself in double just as much. So
-// the comparison is one step deep.)
+// averaged gradients of one network on the combined batch; without the synchronization they are
+// far off. In double precision: in float, any two correct computations of this network's
+// gradients (one replica or two, oneDNN's AVX2 or AVX-512 kernels) differ by up to 8 % of the
+// largest, because a rounding-level difference flips the odd discrete decision (a ReLU or max-pool
+// choice between values within rounding of each other), and that reroutes the gradient below it (bench/numerics/run.sh measures it). In double
+// no such flip happens, and the comparison can be tight on every instruction set.
 TEST(DataParallel, SynchronizedInceptionMatchesTheCombinedBatch) {
   model::InceptionSettings settings;
   settings.numClasses = 4;
@@ -210,8 +212,9 @@ TEST(DataParallel, SynchronizedInceptionMatchesTheCombinedBatch) {
   settings.dropout = 0.0;
   torch::manual_seed(9);
   model::InceptionV3 single(settings);
+  single->to(torch::kDouble);
   single->train();
-  const auto images = torch::rand({8, 3, 75, 75}) * 2.0 - 1.0;
+  const auto images = torch::rand({8, 3, 75, 75}, torch::kDouble) * 2.0 - 1.0;
   const auto labels = torch::randint(0, 4, {8}, torch::kInt64);
   const auto lossOf = [](const model::InceptionOutput& o, const torch::Tensor& target) {
     return torch::nn::functional::cross_entropy(o.logits, target) +
@@ -239,6 +242,7 @@ TEST(DataParallel, SynchronizedInceptionMatchesTheCombinedBatch) {
         dist::Group& group;
       };
       model::InceptionV3 net(settings);
+      net->to(torch::kDouble);
       {
         torch::NoGradGuard noGrad;
         auto params = net->parameters();
@@ -268,10 +272,10 @@ TEST(DataParallel, SynchronizedInceptionMatchesTheCombinedBatch) {
   };
   const auto [syncedLogits, syncedGrads] = replicas(true);
   const auto [ownLogits, ownGrads] = replicas(false);
-  EXPECT_LT(syncedLogits, 1e-3);
-  EXPECT_LT(syncedGrads, 1e-2);
-  EXPECT_GT(ownLogits, 10 * syncedLogits);
-  EXPECT_GT(ownGrads, 10 * syncedGrads);
+  EXPECT_LT(syncedLogits, 1e-9);
+  EXPECT_LT(syncedGrads, 1e-9);
+  EXPECT_GT(ownLogits, 0.1);
+  EXPECT_GT(ownGrads, 0.1);
   std::printf(
       "largest difference from the combined batch: logits %.2g (own batch norm: %.2g), "
       "gradients %.2g of the largest (own: %.2g)\n",
@@ -295,19 +299,24 @@ train::TrainSettings comparableRun(const fs::path& trainDir, const fs::path& dat
   return s;
 }
 
-// Noisy pictures tinted by their category: every channel of every layer varies within a batch, so
-// batch norm is well conditioned and two runs differ only by float rounding (flat pictures leave
-// channels with almost no variance, where batch norm amplifies rounding without bound).
-void writeNoisyRecords(const fs::path& dir, int count) {
-  cv::RNG rng(7);
-  writeShard(dir, "train", count, [&](int i) {
-    cv::Mat picture(64, 64, CV_8UC3);
-    rng.fill(picture, cv::RNG::UNIFORM, 0, 160);
-    static const cv::Scalar tints[] = {{90, 0, 0}, {0, 90, 0}, {0, 0, 90}, {60, 60, 60}};
-    picture += tints[i % 4];
-    return encode(picture, ".png");
-  });
-  writeFourLabels(dir);
+// How far the first step's update of run B is from run A's: ||gB - gA|| / ||gA|| over every
+// parameter's gradient (SGD's first buffer) at once. Two correct float computations of this tiny
+// network's step agree to 1e-4 unless a rounding-level difference flips a discrete decision (a ReLU
+// or max-pool choice between values within rounding of each other), which moves the gradients
+// below it by 2-3 % (measured on oneDNN's AVX2,
+// AVX-512 and SSE4.1 kernels; see SynchronizedInceptionMatchesTheCombinedBatch for the exact
+// comparison in double). Unsynchronized batch norm moves it by more than 30 %.
+double stepDifference(const train::CheckpointData& a, const train::CheckpointData& b) {
+  std::vector<torch::Tensor> ga, gb;
+  EXPECT_EQ(a.optimizer.size(), b.optimizer.size());
+  for (std::size_t i = 0; i < a.optimizer.size() && i < b.optimizer.size(); ++i) {
+    EXPECT_EQ(a.optimizer[i].first, b.optimizer[i].first);
+    ga.push_back(a.optimizer[i].second.reshape(-1).to(torch::kDouble));
+    gb.push_back(b.optimizer[i].second.reshape(-1).to(torch::kDouble));
+  }
+  const auto x = torch::cat(ga);
+  const auto y = torch::cat(gb);
+  return ((y - x).norm() / x.norm()).item<double>();
 }
 
 class DataParallelTraining : public ::testing::Test {
@@ -346,20 +355,9 @@ TEST_F(DataParallelTraining, TwoReplicasEqualOneWithTheCombinedBatch) {
   const auto ca = train::readCheckpoint(single.lastCheckpoint);
   const auto cb = train::readCheckpoint(pair.lastCheckpoint);
   ASSERT_EQ(ca.model.size(), cb.model.size());
-  double worst = 0.0;
-  double moved = 0.0;  // the largest change the step made
-  for (std::size_t i = 0; i < ca.model.size(); ++i) {
-    ASSERT_EQ(ca.model[i].first, cb.model[i].first);
-    if (ca.model[i].first.find("running_") == std::string::npos &&
-        ca.model[i].second.is_floating_point()) {
-      worst = std::max(worst, (ca.model[i].second - cb.model[i].second).abs().max().item<double>());
-    }
-  }
-  for (const auto& [name, tensor] : ca.optimizer) {  // SGD's first buffer is the gradient
-    moved = std::max(moved, one.learningRate * tensor.abs().max().item<double>());
-  }
-  EXPECT_GT(moved, 1e-3);
-  EXPECT_LT(worst, 1e-2 * moved);
+  const double difference = stepDifference(ca, cb);
+  std::printf("one step's update: %.2e of its size from the combined batch's\n", difference);
+  EXPECT_LT(difference, 0.1);
   // Both replicas' positions are saved.
   EXPECT_EQ(cb.replicaPositions.size(), 4u);
 }
@@ -367,14 +365,21 @@ TEST_F(DataParallelTraining, TwoReplicasEqualOneWithTheCombinedBatch) {
 // Without synchronized batch norm each replica normalizes its own batch: a different (valid) run.
 TEST_F(DataParallelTraining, UnsynchronizedBatchNormDiffersFromTheCombinedBatch) {
   auto one = comparableRun(dir_ / "one", dir_ / "records");
-  train::train(one, false, {});
+  one.maxSteps = 1;
+  const auto single = train::train(one, false, {});
   auto two = comparableRun(dir_ / "two", dir_ / "records");
+  two.maxSteps = 1;
   two.replicas = 2;
-  train::train(two, false, {});
+  const auto pair = train::train(two, false, {});
   const auto a = loggedCrossEntropies(dir_ / "one");
   const auto b = loggedCrossEntropies(dir_ / "two");
   ASSERT_EQ(a.size(), b.size());
   EXPECT_GT(std::abs(a[0] - b[0]), 1e-4);  // the same weights and images, normalized differently
+  // The measure TwoReplicasEqualOneWithTheCombinedBatch bounds by 0.1 tells the runs apart.
+  const double difference = stepDifference(train::readCheckpoint(single.lastCheckpoint),
+                                           train::readCheckpoint(pair.lastCheckpoint));
+  std::printf("one step's update without synchronization: %.2e of its size\n", difference);
+  EXPECT_GT(difference, 0.3);
 }
 
 // A run of two replicas continues on one from the same global position.

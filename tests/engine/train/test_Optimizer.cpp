@@ -99,6 +99,49 @@ TEST(LearningRateSchedule, StaircaseCosineWarmupAndConstant) {
   EXPECT_DOUBLE_EQ(LearningRateSchedule(s, 10.0, 100).at(99), 0.4);
 }
 
+// A warm-up as long as the run (the demo: one epoch of warm-up in a one-epoch run) is cut to a
+// tenth of the run, and the cosine still decays to zero by the run's end, however short.
+TEST(LearningRateSchedule, WarmUpAndDecayFitRunsOfAnyLength) {
+  TrainSettings s;
+  s.schedule = ScheduleKind::kCosine;
+  s.warmupEpochs = 1.0;
+  s.learningRate = 0.1;
+  for (const std::int64_t total : {843, 84, 10, 3, 1}) {
+    const LearningRateSchedule schedule(s, 843.0, total);
+    double peak = 0.0;
+    std::int64_t peakStep = -1;
+    for (std::int64_t step = 0; step < total; ++step) {
+      const double rate = schedule.at(step);
+      EXPECT_GE(rate, 0.0);
+      EXPECT_LE(rate, 0.1 + 1e-15);
+      if (rate > peak) {
+        peak = rate;
+        peakStep = step;
+      }
+    }
+    EXPECT_LE(static_cast<double>(peakStep), std::ceil(0.1 * static_cast<double>(total)))
+        << total << " steps";
+    if (total >= 10) {
+      EXPECT_NEAR(peak, 0.1, 1e-12) << total << " steps";
+      // The last step's rate is a small fraction of the peak: the decay finished.
+      EXPECT_LT(schedule.at(total - 1), 0.01 * 0.1 * 843.0 / static_cast<double>(total) + 1e-3)
+          << total << " steps";
+      EXPECT_LT(schedule.at(total - 1), schedule.at(total / 2)) << total << " steps";
+    }
+  }
+  // The demo's run: warm-up over 84 of 843 steps, the peak at step 83, half the rate at the
+  // middle of the decay, nearly nothing at the end.
+  const LearningRateSchedule demo(s, 843.0, 843);
+  EXPECT_DOUBLE_EQ(demo.at(83), 0.1 * 84.0 / 84.3);
+  EXPECT_DOUBLE_EQ(demo.at(84), 0.1);  // the fractional warm-up's last step: never above the peak
+  EXPECT_NEAR(demo.at(84 + (843 - 84) / 2), 0.05, 1e-3);
+  EXPECT_LT(demo.at(842), 1e-5);
+  // A long run keeps its whole warm-up.
+  const LearningRateSchedule longRun(s, 843.0, 20 * 843);
+  EXPECT_NEAR(longRun.at(420), 0.1 * 421.0 / 843.0, 1e-12);
+  EXPECT_NEAR(longRun.at(842), 0.1, 1e-12);
+}
+
 TEST(WeightAverage, DecayIsCappedEarlyLikeTensorFlowsNumUpdates) {
   OneWeight p;
   WeightAverage average(p.named(), 0.9999);

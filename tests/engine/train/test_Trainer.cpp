@@ -130,17 +130,23 @@ TEST_F(Trainer, ResumingFromAnOlderCheckpointRepeatsTheLostSteps) {
 }
 
 TEST_F(Trainer, TinyModelMemorizesThirtyTwoImages) {
-  test::writeRecordSet(dir_ / "records32", 32);
+  test::writeNoisyRecords(dir_ / "records32", 32);
   auto s = test::tinyRun(dir_ / "run", dir_ / "records32");
   s.depthMultiplier = 0.25;
   s.distort = false;
   s.optimizer = OptimizerKind::kSgd;
   s.schedule = ScheduleKind::kConstant;
-  s.learningRate = 0.05;
+  // Noisy pictures (batch norm well conditioned; see writeNoisyRecords), the whole set in every
+  // batch, a moderate rate: the loss falls steadily on every instruction set. (Batches of 8 at 0.05 were chaotic: the loss jumped between 0.04 and 12 from step to
+  // step, and oneDNN's AVX2 and AVX-512 kernels ended 100 steps at 0.23 and 0.33 with precision@1
+  // 0.75 and 1.0.)
+  s.batchSize = 32;
+  s.shuffleBuffer = 32;
+  s.learningRate = 0.01;
   s.dropout = 0.0;
   s.labelSmoothing = 0.0;
-  s.maxSteps = 100;
-  s.logEverySteps = 20;
+  s.maxSteps = 50;
+  s.logEverySteps = 10;
   s.evalAtEnd = true;
   std::vector<double> evals;
   TrainCallbacks callbacks;
@@ -151,14 +157,20 @@ TEST_F(Trainer, TinyModelMemorizesThirtyTwoImages) {
   EXPECT_DOUBLE_EQ(result.lastEval->precisionAt1, 1.0);
   EXPECT_EQ(evals.size(), 1u);
   ASSERT_TRUE(result.lastStep);
-  EXPECT_LT(result.lastStep->crossEntropy, 0.1);
+  EXPECT_LT(result.lastStep->crossEntropy, 0.01);
+  // Steadily: each tenth of the run ends lower than the one before.
+  const auto losses = test::loggedCrossEntropies(s.trainDir);
+  ASSERT_EQ(losses.size(), 50u);
+  for (std::size_t i = 19; i < losses.size(); i += 10) {
+    EXPECT_LT(losses[i], losses[i - 10]) << "step " << i + 1;
+  }
 
   // The checkpoint evaluated from disk gives the same answer, with every report file.
   eval::EvalSettings evalSettings;
   evalSettings.checkpoint = s.trainDir;
   evalSettings.evalDir = dir_ / "eval";
   const auto outcome = eval::evaluateCheckpoint(evalSettings);
-  EXPECT_EQ(outcome.step, 100);
+  EXPECT_EQ(outcome.step, 50);
   EXPECT_DOUBLE_EQ(outcome.report.precisionAt1, 1.0);
   EXPECT_DOUBLE_EQ(outcome.report.recallAtK, 1.0);
   for (const char* file : {"summary.json", "categories.csv", "levels.csv", "confusion.csv",
@@ -166,8 +178,62 @@ TEST_F(Trainer, TinyModelMemorizesThirtyTwoImages) {
     EXPECT_TRUE(fs::exists(dir_ / "eval" / file)) << file;
   }
   const auto summary = nlohmann::json::parse(test::readFile(dir_ / "eval" / "summary.json"));
-  EXPECT_EQ(summary["step"], 100);
+  EXPECT_EQ(summary["step"], 50);
   EXPECT_EQ(summary["subset"], "validation");
+}
+
+// A run given in epochs with the small-data recipe, whose warm-up is as long as the run (the
+// demo's case): the logged rate rises over the first tenth of the run, then decays to nearly
+// zero at the end; resumed halfway, the run logs the same rates.
+TEST_F(Trainer, ShortRunWarmsUpAndDecaysWithinItsLength) {
+  test::writeRecordSet(dir_ / "records32", 32);
+  auto s = test::tinyRun(dir_ / "run", dir_ / "records32");
+  s.applyRecipe("small-data");
+  ASSERT_EQ(s.schedule, ScheduleKind::kCosine);
+  s.warmupEpochs = 3.0;
+  s.learningRate = 0.01;
+  s.maxSteps = 0;
+  s.maxEpochs = 10.0;  // 4 steps an epoch: 40 steps
+  s.recalibrateExamples = 0;
+  const auto rates = [](const fs::path& trainDir) {
+    std::vector<double> out;
+    std::ifstream in(trainDir / "metrics.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto json = nlohmann::json::parse(line);
+      if (json.contains("learning_rate")) {
+        out.push_back(json["learning_rate"].get<double>());
+      }
+    }
+    return out;
+  };
+  train(s, false, {});
+  const auto whole = rates(s.trainDir);
+  ASSERT_EQ(whole.size(), 40u);
+  EXPECT_LT(whole.front(), 0.5 * 0.01);
+  EXPECT_NEAR(*std::max_element(whole.begin(), whole.end()), 0.01, 1e-9);
+  EXPECT_EQ(std::max_element(whole.begin(), whole.end()) - whole.begin(), 3);  // 4 of 40 steps
+  EXPECT_LT(whole.back(), 1e-4);
+  for (std::size_t i = 5; i < whole.size(); ++i) {
+    EXPECT_LT(whole[i], whole[i - 1]) << "step " << i + 1;
+  }
+
+  auto half = s;
+  half.trainDir = dir_ / "resumed";
+  std::stop_source stop;
+  TrainCallbacks callbacks;
+  callbacks.onStep = [&](const StepMetrics& m) {
+    if (m.step == 20) {
+      stop.request_stop();
+    }
+  };
+  EXPECT_TRUE(train(half, false, callbacks, stop.get_token()).stopped);
+  train(half, true, {});
+  const auto resumed = rates(half.trainDir);
+  ASSERT_EQ(resumed.size(), whole.size());
+  for (std::size_t i = 0; i < whole.size(); ++i) {
+    EXPECT_DOUBLE_EQ(resumed[i], whole[i]) << "step " << i + 1;
+  }
 }
 
 // The averaged weights get batch-norm statistics of their own: recomputed from training images as
