@@ -10,6 +10,7 @@
 #include "Commands.hpp"
 #include "core/Error.hpp"
 #include "core/Runtime.hpp"
+#include "core/Text.hpp"
 #include "data/Catalog.hpp"
 #include "data/RecordFile.hpp"
 #include "train/Trainer.hpp"
@@ -32,20 +33,27 @@ int describeProject(const fs::path& dir) {
   const auto counts = catalog.countsByCategory();
   std::int64_t train = 0, validation = 0, test = 0, unassigned = 0;
   std::printf("Project %s\n", catalog.projectDir().c_str());
-  std::printf("  %-40s %9s %10s %9s %10s\n", "category", "train", "validation", "test",
-              "unassigned");
+  // Columns by display width, not bytes: wide characters take two columns.
+  std::size_t nameColumns = core::displayWidth("category");
   for (const auto& c : counts) {
-    std::printf("  %-40s %9s %10s %9s %10s\n", c.path.c_str(), withThousands(c.train).c_str(),
-                withThousands(c.validation).c_str(), withThousands(c.test).c_str(),
-                withThousands(c.unassigned).c_str());
+    nameColumns = std::max(nameColumns, core::displayWidth(c.path));
+  }
+  const auto row = [&](const std::string& name, const std::string& a, const std::string& b,
+                       const std::string& c, const std::string& d) {
+    std::printf("  %s %9s %10s %9s %10s\n", core::padRight(name, nameColumns).c_str(), a.c_str(),
+                b.c_str(), c.c_str(), d.c_str());
+  };
+  row("category", "train", "validation", "test", "unassigned");
+  for (const auto& c : counts) {
+    row(c.path, withThousands(c.train), withThousands(c.validation), withThousands(c.test),
+        withThousands(c.unassigned));
     train += c.train;
     validation += c.validation;
     test += c.test;
     unassigned += c.unassigned;
   }
-  std::printf("  %-40s %9s %10s %9s %10s\n", "all", withThousands(train).c_str(),
-              withThousands(validation).c_str(), withThousands(test).c_str(),
-              withThousands(unassigned).c_str());
+  row("all", withThousands(train), withThousands(validation), withThousands(test),
+      withThousands(unassigned));
   const auto uncategorized = catalog.imageCount() - train - validation - test - unassigned;
   std::printf("%zu categories, %s images%s; %zu import problems on record.\n", counts.size(),
               withThousands(catalog.imageCount()).c_str(),

@@ -8,6 +8,7 @@
 
 #include "MainWindow.hpp"
 #include "classify/ClassifyPage.hpp"
+#include "common/Numbers.hpp"
 #include "core/Version.hpp"
 
 int main(int argc, char** argv) {
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   QApplication::setOrganizationName(QStringLiteral("Taxon"));
   QApplication::setApplicationVersion(QString::fromUtf8(taxon::core::kVersion));
   QApplication::setDesktopFileName(QStringLiteral("taxon-studio"));
+  taxon::ui::useReadableNumbers();
 
   QCommandLineParser parser;
   parser.setApplicationDescription(QStringLiteral("Train, inspect and serve image classifiers."));

@@ -26,6 +26,7 @@ packages=(
   python3 python3-venv python3-dev
   libopencv-dev libprotobuf-dev protobuf-compiler libsqlite3-dev sqlite3
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev zlib1g-dev
+  libutf8proc-dev
   libgloo-dev
   dataset-fashion-mnist
 )

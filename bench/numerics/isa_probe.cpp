@@ -76,8 +76,10 @@ Tensors step(const Tensors& init, torch::Dtype dtype, double perturbation = 0.0)
   namespace F = torch::nn::functional;
   auto images = init.at("images").to(dtype);
   if (perturbation > 0.0) {  // a relative change of about float rounding, in double
-    images = images * (1.0 + perturbation * torch::sin(torch::arange(images.numel(), dtype) * 12.9898)
-                                                 .view(images.sizes()));
+    images =
+        images *
+        (1.0 + perturbation *
+                   torch::sin(torch::arange(images.numel(), dtype) * 12.9898).view(images.sizes()));
   }
   const auto labels = init.at("labels");
   const auto output = net->forward(images);
@@ -146,8 +148,9 @@ int main(int argc, char** argv) {
     const std::int64_t side = tinyNetwork().imageSize;
     const char* batchText = std::getenv("TAXON_PROBE_BATCH");
     const std::int64_t batch = batchText != nullptr ? std::stoll(batchText) : 8;
-    init["images"] = torch::tanh(torch::randn({batch, 3, side, side}) * 0.5 +
-                                 torch::sin(torch::arange(side, torch::kFloat) * 0.2).view({1, 1, 1, side}));
+    init["images"] =
+        torch::tanh(torch::randn({batch, 3, side, side}) * 0.5 +
+                    torch::sin(torch::arange(side, torch::kFloat) * 0.2).view({1, 1, 1, side}));
     init["labels"] = torch::arange(batch, torch::kLong) % 4;
     save(init, argv[2]);
     return 0;

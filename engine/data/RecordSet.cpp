@@ -37,6 +37,27 @@ std::vector<std::string> readLabels(const fs::path& path) {
 
 }  // namespace
 
+std::int64_t RecordSet::count(const std::string& name) const {
+  const auto it = splits.find(name);
+  return it == splits.end() || it->second.shards.empty() ? 0 : it->second.records;
+}
+
+std::string RecordSet::describeSplits() const {
+  std::string out;
+  for (const auto& [name, split] : splits) {
+    out += (out.empty() ? "" : ", ") + name + " " + std::to_string(split.records);
+  }
+  return out.empty() ? "no splits" : out;
+}
+
+std::string RecordSet::emptySplitReason(const std::string& name) const {
+  if (count(name) > 0) {
+    return {};
+  }
+  return "the '" + name + "' split of " + directory.string() + " is empty (" + describeSplits() +
+         ")";
+}
+
 const RecordSplit& RecordSet::split(const std::string& name) const {
   const auto it = splits.find(name);
   if (it == splits.end() || it->second.shards.empty()) {

@@ -30,6 +30,13 @@ struct RecordSet {
   // The split's shards and count; throws core::Error naming the folder and the splits it has
   // when `name` has no shards.
   const RecordSplit& split(const std::string& name) const;
+  // The split's records; 0 when it has no shards or its shards hold none.
+  std::int64_t count(const std::string& name) const;
+  // Every split with its records, for messages: "test 100, train 900, validation 0".
+  std::string describeSplits() const;
+  // Why `name` cannot be evaluated: "the 'validation' split of DIR is empty (test 100, train
+  // 900)"; empty when it has records.
+  std::string emptySplitReason(const std::string& name) const;
 };
 
 // Reads `directory` (see above). Throws core::Error naming the file at fault: no such folder, no

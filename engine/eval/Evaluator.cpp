@@ -21,6 +21,9 @@ MetricsReport evaluateModel(model::InceptionV3Impl& model, const data::RecordSet
                             const c10::Device& device, const ModelEvalSettings& settings,
                             std::stop_token stop, const core::ProgressFn& progress) {
   const data::RecordSplit& split = records.split(settings.subset);
+  if (split.records == 0) {  // a precision of 0 would read as a model that is always wrong
+    throw core::Error("nothing to evaluate: " + records.emptySplitReason(settings.subset));
+  }
   const std::int64_t total =
       settings.maxExamples > 0 ? std::min(settings.maxExamples, split.records) : split.records;
   data::LoaderSettings loaderSettings;
@@ -76,6 +79,9 @@ std::int64_t recalibrateBatchNorm(model::InceptionV3Impl& model, const data::Rec
                                   const c10::Device& device, const RecalibrationSettings& settings,
                                   std::stop_token stop, const core::ProgressFn& progress) {
   const data::RecordSplit& split = records.split(settings.subset);
+  if (split.records == 0) {  // a precision of 0 would read as a model that is always wrong
+    throw core::Error("nothing to evaluate: " + records.emptySplitReason(settings.subset));
+  }
   const std::int64_t total = std::min(settings.examples, split.records);
   std::vector<torch::nn::BatchNorm2dImpl*> layers;
   for (const auto& child : model.modules()) {

@@ -59,8 +59,7 @@ class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunc
     const auto xhat = centred * channels(invstd);
     ctx->save_for_backward({xhat, invstd, weight, count});
     ctx->saved_data["replicas"] = reinterpret_cast<std::int64_t>(replicas);
-    return (xhat * channels(weight.to(compute)) + channels(bias.to(compute)))
-        .to(x.scalar_type());
+    return (xhat * channels(weight.to(compute)) + channels(bias.to(compute))).to(x.scalar_type());
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list gradOutputs) {

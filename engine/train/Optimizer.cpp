@@ -18,9 +18,9 @@ LearningRateSchedule::LearningRateSchedule(const TrainSettings& settings, double
       base_(settings.baseLearningRate()),
       decayEpochs_(settings.decayEpochs),
       decayFactor_(settings.decayFactor),
-      warmupSteps_(std::min(settings.warmupEpochs * stepsPerEpoch,
-                            kMaxWarmupFraction * static_cast<double>(std::max<std::int64_t>(
-                                                      totalSteps, 1)))),
+      warmupSteps_(std::min(
+          settings.warmupEpochs * stepsPerEpoch,
+          kMaxWarmupFraction * static_cast<double>(std::max<std::int64_t>(totalSteps, 1)))),
       stepsPerEpoch_(std::max(stepsPerEpoch, 1.0)),
       totalSteps_(totalSteps) {}
 

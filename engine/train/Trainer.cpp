@@ -183,6 +183,11 @@ nlohmann::json stepJson(const StepMetrics& m) {
 }
 
 nlohmann::json evalJson(const EvalPoint& e) {
+  if (!e.skipped.empty()) {
+    return {{"step", e.step},
+            {"time", unixNow()},
+            {"eval", {{"subset", e.subset}, {"examples", 0}, {"skipped", e.skipped}}}};
+  }
   return {{"step", e.step},
           {"time", unixNow()},
           {"eval",
@@ -349,12 +354,8 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
     core::throwFileError(settings.dataDir, "its categories are not the ones the run in " +
                                                dir.string() + " was trained on");
   }
-  const bool haveValidation = records.splits.count(settings.evalSubset) > 0 &&
-                              !records.splits.at(settings.evalSubset).shards.empty();
-  if (leader && !haveValidation && (settings.evalEverySteps > 0 || settings.evalAtEnd)) {
-    log("warning: " + settings.dataDir.string() + " has no '" + settings.evalSubset +
-        "' records; no evaluation during training");
-  }
+  const bool haveValidation = records.count(settings.evalSubset) > 0;
+  const bool wantEvaluation = settings.evalEverySteps > 0 || settings.evalAtEnd;
   const std::int64_t replicaBatch = settings.batchSize / replica.world;
   const double stepsPerEpoch =
       std::floor(static_cast<double>(trainSplit.records) / static_cast<double>(settings.batchSize));
@@ -704,6 +705,20 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
     }
   };
 
+  // An empty evaluation split is said once, not evaluated as a precision of 0 again and again.
+  if (leader && wantEvaluation && !haveValidation) {
+    EvalPoint point;
+    point.step = step;
+    point.subset = settings.evalSubset;
+    point.skipped = records.emptySplitReason(settings.evalSubset);
+    metricsLog->write(evalJson(point));
+    log("warning: nothing to evaluate: " + point.skipped +
+        "; no evaluation during training (--eval_subset chooses another split)");
+    if (callbacks.onEval) {
+      callbacks.onEval(point);
+    }
+  }
+
   // --- the loop ---
   data::LoaderSettings loaderSettings;
   loaderSettings.shards = trainSplit.shards;
@@ -836,7 +851,7 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
       }
       total = total + 0.5 * settings.weightDecay * sum;
     }
-    std::vector<double> figures(5, 0.0);
+    std::vector<double> figures(6, 0.0);
     {
       torch::NoGradGuard noGrad;
       const auto k = std::min<std::int64_t>(5, records.numClasses());
@@ -851,6 +866,7 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
         figures[static_cast<std::size_t>(i)] = host[i].item<double>();
       }
       figures[4] = stop.stop_requested() ? 1.0 : 0.0;
+      figures[5] = callbacks.pauseRequested && callbacks.pauseRequested() ? 1.0 : 0.0;
     }
     if (group != nullptr) {
       auto message = torch::tensor(figures, torch::kDouble);
@@ -859,8 +875,10 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
         figures[static_cast<std::size_t>(i)] = message[i].item<double>() / replica.world;
       }
       figures[4] = message[4].item<double>();
+      figures[5] = message[5].item<double>();
     }
     stopAgreed = figures[4] > 0.0;
+    const bool pauseAgreed = figures[5] > 0.0;
     const double lossValue = figures[0];
     if (!std::isfinite(lossValue)) {
       throw core::Error(
@@ -915,6 +933,15 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
       if (callbacks.progress) {
         callbacks.progress({"train", step, totalSteps, "steps"});
       }
+    }
+    // Every replica holds here after the same step, between collectives (the step's metrics
+    // reached the callbacks first, so a paused chart shows the step it stopped at).
+    // A single replica needs no agreement: it holds as soon as it is asked.
+    const bool holdNow =
+        group == nullptr ? callbacks.pauseRequested && callbacks.pauseRequested() : pauseAgreed;
+    if (holdNow && !stopAgreed && callbacks.holdWhilePaused) {
+      callbacks.holdWhilePaused(stop);
+      lastStepEnd = std::chrono::steady_clock::now();  // the pause is not a step's time
     }
     if (step % settings.saveEverySteps == 0 && step < totalSteps && !stopAgreed) {
       save();
@@ -1002,6 +1029,8 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
       return callbacks;
     }
     TrainCallbacks quiet;
+    quiet.pauseRequested = callbacks.pauseRequested;  // every replica holds (see TrainCallbacks)
+    quiet.holdWhilePaused = callbacks.holdWhilePaused;
     if (callbacks.onLog) {
       quiet.onLog = [&, rank](const std::string& text) {
         const std::lock_guard lock(logMutex);

@@ -58,6 +58,9 @@ struct EvalPoint {
   double precisionAt1 = 0.0;
   double recallAt5 = 0.0;
   double loss = 0.0;  // mean cross-entropy without smoothing
+  // Non-empty: nothing was evaluated, and why ("the 'validation' split of DIR is empty (...)").
+  // Sent once when the run starts instead of figures of 0 at every evaluation.
+  std::string skipped;
 };
 
 struct TrainCallbacks {
@@ -65,6 +68,13 @@ struct TrainCallbacks {
   std::function<void(const EvalPoint&)> onEval;    // each evaluation
   std::function<void(const std::string&)> onLog;   // the seed's lines and notices, one per call
   core::ProgressFn progress;                       // stage "train" (steps) and "eval" (images)
+  // Pausing. Every replica asks pauseRequested() once a step, in the step's figures message, so
+  // that all replicas agree; when any asked, every replica calls holdWhilePaused(stop) after the
+  // same step, outside any collective, so a pause of any length cannot run into the collective
+  // timeout. Both are called from every replica's thread at once: they must be thread-safe.
+  // holdWhilePaused returns when the pause is released or `stop` is requested.
+  std::function<bool()> pauseRequested;
+  std::function<void(const std::stop_token&)> holdWhilePaused;
 };
 
 struct TrainResult {

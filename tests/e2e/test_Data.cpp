@@ -3,9 +3,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "RunCommand.hpp"
 #include "TestFiles.hpp"
+#include "core/Text.hpp"
 #include "data/ImageExample.hpp"
 #include "data/RecordFile.hpp"
 
@@ -145,6 +147,21 @@ TEST(DataCli, InfoDescribesAProjectAndVerifiesShards) {
   EXPECT_EQ(described.exitCode, 0) << described.err;
   EXPECT_NE(described.out.find("婦人 > 靴"), std::string::npos) << described.out;
   EXPECT_NE(described.out.find("3 categories, 12 images"), std::string::npos) << described.out;
+  // The table is aligned by display width (the wide characters of "婦人 > 靴" take two columns
+  // each): from the header to "all", every row is as wide as the header.
+  std::istringstream lines(described.out);
+  std::string line;
+  std::size_t headerWidth = 0;
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    if (line.starts_with("  category")) {
+      headerWidth = core::displayWidth(line);
+    } else if (headerWidth > 0 && line.starts_with("  ")) {
+      EXPECT_EQ(core::displayWidth(line), headerWidth) << line;
+      ++rows;
+    }
+  }
+  EXPECT_EQ(rows, 4);  // 3 categories and "all"
 
   ASSERT_EQ(taxon({"build-records", project, "--train_shards=1"}).exitCode, 0);
   const auto records = fs::path(project) / "records";

@@ -1,8 +1,16 @@
-// A real tiny project for the UI tests: real PNG files in category folders (two levels), imported
-// into a real catalog with the engine's importer, and optionally its TFRecord shards.
+// A real tiny project for the UI tests: real Fashion-MNIST pictures (28 x 28 grey, from Debian's
+// dataset-fashion-mnist) as PNG files in category folders (two levels), imported into a real
+// catalog with the engine's importer, and optionally its TFRecord shards. Four of the ten classes,
+// so that the pages show what a user sees and a tiny model learns them in a few dozen steps.
 #pragma once
 
+#include <zlib.h>
+
+#include <array>
+#include <cstdint>
 #include <filesystem>
+#include <opencv2/core.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,15 +27,52 @@ inline const std::vector<std::string>& uiTestCategories() {
   return names;
 }
 
-// Makes PROJECT/source/<Level1>/<Level2>/NNN.png (`perCategory` each, 40 x 40 pictures whose
-// colour depends on the category) and imports them into PROJECT. With `records`, also writes
+// The Fashion-MNIST class of each of uiTestCategories(): Bag, Sandal, Sneaker, Shirt.
+inline constexpr std::array<int, 4> kUiTestFashionClasses = {8, 5, 7, 6};
+
+// The first `count` training pictures of Fashion-MNIST class `label` (0-9), 28 x 28 grey, read
+// from the Debian package's IDX files (the setup installs it).
+inline std::vector<cv::Mat> fashionMnistPictures(int label, int count) {
+  const std::string dir = "/usr/share/datasets/fashion-mnist/";
+  const auto open = [](const std::string& path, int header) {
+    gzFile file = gzopen(path.c_str(), "rb");
+    if (file == nullptr) {
+      throw std::runtime_error("cannot open " + path + " (package dataset-fashion-mnist)");
+    }
+    char skip[16];
+    gzread(file, skip, static_cast<unsigned>(header));
+    return file;
+  };
+  gzFile images = open(dir + "train-images-idx3-ubyte.gz", 16);
+  gzFile labels = open(dir + "train-labels-idx1-ubyte.gz", 8);
+  std::vector<cv::Mat> out;
+  cv::Mat picture(28, 28, CV_8UC1);
+  unsigned char l = 0;
+  for (int i = 0; i < 60000 && static_cast<int>(out.size()) < count; ++i) {
+    if (gzread(labels, &l, 1) != 1 || gzread(images, picture.data, 28 * 28) != 28 * 28) {
+      break;
+    }
+    if (l == label) {
+      out.push_back(picture.clone());
+    }
+  }
+  gzclose(images);
+  gzclose(labels);
+  if (static_cast<int>(out.size()) < count) {
+    throw std::runtime_error("Fashion-MNIST has fewer pictures of class " + std::to_string(label));
+  }
+  return out;
+}
+
+// Makes PROJECT/source/<Level1>/<Level2>/NNN.png (`perCategory` real Fashion-MNIST pictures of
+// the category's class each) and imports them into PROJECT. With `records`, also writes
 // PROJECT/records (train, validation and test shards).
 inline void makeUiTestProject(const std::filesystem::path& project, int perCategory = 12,
                               bool records = false) {
   namespace fs = std::filesystem;
   const fs::path source = project / "source";
-  int seed = 1;
   for (std::size_t c = 0; c < uiTestCategories().size(); ++c) {
+    const auto pictures = fashionMnistPictures(kUiTestFashionClasses[c], perCategory);
     const auto levels = data::categorySegments(uiTestCategories()[c]);
     fs::path folder = source;
     std::string rest = uiTestCategories()[c];
@@ -36,10 +81,7 @@ inline void makeUiTestProject(const std::filesystem::path& project, int perCateg
     }
     fs::create_directories(folder);
     for (int i = 0; i < perCategory; ++i) {
-      cv::Mat picture = makePicture(40, 40, static_cast<std::uint32_t>(seed++));
-      // A category colour so that a tiny model can learn something.
-      picture += cv::Scalar(60.0 * static_cast<double>(c % 2), 60.0 * static_cast<double>(c / 2),
-                            30.0 * static_cast<double>(c));
+      const cv::Mat& picture = pictures[static_cast<std::size_t>(i)];
       char name[16];
       std::snprintf(name, sizeof name, "%03d.png", i);
       writeFile(folder / name, encode(picture, ".png"));

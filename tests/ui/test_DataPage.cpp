@@ -10,6 +10,7 @@
 #include <QMimeData>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QStyledItemDelegate>
 #include <QTest>
 #include <QTimer>
 #include <QTreeView>
@@ -17,6 +18,7 @@
 #include "UiTestProject.hpp"
 #include "UiTestSupport.hpp"
 #include "common/CategoryPickerDialog.hpp"
+#include "common/Numbers.hpp"
 #include "common/ProjectSession.hpp"
 #include "labeling/CategoryTreeModel.hpp"
 #include "labeling/DataPage.hpp"
@@ -53,6 +55,25 @@ class TestDataPage : public QObject {
   void initTestCase() {
     QStandardPaths::setTestModeEnabled(true);
     taxon::test::makeUiTestProject(dir_.path());
+  }
+
+  // Counts read "21,000": the views show integers through the default locale, which the app
+  // gives group separators (English's where the system's is C, as under LANG=C.UTF-8).
+  void countsUseThousandsSeparators() {
+    const QLocale before;
+    QLocale::setDefault(QLocale::c());
+    taxon::ui::useReadableNumbers();
+    QStyledItemDelegate delegate;
+    QCOMPARE(delegate.displayText(QVariant::fromValue<qlonglong>(21000), QLocale()),
+             QStringLiteral("21,000"));
+    QCOMPARE(delegate.displayText(QVariant::fromValue<qlonglong>(1234567), QLocale()),
+             QStringLiteral("1,234,567"));
+    QCOMPARE(QStringLiteral("%L1 images").arg(qint64{70000}), QStringLiteral("70,000 images"));
+    QLocale::setDefault(QLocale(QLocale::German, QLocale::Germany));
+    taxon::ui::useReadableNumbers();  // a real locale keeps its own separator
+    QCOMPARE(delegate.displayText(QVariant::fromValue<qlonglong>(21000), QLocale()),
+             QStringLiteral("21.000"));
+    QLocale::setDefault(before);
   }
 
   void treeShowsCountsPerSplitAndLevel() {

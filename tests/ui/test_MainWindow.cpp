@@ -116,6 +116,20 @@ class TestMainWindow : public QObject {
     QCOMPARE(window.dataPage()->categoryModel()->totalImages(), 1);
   }
 
+  // Opened the way `taxon-studio PROJECT` opens it, a project can be trained on at once: Start is
+  // enabled on "(a new run)"; without a project it is not, and says why.
+  void openedFromTheCommandLineStartIsEnabled() {
+    const auto project = dir_.path() / "command-line";
+    taxon::test::makeUiTestProject(project, 4, /*records=*/false);
+    MainWindow window(qpath(project), nullptr, /*restoreLast=*/false);
+    window.show();
+    QVERIFY(window.session()->isOpen());
+    QVERIFY2(window.trainPage()->canStart(), qPrintable(window.trainPage()->startBlockedReason()));
+    MainWindow none({}, nullptr, /*restoreLast=*/false);
+    QVERIFY(!none.trainPage()->canStart());
+    QVERIFY(none.trainPage()->startBlockedReason().contains(QStringLiteral("project")));
+  }
+
   // The whole loop in the app: train a tiny run on the Train page, the run is evaluated and the
   // report appears on the Inspect page, and the Classify page ranks a project image with the
   // run's model.

@@ -2,12 +2,15 @@
 // live while the event loop never stalls over 100 ms; Pause holds the loop and Resume continues
 // it; Stop writes a checkpoint and a stopped run resumes; an old run shows its history from
 // metrics.jsonl; the charts stay light at 100,000 steps.
+#include <QChart>
 #include <QElapsedTimer>
 #include <QPushButton>
+#include <QSet>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTest>
 #include <QTimer>
+#include <QValueAxis>
 #include <algorithm>
 
 #include "UiTestProject.hpp"
@@ -72,6 +75,51 @@ class TestTrainPage : public QObject {
     taxon::test::saveScreenshot(&page, QStringLiteral("train-page"));
   }
 
+  // One evaluation is a visible marker in the middle of the chart, not an invisible line on its
+  // edge; the step axis never repeats a label ("843 843 843 843 844", or "0 0 0 0 1" when empty).
+  void chartsShowFewPointsAndDistinctStepLabels() {
+    taxon::ui::ChartPanel chart(QStringLiteral("Evaluation"),
+                                {QStringLiteral("precision@1"), QStringLiteral("recall@5")});
+    chart.resize(400, 300);
+    chart.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&chart));
+    const auto* axis = qobject_cast<QValueAxis*>(chart.chart()->axes(Qt::Horizontal).first());
+    QVERIFY(axis != nullptr);
+    const auto labels = [&] {
+      QStringList out;
+      for (int i = 0; i < axis->tickCount(); ++i) {
+        const double v = axis->min() + i * (axis->max() - axis->min()) / (axis->tickCount() - 1);
+        out.push_back(QString::asprintf("%d", static_cast<int>(v)));
+      }
+      return out;
+    };
+    const auto distinct = [](const QStringList& l) {
+      return QSet<QString>(l.begin(), l.end()).size() == l.size();
+    };
+    QVERIFY2(distinct(labels()), qPrintable(labels().join(QLatin1Char(' '))));  // empty
+    chart.setPoints(0, {{843.0, 0.7634}});
+    chart.setPoints(1, {{843.0, 0.9912}});
+    QCOMPARE(chart.pointCount(0), 1);
+    QVERIFY(chart.markersShown(0));
+    QVERIFY(chart.markersShown(1));
+    QVERIFY(axis->min() < 843.0 && 843.0 < axis->max());
+    QVERIFY2(distinct(labels()), qPrintable(labels().join(QLatin1Char(' '))));
+    taxon::test::saveScreenshot(&chart, QStringLiteral("chart-one-evaluation"));
+    std::vector<QPointF> many;
+    for (int i = 1; i <= 5000; ++i) {
+      many.emplace_back(i, 1.0 / i);
+    }
+    chart.setPoints(0, many);
+    QVERIFY(!chart.markersShown(0));  // a line is enough
+    QVERIFY2(distinct(labels()), qPrintable(labels().join(QLatin1Char(' '))));
+    chart.clearAll();
+    QVERIFY2(distinct(labels()), qPrintable(labels().join(QLatin1Char(' '))));
+    chart.setNotice(QStringLiteral("nothing to evaluate: the 'validation' split is empty"));
+    QVERIFY(chart.chart()->title().contains(QStringLiteral("nothing to evaluate")));
+    chart.setNotice({});
+    QCOMPARE(chart.chart()->title(), QStringLiteral("Evaluation"));
+  }
+
   void pauseHoldsTheRunStopCheckpointsAndResumeContinues() {
     TrainPage page(&session_);
     page.show();
@@ -90,6 +138,7 @@ class TestTrainPage : public QObject {
     page.stopRun();
     QVERIFY(finished.wait(60000));
     QVERIFY(finished.at(0).at(1).toBool());
+    QCOMPARE(page.timeLeftText(), QStringLiteral("stopped"));  // no time left of a stopped run
     const qint64 stoppedAt = page.history().lastStep();
     QVERIFY(stoppedAt < 400);
 

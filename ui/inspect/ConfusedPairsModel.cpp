@@ -51,7 +51,7 @@ QVariant ConfusedPairsModel::data(const QModelIndex& index, int role) const {
     }
   }
   if (role == Qt::ToolTipRole) {
-    return tr("%1 taken for %2: %3\n%2 taken for %1: %4")
+    return tr("%1 taken for %2: %L3\n%2 taken for %1: %L4")
         .arg(name(p.a), name(p.b))
         .arg(p.aAsB)
         .arg(p.bAsA);

@@ -2,6 +2,7 @@
 
 #include <QEvent>
 #include <QHelpEvent>
+#include <QLocale>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QToolTip>
@@ -209,7 +210,7 @@ void ConfusionHeatMap::paintEvent(QPaintEvent*) {
       const QColor background =
           colorFor(model_->rate(cell.actual, cell.predicted), cell.actual == cell.predicted);
       painter.setPen(background.lightnessF() < 0.55 ? Qt::white : Qt::black);
-      painter.drawText(r, Qt::AlignCenter, QString::number(cell.count));
+      painter.drawText(r, Qt::AlignCenter, QLocale().toString(static_cast<qlonglong>(cell.count)));
     }
   }
   const QFontMetrics metrics(font());

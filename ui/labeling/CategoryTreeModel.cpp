@@ -139,7 +139,7 @@ QVariant CategoryTreeModel::data(const QModelIndex& index, int role) const {
     case Qt::TextAlignmentRole:
       return index.column() == kName ? QVariant() : QVariant(Qt::AlignRight | Qt::AlignVCenter);
     case Qt::ToolTipRole:
-      return tr("%1\n%2 images: %3 train, %4 validation, %5 test")
+      return tr("%1\n%L2 images: %L3 train, %L4 validation, %L5 test")
           .arg(node->path)
           .arg(node->counts[3])
           .arg(node->counts[0])

@@ -4,6 +4,7 @@
 #include <QLineSeries>
 #include <QValueAxis>
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "training/RunHistory.hpp"
@@ -13,6 +14,7 @@ namespace taxon::ui {
 ChartPanel::ChartPanel(const QString& title, const QStringList& seriesNames, QWidget* parent)
     : QChartView(parent) {
   auto* chart = new QChart;
+  title_ = title;
   chart->setTitle(title);
   chart->legend()->setVisible(seriesNames.size() > 1);
   chart->legend()->setAlignment(Qt::AlignBottom);
@@ -64,8 +66,19 @@ void ChartPanel::setPoints(int index, const std::vector<QPointF>& points) {
   }
   const int buckets = std::max(50, static_cast<int>(chart()->plotArea().width()));
   const std::vector<QPointF> shown = decimate(points, buckets);
-  series_[static_cast<std::size_t>(index)]->replace(QList<QPointF>(shown.begin(), shown.end()));
+  auto* series = series_[static_cast<std::size_t>(index)];
+  series->replace(QList<QPointF>(shown.begin(), shown.end()));
+  series->setPointsVisible(!shown.empty() &&
+                           shown.size() <= static_cast<std::size_t>(kMarkerLimit));
   updateRanges();
+}
+
+bool ChartPanel::markersShown(int index) const {
+  return series_.at(static_cast<std::size_t>(index))->pointsVisible();
+}
+
+void ChartPanel::setNotice(const QString& text) {
+  chart()->setTitle(text.isEmpty() ? title_ : title_ + QLatin1Char('\n') + text);
 }
 
 void ChartPanel::clearAll() {
@@ -84,6 +97,21 @@ void ChartPanel::setFixedRange(double low, double high) {
   y_->setRange(low, high);
 }
 
+void ChartPanel::setStepRange(double low, double high) {
+  // Steps are whole numbers, labelled with %d: as many ticks as there are whole steps when the
+  // range is short (0 1, or 842 843 844, never 843 843 843 843 844), else five at nice values.
+  low = std::floor(low);
+  high = std::max(std::ceil(high), low + 1.0);
+  const double span = high - low;
+  x_->setRange(low, high);
+  if (span <= 4.0) {
+    x_->setTickCount(static_cast<int>(span) + 1);
+  } else {
+    x_->setTickCount(5);
+    x_->applyNiceNumbers();
+  }
+}
+
 void ChartPanel::updateRanges() {
   double minX = std::numeric_limits<double>::max();
   double maxX = std::numeric_limits<double>::lowest();
@@ -98,13 +126,15 @@ void ChartPanel::updateRanges() {
     }
   }
   if (minX > maxX) {
-    x_->setRange(0, 1);
+    setStepRange(0.0, 1.0);
     if (!fixedY_) {
       y_->setRange(0, 1);
     }
     return;
   }
-  x_->setRange(minX, std::max(maxX, minX + 1.0));
+  // One point (or a few close ones) in the middle, not on the frame's edge.
+  const double padX = std::max(1.0, (maxX - minX) * 0.02);
+  setStepRange(minX == maxX ? minX - padX : minX, maxX + (minX == maxX ? padX : 0.0));
   if (!fixedY_) {
     const double pad = std::max(1e-9, (maxY - minY) * 0.05);
     const double low = minY >= 0.0 ? std::max(0.0, minY - pad) : minY - pad;

@@ -28,6 +28,13 @@ class ChartPanel : public QChartView {
   int pointCount(int index) const;  // points in the series after decimation
   // The y axis may be fixed (fractions 0..1) instead of following the data.
   void setFixedRange(double low, double high);
+  // A line under the title that says why the chart is empty ("nothing to evaluate: ..."); an
+  // empty text removes it.
+  void setNotice(const QString& text);
+  // Series with at most this many points draw a marker on each, so that one evaluation or a few
+  // are visible (a line needs two points).
+  static constexpr int kMarkerLimit = 60;
+  bool markersShown(int index) const;
 
  protected:
   void changeEvent(QEvent* event) override;
@@ -35,11 +42,13 @@ class ChartPanel : public QChartView {
  private:
   void applyPalette();
   void updateRanges();
+  void setStepRange(double low, double high);
 
   std::vector<QLineSeries*> series_;
   QValueAxis* x_ = nullptr;
   QValueAxis* y_ = nullptr;
   bool fixedY_ = false;
+  QString title_;
 };
 
 }  // namespace taxon::ui

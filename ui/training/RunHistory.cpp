@@ -25,6 +25,11 @@ void RunHistory::add(const train::StepMetrics& step) {
 }
 
 void RunHistory::add(const train::EvalPoint& eval) {
+  if (!eval.skipped.empty()) {
+    evalNotice_ = QString::fromStdString("nothing to evaluate: " + eval.skipped);
+    return;
+  }
+  evalNotice_.clear();
   const double x = static_cast<double>(eval.step);
   precisionAt1_.emplace_back(x, eval.precisionAt1);
   recallAt5_.emplace_back(x, eval.recallAt5);
@@ -63,6 +68,7 @@ bool RunHistory::read(const QString& trainDir, QString* error) {
       point.step = json.value("step", std::int64_t{0});
       point.precisionAt1 = e.value("precision_at_1", 0.0);
       point.recallAt5 = e.value("recall_at_5", 0.0);
+      point.skipped = e.value("skipped", std::string());
       add(point);
     } else if (json.contains("loss")) {
       train::StepMetrics step;

@@ -31,6 +31,9 @@ class RunHistory {
   const std::vector<QPointF>& precisionAt1() const { return precisionAt1_; }
   const std::vector<QPointF>& recallAt5() const { return recallAt5_; }
   qint64 lastStep() const { return lastStep_; }
+  // Why the run has no evaluations ("nothing to evaluate: the 'validation' split of ... is
+  // empty"); empty when it has them or has not said.
+  const QString& evalNotice() const { return evalNotice_; }
 
  private:
   double smoothing_;
@@ -38,6 +41,7 @@ class RunHistory {
   double weight_ = 0.0;
   qint64 lastStep_ = 0;
   std::vector<QPointF> loss_, smoothed_, learningRate_, examplesPerSec_, precisionAt1_, recallAt5_;
+  QString evalNotice_;
 };
 
 // At most 2 x `buckets` points that draw like `points` (x ascending): the first, minimum, maximum

@@ -32,13 +32,13 @@ bool TrainJob::start(const train::TrainSettings& settings, bool resume) {
   QPointer<TrainJob> self(this);
   thread_ = std::jthread([this, self, settings, resume](std::stop_token stop) {
     train::TrainCallbacks callbacks;
-    callbacks.onStep = [this, stop](const train::StepMetrics& step) {
-      {
-        const std::scoped_lock lock(mutex_);
-        pending_.steps.push_back(step);
-      }
-      waitWhilePaused(stop);
+    callbacks.onStep = [this](const train::StepMetrics& step) {
+      const std::scoped_lock lock(mutex_);
+      pending_.steps.push_back(step);
     };
+    // Every replica thread holds after the same step (see TrainCallbacks).
+    callbacks.pauseRequested = [this] { return isPaused(); };
+    callbacks.holdWhilePaused = [this](const std::stop_token& token) { waitWhilePaused(token); };
     callbacks.onEval = [this](const train::EvalPoint& point) {
       const std::scoped_lock lock(mutex_);
       pending_.evals.push_back(point);

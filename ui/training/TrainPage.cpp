@@ -228,7 +228,16 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
             progress_->setRange(0, static_cast<int>(std::max<qint64>(total, 1)));
             progress_->setValue(static_cast<int>(done));
           });
-  connect(session_, &ProjectSession::opened, this, &TrainPage::listRuns);
+  // A project opened after the page was made (the app's command line, File > Open) can be
+  // trained on at once.
+  connect(session_, &ProjectSession::opened, this, [this] {
+    listRuns();
+    updateButtons();
+  });
+  connect(session_, &ProjectSession::closed, this, [this] {
+    listRuns();
+    updateButtons();
+  });
   name_->setText(QDateTime::currentDateTime().toString(QStringLiteral("'run-'yyyyMMdd-HHmm")));
   listRuns();
   updateButtons();
@@ -469,12 +478,15 @@ void TrainPage::redrawCharts() {
   speedChart_->setPoints(0, history_.examplesPerSec());
   accuracyChart_->setPoints(0, history_.precisionAt1());
   accuracyChart_->setPoints(1, history_.recallAt5());
+  accuracyChart_->setNotice(history_.evalNotice());
 }
 
 void TrainPage::jobFinished(bool ok, bool stopped, const QString& message) {
   refresh();  // what arrived before the end
   timer_->stop();
   rateStartStep_ = 0;
+  // The time left belongs to a running run only.
+  eta_->setText(!ok ? tr("failed") : stopped ? tr("stopped") : tr("finished"));
   if (!ok) {
     state_->setText(tr("The run stopped with an error: %1").arg(message));
     appendLog(message);
@@ -488,11 +500,26 @@ void TrainPage::jobFinished(bool ok, bool stopped, const QString& message) {
   Q_EMIT runFinished(runDir_, ok);
 }
 
+QString TrainPage::timeLeftText() const {
+  return eta_->text();
+}
+
 void TrainPage::updateButtons() {
   const bool open = session_->isOpen();
   const bool busy = job_->isRunning() || records_->isRunning();
   const bool paused = job_->isPaused();
-  start_->setEnabled(open && !busy);
+  // Start says why it cannot start.
+  QString why;
+  if (!open) {
+    why = tr("Open or create a project to train on it.");
+  } else if (job_->isRunning()) {
+    why = tr("A run is going; stop it before starting another.");
+  } else if (records_->isRunning()) {
+    why = tr("The project's records are being written.");
+  }
+  start_->setEnabled(why.isEmpty());
+  start_->setToolTip(why.isEmpty() ? tr("Start a new run with the settings above") : why);
+  startBlockedReason_ = why;
   pause_->setEnabled(job_->isRunning() && !paused);
   resume_->setEnabled(open && ((job_->isRunning() && paused) || (!busy && !runDir_.isEmpty())));
   stop_->setEnabled(busy);

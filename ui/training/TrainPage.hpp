@@ -50,6 +50,10 @@ class TrainPage : public QWidget {
   ChartPanel* accuracyChart() const { return accuracyChart_; }
   TrainJob* job() const { return job_; }
   QString logText() const;
+  // Whether Start is enabled, and why not when it is not (also its tooltip).
+  bool canStart() const { return startBlockedReason_.isEmpty(); }
+  const QString& startBlockedReason() const { return startBlockedReason_; }
+  QString timeLeftText() const;  // "2:43 left" while running; "stopped", "finished" after
 
  public Q_SLOTS:
   void startRun();
@@ -80,6 +84,7 @@ class TrainPage : public QWidget {
   RunHistory history_;
   bool dirty_ = false;
   QString runDir_;
+  QString startBlockedReason_;
   double rateStartTime_ = 0.0;
   qint64 rateStartStep_ = 0;
 

@@ -2,6 +2,7 @@
 // the in-memory store (the process launch is tested end to end in tests/e2e/test_Parallel.cpp).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <atomic>
 
 #include <chrono>
 #include <fstream>
@@ -202,8 +203,9 @@ TEST(DataParallel, SyncBatchNormEqualsBatchNormOverTheCombinedBatch) {
 // far off. In double precision: in float, any two correct computations of this network's
 // gradients (one replica or two, oneDNN's AVX2 or AVX-512 kernels) differ by up to 8 % of the
 // largest, because a rounding-level difference flips the odd discrete decision (a ReLU or max-pool
-// choice between values within rounding of each other), and that reroutes the gradient below it (bench/numerics/run.sh measures it). In double
-// no such flip happens, and the comparison can be tight on every instruction set.
+// choice between values within rounding of each other), and that reroutes the gradient below it
+// (bench/numerics/run.sh measures it). In double no such flip happens, and the comparison can be
+// tight on every instruction set.
 TEST(DataParallel, SynchronizedInceptionMatchesTheCombinedBatch) {
   model::InceptionSettings settings;
   settings.numClasses = 4;
@@ -360,6 +362,44 @@ TEST_F(DataParallelTraining, TwoReplicasEqualOneWithTheCombinedBatch) {
   EXPECT_LT(difference, 0.1);
   // Both replicas' positions are saved.
   EXPECT_EQ(cb.replicaPositions.size(), 4u);
+}
+
+// A pause much longer than the collective timeout: every replica holds after the same step,
+// outside any collective, and the run then finishes. (Held by the leader alone, the other replica
+// would wait in the next step's all-reduce and fail after the timeout.)
+TEST_F(DataParallelTraining, APauseLongerThanTheCollectiveTimeoutHoldsEveryReplica) {
+  auto s = comparableRun(dir_ / "run", dir_ / "records");
+  s.replicas = 2;
+  s.maxSteps = 6;
+  s.collectiveTimeoutSeconds = 1;
+  std::atomic<bool> paused{false};
+  std::atomic<int> holds{0};
+  std::atomic<std::int64_t> leaderStep{0};
+  std::atomic<std::int64_t> heldAt{0};
+  train::TrainCallbacks callbacks;
+  callbacks.onStep = [&](const train::StepMetrics& m) {
+    leaderStep = m.step;
+    if (m.step == 2) {
+      paused = true;
+    }
+  };
+  callbacks.pauseRequested = [&] { return paused.load(); };
+  callbacks.holdWhilePaused = [&](const std::stop_token& stop) {
+    if (holds.fetch_add(1) == 0) {
+      heldAt = leaderStep.load();
+      std::this_thread::sleep_for(std::chrono::seconds(3));  // three collective timeouts
+      paused = false;
+    }
+    while (paused && !stop.stop_requested()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  const auto result = train::train(s, false, callbacks);
+  EXPECT_EQ(result.step, 6);
+  EXPECT_FALSE(result.stopped);
+  EXPECT_EQ(holds.load(), 2);   // both replicas, once
+  EXPECT_EQ(heldAt.load(), 3);  // asked after step 2, agreed in step 3's figures
+  EXPECT_EQ(loggedCrossEntropies(dir_ / "run").size(), 6u);
 }
 
 // Without synchronized batch norm each replica normalizes its own batch: a different (valid) run.

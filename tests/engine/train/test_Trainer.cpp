@@ -137,9 +137,9 @@ TEST_F(Trainer, TinyModelMemorizesThirtyTwoImages) {
   s.optimizer = OptimizerKind::kSgd;
   s.schedule = ScheduleKind::kConstant;
   // Noisy pictures (batch norm well conditioned; see writeNoisyRecords), the whole set in every
-  // batch, a moderate rate: the loss falls steadily on every instruction set. (Batches of 8 at 0.05 were chaotic: the loss jumped between 0.04 and 12 from step to
-  // step, and oneDNN's AVX2 and AVX-512 kernels ended 100 steps at 0.23 and 0.33 with precision@1
-  // 0.75 and 1.0.)
+  // batch, a moderate rate: the loss falls steadily on every instruction set. (Batches of 8 at 0.05
+  // were chaotic: the loss jumped between 0.04 and 12 from step to step, and oneDNN's AVX2 and
+  // AVX-512 kernels ended 100 steps at 0.23 and 0.33 with precision@1 0.75 and 1.0.)
   s.batchSize = 32;
   s.shuffleBuffer = 32;
   s.learningRate = 0.01;
