@@ -83,11 +83,19 @@ QVariant ExampleListModel::data(const QModelIndex& index, int role) const {
       return text;
     }
     case Qt::DecorationRole:
-      if (thumbnails_ != nullptr && !r.file.isEmpty()) {
-        const QImage image = thumbnails_->thumbnail(r.file);
+      if (thumbnails_ != nullptr) {
+        const QImage image = r.file.isEmpty() ? QImage() : thumbnails_->thumbnail(r.file);
         if (!image.isNull()) {
           return image;
         }
+        // While it loads (or when it cannot be read), a blank of the full thumbnail size: the
+        // view's uniform item size comes from the first item, and an item without its picture
+        // would make every cell a strip of text height, cutting pictures and captions off.
+        if (placeholder_.size() != thumbnails_->size()) {
+          placeholder_ = QImage(thumbnails_->size(), QImage::Format_ARGB32_Premultiplied);
+          placeholder_.fill(Qt::transparent);
+        }
+        return placeholder_;
       }
       return {};
     default:

@@ -6,6 +6,7 @@
 
 #include <QAbstractListModel>
 #include <QHash>
+#include <QImage>
 #include <QList>
 #include <vector>
 
@@ -43,6 +44,7 @@ class ExampleListModel : public QAbstractListModel {
   void thumbnailReady(const QString& file);
 
   ThumbnailLoader* thumbnails_ = nullptr;
+  mutable QImage placeholder_;  // the blank shown while a thumbnail loads
   std::vector<ExampleRow> rows_;
   QHash<QString, QList<int>> rowsOfFile_;
 };

@@ -36,6 +36,7 @@ ChartPanel::ChartPanel(const QString& title, const QStringList& seriesNames, QWi
   }
   setChart(chart);
   applyPalette();
+  updateRanges();  // the empty chart's axes: 0 and 1, not five ticks labelled 0 0 0 0 1
   setRenderHint(QPainter::Antialiasing);
   setMinimumSize(280, 180);
 }

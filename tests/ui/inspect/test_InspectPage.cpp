@@ -291,16 +291,19 @@ void TestInspectPage::clickingACellListsItsImagesWithScores() {
                                     QString::fromStdString(sandals[2])}));
   QVERIFY(page.examplesTitle().contains(QStringLiteral("3 image")));
 
-  // Thumbnails arrive from the worker threads.
-  QTRY_VERIFY_WITH_TIMEOUT(
-      [&] {
-        examples->data(examples->index(0), Qt::DecorationRole);  // asks for it
-        return !examples->data(examples->index(0), Qt::DecorationRole).value<QImage>().isNull();
-      }(),
-      5000);
+  // Thumbnails arrive from the worker threads; until then each item shows a blank of the full
+  // thumbnail size, so that every cell of the list is laid out for a whole picture and its
+  // caption, even when the first item's picture has not arrived.
+  const QImage blank = examples->data(examples->index(0), Qt::DecorationRole).value<QImage>();
+  QCOMPARE(blank.size(), page.thumbnailLoader()->size());
+  QTRY_VERIFY_WITH_TIMEOUT(!page.thumbnailLoader()->thumbnail(examples->row(0).file).isNull(),
+                           5000);
   const QImage thumbnail = examples->data(examples->index(0), Qt::DecorationRole).value<QImage>();
-  QVERIFY(thumbnail.width() <= 96 && thumbnail.height() <= 96);
-  QVERIFY(thumbnail.width() >= 40);  // 40 x 40 source, not upscaled beyond the box
+  // A 28 x 28 Fashion-MNIST picture is scaled up to the box, whole.
+  QCOMPARE(thumbnail.size(), QSize(96, 96));
+  QVERIFY(thumbnail.pixelColor(48, 48).alpha() == 255);
+  QVERIFY(page.examplesView()->visualRect(examples->index(0)).height() >=
+          96 + page.fontMetrics().height());
 
   // showCell in a collapsed space: Tops row, Bags column at level 1.
   page.confusionModel()->setLevel(1);
@@ -315,8 +318,8 @@ void TestInspectPage::clickingACellListsItsImagesWithScores() {
   page.confusionModel()->setLevel(0);
   page.showCell(kSandal, kSneaker);
   page.thumbnailLoader()->waitForDone(5000);
-  QTRY_VERIFY_WITH_TIMEOUT(
-      !examples->data(examples->index(2), Qt::DecorationRole).value<QImage>().isNull(), 5000);
+  QTRY_VERIFY_WITH_TIMEOUT(!page.thumbnailLoader()->thumbnail(examples->row(2).file).isNull(),
+                           5000);
   QApplication::processEvents();
   taxon::test::saveScreenshot(&page, QStringLiteral("inspect-cell-examples"));
 }
