@@ -28,6 +28,7 @@
 #include "eval/Evaluator.hpp"
 #include "inspect/InspectPage.hpp"
 #include "labeling/DataPage.hpp"
+#include "train/CheckpointFiles.hpp"
 #include "training/TrainPage.hpp"
 
 namespace taxon::ui {
@@ -129,7 +130,9 @@ MainWindow::MainWindow(const QString& projectPath, QWidget* parent, bool restore
   });
   connect(data_, &DataPage::importRequested, this, &MainWindow::chooseImport);
   connect(train_, &TrainPage::runStarted, this, [this](const QString& dir) {
-    classify_->setCheckpointDir(dir);  // classifies with the newest checkpoint, during training too
+    // The new run is listed on the Classify page; it becomes the model (followed while it trains)
+    // only when there was none, so a run started for a try does not replace a finished one.
+    classify_->setRuns(session_->runDirs(), classify_->chosenRun().isEmpty() ? dir : QString());
   });
   connect(train_, &TrainPage::runFinished, this, [this](const QString& dir, bool ok) {
     if (ok) {
@@ -235,14 +238,29 @@ void MainWindow::loadLatestReport() {
       newestTime = summary.lastModified();
     }
   }
+  QString run;
   if (!newest.isEmpty()) {
     inspect_->loadReport(newest);
     // The report's run: PROJECT/runs/NAME for RUN/eval; `taxon demo` writes PROJECT/eval for
     // PROJECT/train.
     const QString parent = QFileInfo(newest).dir().path();
-    classify_->setCheckpointDir(
-        parent == session_->projectDir() ? QDir(parent).filePath(QStringLiteral("train")) : parent);
+    run =
+        parent == session_->projectDir() ? QDir(parent).filePath(QStringLiteral("train")) : parent;
   }
+  // The Classify page's model: the run evaluated last, else the run with the newest checkpoint.
+  if (run.isEmpty()) {
+    QDateTime newestCheckpoint;
+    for (const QString& dir : session_->runDirs()) {
+      if (const auto checkpoint = train::newestCheckpoint(toPath(dir))) {
+        const QDateTime written = QFileInfo(fromPath(checkpoint->path)).lastModified();
+        if (!newestCheckpoint.isValid() || written > newestCheckpoint) {
+          newestCheckpoint = written;
+          run = dir;
+        }
+      }
+    }
+  }
+  classify_->setRuns(session_->runDirs(), run);
 }
 
 void MainWindow::newProject() {
@@ -394,6 +412,13 @@ void MainWindow::evaluateRun(const QString& trainDir) {
                           statusBar()->showMessage(message);
                           if (ok) {
                             inspect_->loadReport(evalDir);
+                            // The run just evaluated is the Classify page's default, unless the
+                            // user picked a run there.
+                            const QString run = QFileInfo(evalDir).dir().path();
+                            classify_->setRuns(session_->runDirs(), run);
+                            if (!classify_->userChoseRun()) {
+                              classify_->chooseRun(run);
+                            }
                           }
                           Q_EMIT evaluationFinished(ok, message);
                         });

@@ -3,14 +3,18 @@
 #include <QAction>
 #include <QBuffer>
 #include <QClipboard>
+#include <QComboBox>
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QImage>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QListView>
 #include <QMimeData>
@@ -18,10 +22,13 @@
 #include <QPushButton>
 #include <QUrl>
 #include <QVBoxLayout>
+#include <algorithm>
 
 #include "classify/ClassifyJob.hpp"
 #include "classify/PredictionModel.hpp"
 #include "classify/ScoreBarDelegate.hpp"
+#include "common/Paths.hpp"
+#include "train/CheckpointFiles.hpp"
 
 namespace taxon::ui {
 
@@ -87,6 +94,21 @@ ClassifyPage::ClassifyPage(QWidget* parent)
   list_->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
   list_->setAlternatingRowColors(true);
 
+  runs_ = new QComboBox(this);
+  runs_->setObjectName(QStringLiteral("runBox"));
+  runs_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+  runs_->setToolTip(tr("The run whose model classifies"));
+  checkpoints_ = new QComboBox(this);
+  checkpoints_->setObjectName(QStringLiteral("checkpointBox"));
+  checkpoints_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+  checkpoints_->setToolTip(
+      tr("Its newest checkpoint (followed while the run trains) or a fixed one"));
+
+  auto* choice = new QHBoxLayout;
+  choice->addWidget(new QLabel(tr("Model:"), this));
+  choice->addWidget(runs_);
+  choice->addWidget(checkpoints_);
+  choice->addStretch(1);
   auto* bar = new QHBoxLayout;
   bar->addWidget(open_);
   bar->addWidget(pasteButton);
@@ -95,6 +117,7 @@ ClassifyPage::ClassifyPage(QWidget* parent)
   bar->addWidget(busy_);
   bar->addWidget(modelLabel_);
   auto* layout = new QVBoxLayout(this);
+  layout->addLayout(choice);
   layout->addLayout(bar);
   layout->addWidget(message_);
   layout->addWidget(list_, 1);
@@ -104,6 +127,14 @@ ClassifyPage::ClassifyPage(QWidget* parent)
   pasteAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
   addAction(pasteAction);
 
+  connect(runs_, &QComboBox::activated, this, [this](int index) {
+    userChose_ = true;
+    chooseRun(runs_->itemData(index).toString());
+  });
+  connect(checkpoints_, &QComboBox::activated, this, [this](int index) {
+    const QString file = checkpoints_->itemData(index).toString();
+    setCheckpointDir(file.isEmpty() ? run_ : file);
+  });
   connect(open_, &QPushButton::clicked, this, &ClassifyPage::openImages);
   connect(pasteButton, &QPushButton::clicked, this, &ClassifyPage::paste);
   connect(pasteAction, &QAction::triggered, this, &ClassifyPage::paste);
@@ -132,6 +163,68 @@ void ClassifyPage::setCheckpointDir(const QString& dir) {
     modelLabel_->setText(tr("Model: the newest checkpoint of %1").arg(QFileInfo(dir).fileName()));
   }
   modelLabel_->setToolTip(QDir::toNativeSeparators(dir));
+}
+
+QString ClassifyPage::runLabel(const QString& trainDir) {
+  const QFileInfo info(trainDir);
+  // `taxon demo` trains into PROJECT/train.
+  QString label = info.fileName() == QStringLiteral("train") ? tr("demo (train)") : info.fileName();
+  QFile summary(QDir(trainDir).filePath(QStringLiteral("eval/summary.json")));
+  if (summary.open(QIODevice::ReadOnly)) {
+    const QJsonObject json = QJsonDocument::fromJson(summary.readAll()).object();
+    if (json.contains(QStringLiteral("precision_at_1"))) {
+      label += tr(", precision@1 %1")
+                   .arg(json.value(QStringLiteral("precision_at_1")).toDouble(), 0, 'f', 4);
+    }
+  }
+  return label;
+}
+
+void ClassifyPage::setRuns(const QStringList& trainDirs, const QString& defaultRun) {
+  runs_->clear();
+  for (const QString& dir : trainDirs) {
+    runs_->addItem(runLabel(dir), dir);
+  }
+  if (trainDirs.isEmpty()) {
+    runs_->addItem(tr("(no run yet)"), QString());
+  }
+  QString keep = trainDirs.contains(run_) ? run_ : QString();
+  if (keep.isEmpty()) {
+    userChose_ = false;
+    keep = trainDirs.contains(defaultRun) ? defaultRun : QString();
+  }
+  if (keep != run_ || keep.isEmpty()) {
+    chooseRun(keep);
+  } else {
+    runs_->setCurrentIndex(std::max(0, runs_->findData(run_)));
+    listCheckpoints();
+  }
+}
+
+void ClassifyPage::chooseRun(const QString& trainDir, const QString& checkpoint) {
+  run_ = trainDir;
+  runs_->setCurrentIndex(std::max(0, runs_->findData(trainDir)));
+  listCheckpoints();
+  if (!checkpoint.isEmpty()) {
+    checkpoints_->setCurrentIndex(std::max(0, checkpoints_->findData(checkpoint)));
+  }
+  setCheckpointDir(checkpoint.isEmpty() ? trainDir : checkpoint);
+}
+
+void ClassifyPage::listCheckpoints() {
+  const QString current = checkpoints_->currentData().toString();
+  checkpoints_->clear();
+  checkpoints_->setEnabled(!run_.isEmpty());
+  if (run_.isEmpty()) {
+    return;
+  }
+  checkpoints_->addItem(tr("newest checkpoint"), QString());
+  auto files = train::listCheckpoints(toPath(run_));
+  std::reverse(files.begin(), files.end());  // newest first
+  for (const auto& file : files) {
+    checkpoints_->addItem(tr("step %L1").arg(file.step), fromPath(file.path));
+  }
+  checkpoints_->setCurrentIndex(std::max(0, checkpoints_->findData(current)));
 }
 
 void ClassifyPage::classifyFiles(const QStringList& files) {
@@ -243,7 +336,9 @@ void ClassifyPage::showMessage(const QString& text, bool error) {
 }
 
 void ClassifyPage::onModelLoaded(const QString& checkpoint, qint64 step) {
-  modelLabel_->setText(tr("Model: %1, step %2").arg(QFileInfo(checkpoint).fileName()).arg(step));
+  const QString run = run_.isEmpty() ? QFileInfo(checkpoint).dir().path() : run_;
+  modelLabel_->setText(
+      tr("Run %1: %2, step %3").arg(runLabel(run), QFileInfo(checkpoint).fileName()).arg(step));
   modelLabel_->setToolTip(QDir::toNativeSeparators(checkpoint));
 }
 

@@ -1,13 +1,16 @@
 // The app's Classify page: drop image files (or folders) on it, paste an image or copied files
 // (Ctrl+V), or open some; each image gets a row with its thumbnail and its top 5 categories as
-// score bars. Uses the newest checkpoint of the train dir it is given, and picks up newer ones
-// while that run trains. The classification runs on a ClassifyJob's worker thread.
+// score bars. The model comes from a run the user picks in the Model box (named in the header
+// with its step and, where the run was evaluated, its precision@1) and one of its checkpoints:
+// its newest by default, picked up anew while that run trains, or a fixed one. The
+// classification runs on a ClassifyJob's worker thread.
 #pragma once
 
 #include <QString>
 #include <QStringList>
 #include <QWidget>
 
+class QComboBox;
 class QLabel;
 class QListView;
 class QProgressBar;
@@ -28,6 +31,19 @@ class ClassifyPage : public QWidget {
 
   // A train dir (or one checkpoint file); the newest checkpoint in it is used.
   void setCheckpointDir(const QString& dir);
+  // The runs to choose from (train dirs, e.g. ProjectSession::runDirs()). The chosen run stays
+  // chosen while it is listed; otherwise `defaultRun` (when listed) is chosen, else none.
+  void setRuns(const QStringList& trainDirs, const QString& defaultRun = {});
+  // Chooses a run, with `checkpoint` (a file of it) or its newest checkpoint when empty. As the
+  // Model box does, except that the box marks the choice as the user's (userChoseRun()).
+  void chooseRun(const QString& trainDir, const QString& checkpoint = {});
+  QString chosenRun() const { return run_; }
+  // True once the user picked a run in the box: the app then stops choosing for them.
+  bool userChoseRun() const { return userChose_; }
+  QComboBox* runBox() const { return runs_; }
+  QComboBox* checkpointBox() const { return checkpoints_; }
+  // "demo (train), precision@1 0.7634": a run's name, and its evaluation when it has one.
+  static QString runLabel(const QString& trainDir);
   QString checkpointDir() const { return checkpointDir_; }
   // Classifies image files (folders: the images inside), as dropping them does.
   void classifyFiles(const QStringList& files);
@@ -60,7 +76,13 @@ class ClassifyPage : public QWidget {
   void showMessage(const QString& text, bool error);
   void onModelLoaded(const QString& checkpoint, qint64 step);
 
+  void listCheckpoints();
+
   QString checkpointDir_;
+  QString run_;
+  bool userChose_ = false;
+  QComboBox* runs_ = nullptr;
+  QComboBox* checkpoints_ = nullptr;
   int pasted_ = 0;  // numbers "Pasted image N"
   ClassifyJob* job_ = nullptr;
   PredictionModel* model_ = nullptr;

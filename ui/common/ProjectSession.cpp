@@ -54,6 +54,22 @@ QString ProjectSession::runsDir() const {
   return dir_.isEmpty() ? QString() : QDir(dir_).filePath(QStringLiteral("runs"));
 }
 
+QStringList ProjectSession::runDirs() const {
+  QStringList dirs;
+  if (dir_.isEmpty()) {
+    return dirs;
+  }
+  const QDir runs(runsDir());
+  for (const QString& name : runs.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
+    dirs.push_back(runs.filePath(name));
+  }
+  const QString demo = QDir(dir_).filePath(QStringLiteral("train"));
+  if (QFileInfo::exists(QDir(demo).filePath(QStringLiteral("metrics.jsonl")))) {
+    dirs.push_back(demo);
+  }
+  return dirs;
+}
+
 QStringList ProjectSession::categoryPaths() const {
   QStringList paths;
   if (!catalog_) {

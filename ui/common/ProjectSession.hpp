@@ -34,6 +34,9 @@ class ProjectSession : public QObject {
   QString projectDir() const { return dir_; }
   QString recordsDir() const;  // PROJECT/records, where build-records writes shards
   QString runsDir() const;     // PROJECT/runs, one train dir per run
+  // Every run of the project: PROJECT/runs/NAME by name, then PROJECT/train (where `taxon demo`
+  // trains) when it holds a run. Empty when no project is open.
+  QStringList runDirs() const;
 
   // The catalog; null when no project is open. GUI thread only.
   data::Catalog* catalog() const { return catalog_.get(); }

@@ -116,6 +116,29 @@ double ConfusionHeatMap::labelMargin() const {
   return classCount() > 0 && classCount() <= 60 ? std::min(180.0, width() / 3.0) : 0.0;
 }
 
+double ConfusionHeatMap::columnLabelMargin() const {
+  // Column names above, turned to read upwards, under the same rule as the rows'.
+  return classCount() > 0 && classCount() <= 60 ? std::min(140.0, height() / 3.0) : 0.0;
+}
+
+std::optional<int> ConfusionHeatMap::columnAt(const QPoint& position) const {
+  const int n = classCount();
+  if (n == 0 || scale_ <= 0 || position.y() >= offset_.y()) {
+    return std::nullopt;
+  }
+  const double x = (position.x() - offset_.x()) / scale_;
+  return x >= 0 && x < n ? std::optional<int>(static_cast<int>(x)) : std::nullopt;
+}
+
+std::optional<int> ConfusionHeatMap::rowAt(const QPoint& position) const {
+  const int n = classCount();
+  if (n == 0 || scale_ <= 0 || position.x() >= offset_.x()) {
+    return std::nullopt;
+  }
+  const double y = (position.y() - offset_.y()) / scale_;
+  return y >= 0 && y < n ? std::optional<int>(static_cast<int>(y)) : std::nullopt;
+}
+
 void ConfusionHeatMap::fitToView() {
   const int n = classCount();
   fitted_ = true;
@@ -127,10 +150,11 @@ void ConfusionHeatMap::fitToView() {
   }
   const double margin = 8;
   const double left = labelMargin();
+  const double top = columnLabelMargin();
   const double available =
-      std::max(1.0, std::min(width() - left - 2 * margin, height() - 2 * margin));
+      std::max(1.0, std::min(width() - left - 2 * margin, height() - top - 2 * margin));
   scale_ = std::min(kMaxCellSize, available / n);
-  offset_ = QPointF(left + margin, margin);
+  offset_ = QPointF(left + margin, top + margin);
   update();
 }
 
@@ -224,6 +248,25 @@ void ConfusionHeatMap::paintEvent(QPaintEvent*) {
       painter.drawText(
           r, Qt::AlignRight | Qt::AlignVCenter,
           metrics.elidedText(model_->className(row), Qt::ElideLeft, static_cast<int>(r.width())));
+    }
+  }
+  if (scale_ >= metrics.height() && offset_.y() > 24) {
+    // Predicted classes over the columns, read upwards from just above the matrix.
+    painter.setPen(palette().color(QPalette::Text));
+    const double length = offset_.y() - 6;
+    for (int column = 0; column < n; ++column) {
+      const double centre = offset_.x() + (column + 0.5) * scale_;
+      if (centre < offset_.x() - scale_ || centre < 0 || centre > width()) {
+        continue;
+      }
+      painter.save();
+      painter.translate(centre, offset_.y() - 6);
+      painter.rotate(-90);
+      const QRectF r(0, -scale_ / 2, length, scale_);
+      painter.drawText(
+          r, Qt::AlignLeft | Qt::AlignVCenter,
+          metrics.elidedText(model_->className(column), Qt::ElideLeft, static_cast<int>(length)));
+      painter.restore();
     }
   }
   if (selected_.x() >= 0 && selected_.x() < n && selected_.y() >= 0 && selected_.y() < n) {
@@ -332,6 +375,18 @@ bool ConfusionHeatMap::event(QEvent* event) {
                              .arg(100.0 * model_->rate(actual, predicted), 0, 'f', 1)
                              .arg(model_->rowTotal(actual)),
                          this, cellRect(actual, predicted).toAlignedRect());
+    } else if (const auto column = columnAt(help->pos())) {
+      // Over the column names (or where they would be at 1,000 classes): the whole name.
+      QToolTip::showText(help->globalPos(),
+                         tr("Predicted: %1\n%L2 images predicted as it")
+                             .arg(model_->className(*column))
+                             .arg(model_->columnTotal(*column)),
+                         this);
+    } else if (const auto row = rowAt(help->pos())) {
+      QToolTip::showText(
+          help->globalPos(),
+          tr("Actual: %1\n%L2 images").arg(model_->className(*row)).arg(model_->rowTotal(*row)),
+          this);
     } else {
       QToolTip::hideText();
       event->ignore();

@@ -28,6 +28,10 @@ class ConfusionHeatMap : public QWidget {
 
   // The cell under a widget position: x = predicted column, y = actual row.
   std::optional<QPoint> cellAt(const QPoint& position) const;
+  // The predicted column whose name is above `position` (over the matrix's top edge), or the
+  // actual row whose name is left of it.
+  std::optional<int> columnAt(const QPoint& position) const;
+  std::optional<int> rowAt(const QPoint& position) const;
   // Widget rectangle of a cell at the current zoom.
   QRectF cellRect(int actual, int predicted) const;
   // Fits the whole matrix into the widget (the initial view, and after each model reset).
@@ -62,6 +66,7 @@ class ConfusionHeatMap : public QWidget {
   const QImage& pooledImage(int factor);
   int classCount() const;
   double labelMargin() const;
+  double columnLabelMargin() const;
   void zoomAt(const QPointF& anchor, double factor);
   void clampOffset();
 

@@ -180,6 +180,14 @@ std::int64_t ConfusionModel::rowTotal(int actual) const {
                                               : 0;
 }
 
+std::int64_t ConfusionModel::columnTotal(int predicted) const {
+  std::int64_t total = 0;
+  for (const auto& cell : cells_) {  // sparse: one pass over the non-empty cells
+    total += cell.predicted == predicted ? cell.count : 0;
+  }
+  return total;
+}
+
 std::int64_t ConfusionModel::errors(int actual) const {
   return actual >= 0 && actual < classCount()
              ? classes_[static_cast<std::size_t>(actual)].total -

@@ -60,8 +60,9 @@ class ConfusionModel : public QAbstractTableModel {
   QString className(int index) const;
   std::int64_t count(int actual, int predicted) const;
   double rate(int actual, int predicted) const;
-  std::int64_t rowTotal(int actual) const;  // support of the (merged) class
-  std::int64_t errors(int actual) const;    // rowTotal minus the diagonal
+  std::int64_t rowTotal(int actual) const;        // support of the (merged) class
+  std::int64_t errors(int actual) const;          // rowTotal minus the diagonal
+  std::int64_t columnTotal(int predicted) const;  // images predicted as the (merged) class
   // The report's classes merged into `index`.
   const std::vector<int>& leafClasses(int index) const;
   // Where a report class is now: its index, or -1 when filtered out.

@@ -532,17 +532,7 @@ void TrainPage::listRuns() {
   if (!session_->isOpen()) {
     return;
   }
-  QStringList dirs;
-  const QDir runs(session_->runsDir());
-  for (const QString& name : runs.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
-    dirs.push_back(runs.filePath(name));
-  }
-  // `taxon demo` trains into PROJECT/train.
-  const QString demo = QDir(session_->projectDir()).filePath(QStringLiteral("train"));
-  if (QFileInfo::exists(QDir(demo).filePath(QStringLiteral("metrics.jsonl")))) {
-    dirs.push_back(demo);
-  }
-  for (const QString& dir : dirs) {
+  for (const QString& dir : session_->runDirs()) {
     runs_->addItem(QDir(session_->projectDir()).relativeFilePath(dir), dir);
   }
   const int index = runs_->findData(runDir_);

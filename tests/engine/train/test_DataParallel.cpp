@@ -385,8 +385,12 @@ TEST_F(DataParallelTraining, APauseLongerThanTheCollectiveTimeoutHoldsEveryRepli
   };
   callbacks.pauseRequested = [&] { return paused.load(); };
   callbacks.holdWhilePaused = [&](const std::stop_token& stop) {
+    // The leader holds after its step-3 callback; the other replica may get there first.
+    std::int64_t seen = leaderStep.load();
+    std::int64_t before = heldAt.load();
+    while (seen > before && !heldAt.compare_exchange_weak(before, seen)) {
+    }
     if (holds.fetch_add(1) == 0) {
-      heldAt = leaderStep.load();
       std::this_thread::sleep_for(std::chrono::seconds(3));  // three collective timeouts
       paused = false;
     }

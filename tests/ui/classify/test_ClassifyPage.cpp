@@ -1,5 +1,6 @@
 #include <QApplication>
 #include <QClipboard>
+#include <QComboBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QImage>
@@ -23,6 +24,7 @@
 #include "classify/ClassifyPage.hpp"
 #include "classify/PredictionModel.hpp"
 #include "classify/ScoreBarDelegate.hpp"
+#include "train/CheckpointFiles.hpp"
 #include "train/Trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -282,6 +284,61 @@ class TestClassifyPage : public QObject {
     checkRanked(1);
     taxon::test::saveScreenshot(&page, QStringLiteral("classify-newer-checkpoint"));
     model_ = nullptr;
+  }
+
+  // The user picks the run and checkpoint: the runs are named with their evaluation, the default
+  // is the one the app gives, a user's pick stays picked when the list changes (a new run started
+  // elsewhere is not followed), and a fixed checkpoint can be chosen.
+  void runAndCheckpointAreChosenAndAUsersPickStays() {
+    const fs::path runs = temp_->path() / "picker";
+    const fs::path evaluated = runs / "evaluated";
+    const fs::path other = runs / "other";
+    const fs::path live = runs / "live";
+    for (const auto& [dir, steps] : std::vector<std::pair<fs::path, std::vector<int>>>{
+             {evaluated, {400, 843}}, {other, {95}}, {live, {5}}}) {
+      fs::create_directories(dir);
+      for (int step : steps) {
+        fs::copy_file(taxon::train::newestCheckpoint(trainDir_)->path,
+                      dir / ("model.ckpt-" + std::to_string(step) + ".taxon"));
+      }
+    }
+    fs::create_directories(evaluated / "eval");
+    taxon::test::writeFile(evaluated / "eval" / "summary.json",
+                           R"({"precision_at_1": 0.7634, "recall_at_5": 0.9912})");
+
+    ClassifyPage page;
+    page.setRuns({qpath(evaluated), qpath(other)}, qpath(evaluated));
+    QCOMPARE(page.chosenRun(), qpath(evaluated));
+    QVERIFY(!page.userChoseRun());
+    QCOMPARE(page.checkpointDir(), qpath(evaluated));  // its newest checkpoint
+    QCOMPARE(page.runBox()->count(), 2);
+    QCOMPARE(page.runBox()->currentText(), QStringLiteral("evaluated, precision@1 0.7634"));
+    QCOMPARE(page.checkpointBox()->count(), 3);  // newest, step 843, step 400
+    QCOMPARE(page.checkpointBox()->itemText(1), QStringLiteral("step 843"));
+
+    // A fixed checkpoint of the run.
+    page.checkpointBox()->setCurrentIndex(2);
+    Q_EMIT page.checkpointBox()->activated(2);
+    QCOMPARE(page.checkpointDir(), qpath(evaluated / "model.ckpt-400.taxon"));
+
+    // The user picks the other run; a run started later is listed but not followed.
+    page.runBox()->setCurrentIndex(1);
+    Q_EMIT page.runBox()->activated(1);
+    QVERIFY(page.userChoseRun());
+    QCOMPARE(page.chosenRun(), qpath(other));
+    QCOMPARE(page.checkpointDir(), qpath(other));
+    page.setRuns({qpath(evaluated), qpath(live), qpath(other)}, qpath(live));
+    QCOMPARE(page.chosenRun(), qpath(other));
+    QCOMPARE(page.runBox()->count(), 3);
+    QCOMPARE(page.runBox()->currentData().toString(), qpath(other));
+
+    // The model loads from the chosen run, and the header names it with its step.
+    QSignalSpy classified(&page, &ClassifyPage::classified);
+    page.classifyFiles({images_[0]});
+    QVERIFY(classified.wait(60000));
+    QVERIFY2(page.modelText().contains(QStringLiteral("other")), qPrintable(page.modelText()));
+    QVERIFY2(page.modelText().contains(QStringLiteral("model.ckpt-95.taxon")),
+             qPrintable(page.modelText()));
   }
 
   void destroyingThePageWhileBusyCancels() {

@@ -251,6 +251,24 @@ void TestInspectPage::pageLoadsTheReport() {
   page.show();
   QVERIFY(QTest::qWaitForWindowExposed(&page));
   QCOMPARE(page.heatMap()->matrixImage().size(), QSize(4, 4));
+  // Column names above the matrix as well as row names at its left: the strip above column 2
+  // names it, and its pixels are not all background.
+  auto* heatMap = page.heatMap();
+  const QRectF third = heatMap->cellRect(0, 2);
+  const QPoint overColumn(static_cast<int>(third.center().x()), static_cast<int>(third.top()) - 20);
+  QCOMPARE(heatMap->columnAt(overColumn), std::optional<int>(2));
+  const QRectF first = heatMap->cellRect(0, 0);
+  QCOMPARE(heatMap->rowAt(
+               QPoint(static_cast<int>(first.left()) - 20, static_cast<int>(first.center().y()))),
+           std::optional<int>(0));
+  QVERIFY(third.top() > 60);  // room for the names
+  const QImage shot = heatMap->grab().toImage();
+  int inked = 0;
+  const QColor base = heatMap->palette().color(QPalette::Base);
+  for (int y = 4; y < static_cast<int>(third.top()) - 6; ++y) {
+    inked += shot.pixelColor(overColumn.x(), y) != base ? 1 : 0;
+  }
+  QVERIFY2(inked > 5, "no column name drawn above the matrix");
   taxon::test::saveScreenshot(&page, QStringLiteral("inspect-page"));
 }
 
