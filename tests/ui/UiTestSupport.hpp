@@ -2,6 +2,7 @@
 // <build>/screenshots so a person can look at it.
 #pragma once
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QObject>
@@ -16,6 +17,10 @@ inline QString saveScreenshot(QWidget* widget, const QString& name) {
   const QString dir = QStringLiteral(TAXON_BINARY_DIR "/screenshots");
   QDir().mkpath(dir);
   const QString path = dir + QLatin1Char('/') + name + QStringLiteral(".png");
+  // Pending layouts first (charts lay out their axes on the next pass of the event loop), so
+  // the picture is what a person sees.
+  QCoreApplication::processEvents();
+  QCoreApplication::processEvents();
   widget->grab().save(path);
   return path;
 }

@@ -3,6 +3,7 @@
 // it; Stop writes a checkpoint and a stopped run resumes; an old run shows its history from
 // metrics.jsonl; the charts stay light at 100,000 steps.
 #include <QChart>
+#include <QDoubleSpinBox>
 #include <QElapsedTimer>
 #include <QPushButton>
 #include <QSet>
@@ -47,7 +48,13 @@ class TestTrainPage : public QObject {
     page.resize(1200, 800);
     page.show();
     QVERIFY(QTest::qWaitForWindowExposed(&page));
-    page.setForm(75, 0.1, 8, 40, QStringLiteral("small-data"), 10, QStringLiteral("live"));
+    // 40 steps of 16 of the 36 training pictures at 0.2 per 256 learn the four classes on every
+    // instruction set (first ten steps' mean loss 2.16-2.20, last ten's 1.60-1.70 on AVX-512,
+    // AVX2 and SSE4.1); batches of 8, or the recipe's 0.4, stay near 2.1-2.3.
+    page.setForm(75, 0.1, 16, 40, QStringLiteral("small-data"), 10, QStringLiteral("live"));
+    auto* rate = page.findChild<QDoubleSpinBox*>(QStringLiteral("learningRate"));
+    QVERIFY(rate != nullptr);
+    rate->setValue(0.2);
     QSignalSpy finished(&page, &TrainPage::runFinished);
     taxon::test::StallMeter stalls;
     int lossPointsDuringRun = 0;
@@ -67,9 +74,16 @@ class TestTrainPage : public QObject {
     QCOMPARE(page.lossChart()->pointCount(0), 40);
     QVERIFY(page.accuracyChart()->pointCount(0) >= 4);  // evaluations at 10, 20, 30, 40
     QVERIFY(page.logText().contains(QStringLiteral("step 40, loss =")));
-    // It learned something: the smoothed loss went down.
-    const auto& smoothed = page.history().smoothedLoss();
-    QVERIFY(smoothed.back().y() < smoothed.front().y());
+    // It learned something: the last ten steps' loss is well below the first ten's.
+    const auto& loss = page.history().loss();
+    double first = 0.0;
+    double last = 0.0;
+    for (int i = 0; i < 10; ++i) {
+      first += loss[static_cast<std::size_t>(i)].y() / 10.0;
+      last += loss[loss.size() - 10 + static_cast<std::size_t>(i)].y() / 10.0;
+    }
+    qInfo("mean loss of the first ten steps %.3f, of the last ten %.3f", first, last);
+    QVERIFY2(last < 0.9 * first, qPrintable(QStringLiteral("%1 -> %2").arg(first).arg(last)));
     qInfo("longest event-loop stall during the run: %lld ms", stalls.longestMs());
     QVERIFY2(stalls.longestMs() < 100, qPrintable(QString::number(stalls.longestMs())));
     taxon::test::saveScreenshot(&page, QStringLiteral("train-page"));
@@ -97,6 +111,8 @@ class TestTrainPage : public QObject {
       return QSet<QString>(l.begin(), l.end()).size() == l.size();
     };
     QVERIFY2(distinct(labels()), qPrintable(labels().join(QLatin1Char(' '))));  // empty
+    chart.setPoints(0, {{10.0, 0.3}, {20.0, 0.5}, {30.0, 0.6}, {40.0, 0.6}});
+    QCOMPARE(labels(), QStringList({"10", "20", "30", "40"}));
     chart.setPoints(0, {{843.0, 0.7634}});
     chart.setPoints(1, {{843.0, 0.9912}});
     QCOMPARE(chart.pointCount(0), 1);

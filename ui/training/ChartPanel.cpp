@@ -5,6 +5,7 @@
 #include <QValueAxis>
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "training/RunHistory.hpp"
@@ -99,18 +100,25 @@ void ChartPanel::setFixedRange(double low, double high) {
 }
 
 void ChartPanel::setStepRange(double low, double high) {
-  // Steps are whole numbers, labelled with %d: as many ticks as there are whole steps when the
-  // range is short (0 1, or 842 843 844, never 843 843 843 843 844), else five at nice values.
+  // Steps are whole numbers, labelled with %d: ticks at a whole step of 1, 2 or 5 x 10^k, at most
+  // six of them (0 1; 842 843 844; 10 20 30 40), so that no label repeats ("843 843 843 843 844").
   low = std::floor(low);
   high = std::max(std::ceil(high), low + 1.0);
-  const double span = high - low;
-  x_->setRange(low, high);
-  if (span <= 4.0) {
-    x_->setTickCount(static_cast<int>(span) + 1);
-  } else {
-    x_->setTickCount(5);
-    x_->applyNiceNumbers();
+  double step = 1.0;
+  for (double scale = 1.0;; scale *= 10.0) {
+    const double candidates[] = {scale, 2 * scale, 5 * scale};
+    const auto fits = std::find_if(std::begin(candidates), std::end(candidates), [&](double c) {
+      return (std::ceil(high / c) - std::floor(low / c)) <= 5.0;
+    });
+    if (fits != std::end(candidates)) {
+      step = *fits;
+      break;
+    }
   }
+  low = std::floor(low / step) * step;
+  high = std::ceil(high / step) * step;
+  x_->setRange(low, high);
+  x_->setTickCount(static_cast<int>(std::lround((high - low) / step)) + 1);
 }
 
 void ChartPanel::updateRanges() {

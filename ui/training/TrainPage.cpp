@@ -107,6 +107,7 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
   steps_->setValue(1000);
   steps_->setEnabled(false);
   learningRate_ = new QDoubleSpinBox(this);
+  learningRate_->setObjectName(QStringLiteral("learningRate"));
   learningRate_->setDecimals(4);
   learningRate_->setRange(0.0, 10.0);
   learningRate_->setSingleStep(0.01);
