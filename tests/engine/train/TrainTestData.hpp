@@ -90,18 +90,25 @@ inline void writeNoisyRecords(const std::filesystem::path& dir, int count) {
   writeFourLabels(dir);
 }
 
-// The main head's cross-entropy of every step in TRAIN_DIR/metrics.jsonl.
-inline std::vector<double> loggedCrossEntropies(const std::filesystem::path& trainDir) {
+// The figure `key` ("cross_entropy", "learning_rate", ...) of every step in
+// TRAIN_DIR/metrics.jsonl.
+inline std::vector<double> loggedStepFigures(const std::filesystem::path& trainDir,
+                                             const std::string& key) {
   std::ifstream in(trainDir / "metrics.jsonl");
   std::vector<double> out;
   std::string line;
   while (std::getline(in, line)) {
     const auto json = nlohmann::json::parse(line);
     if (json.contains("loss")) {
-      out.push_back(json["cross_entropy"].get<double>());
+      out.push_back(json[key].get<double>());
     }
   }
   return out;
+}
+
+// The main head's cross-entropy of every step in TRAIN_DIR/metrics.jsonl.
+inline std::vector<double> loggedCrossEntropies(const std::filesystem::path& trainDir) {
+  return loggedStepFigures(trainDir, "cross_entropy");
 }
 
 // A network and recipe small enough for tests: 16 channels everywhere, 75 x 75 inputs, batch 8.

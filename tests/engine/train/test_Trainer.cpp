@@ -197,16 +197,7 @@ TEST_F(Trainer, ShortRunWarmsUpAndDecaysWithinItsLength) {
   s.maxEpochs = 10.0;  // 4 steps an epoch: 40 steps
   s.recalibrateExamples = 0;
   const auto rates = [](const fs::path& trainDir) {
-    std::vector<double> out;
-    std::ifstream in(trainDir / "metrics.jsonl");
-    std::string line;
-    while (std::getline(in, line)) {
-      const auto json = nlohmann::json::parse(line);
-      if (json.contains("learning_rate")) {
-        out.push_back(json["learning_rate"].get<double>());
-      }
-    }
-    return out;
+    return test::loggedStepFigures(trainDir, "learning_rate");
   };
   train(s, false, {});
   const auto whole = rates(s.trainDir);
