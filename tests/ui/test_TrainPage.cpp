@@ -180,6 +180,28 @@ class TestTrainPage : public QObject {
     QVERIFY(!page.job()->isRunning());
   }
 
+  // An empty evaluation split reaches the Evaluation chart as a notice, live and from the file.
+  void anEmptyEvaluationSplitIsANoticeNotPointsAtZero() {
+    taxon::ui::RunHistory history;
+    taxon::train::EvalPoint skipped;
+    skipped.subset = "validation";
+    skipped.skipped = "the 'validation' split of /p/records is empty (test 100, train 900)";
+    history.add(skipped);
+    QVERIFY(history.precisionAt1().empty());
+    QVERIFY(
+        history.evalNotice().startsWith(QStringLiteral("nothing to evaluate: the 'validation'")));
+    const auto dir = dir_.path() / "skipped-run";
+    std::filesystem::create_directories(dir);
+    taxon::test::writeFile(dir / "metrics.jsonl",
+                           R"({"step":0,"time":1,"eval":{"subset":"validation","examples":0,)"
+                           R"("skipped":"the 'validation' split of /p/records is empty"}})"
+                           "\n");
+    taxon::ui::RunHistory read;
+    QVERIFY(read.read(qpath(dir)));
+    QVERIFY(read.precisionAt1().empty());
+    QVERIFY(read.evalNotice().contains(QStringLiteral("is empty")));
+  }
+
   void chartsStayLightAtAHundredThousandSteps() {
     taxon::ui::RunHistory history;
     for (int step = 1; step <= 100000; ++step) {

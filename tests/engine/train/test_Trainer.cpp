@@ -228,6 +228,60 @@ TEST_F(Trainer, ShortRunWarmsUpAndDecaysWithinItsLength) {
   }
 }
 
+// A validation split without records (a CSV import that put everything in train and test) is
+// said once, in the log, metrics.jsonl and the callbacks, instead of a precision of 0 at every
+// evaluation; taxon eval refuses it with the reason.
+TEST_F(Trainer, AnEmptyValidationSplitIsSaidOnceNotScoredZero) {
+  test::writeShard(dir_ / "records", "train", 16);
+  test::writeShard(dir_ / "records", "validation", 0);
+  test::writeFourLabels(dir_ / "records");
+  auto s = test::tinyRun(dir_ / "run", dir_ / "records");
+  s.maxSteps = 4;
+  s.evalEverySteps = 2;
+  s.evalAtEnd = true;
+  std::vector<EvalPoint> evals;
+  std::vector<std::string> logs;
+  TrainCallbacks callbacks;
+  callbacks.onEval = [&](const EvalPoint& e) { evals.push_back(e); };
+  callbacks.onLog = [&](const std::string& line) { logs.push_back(line); };
+  const auto result = train(s, false, callbacks);
+  EXPECT_EQ(result.step, 4);
+  EXPECT_FALSE(result.lastEval.has_value());
+  ASSERT_EQ(evals.size(), 1u);
+  EXPECT_EQ(evals[0].subset, "validation");
+  EXPECT_NE(evals[0].skipped.find("'validation' split"), std::string::npos) << evals[0].skipped;
+  EXPECT_NE(evals[0].skipped.find("is empty (train 16, validation 0)"), std::string::npos)
+      << evals[0].skipped;
+  int notices = 0;
+  for (const auto& line : logs) {
+    notices += line.find("nothing to evaluate") != std::string::npos ? 1 : 0;
+    EXPECT_EQ(line.find("precision @ 1"), std::string::npos) << line;
+  }
+  EXPECT_EQ(notices, 1);
+  std::ifstream metrics(s.trainDir / "metrics.jsonl");
+  std::string line;
+  int skipped = 0;
+  while (std::getline(metrics, line)) {
+    const auto json = nlohmann::json::parse(line);
+    if (json.contains("eval")) {
+      EXPECT_TRUE(json["eval"].contains("skipped")) << line;
+      EXPECT_FALSE(json["eval"].contains("precision_at_1")) << line;
+      ++skipped;
+    }
+  }
+  EXPECT_EQ(skipped, 1);
+
+  eval::EvalSettings evalSettings;
+  evalSettings.checkpoint = s.trainDir;
+  evalSettings.recalibrateExamples = 0;
+  try {
+    eval::evaluateCheckpoint(evalSettings);
+    ADD_FAILURE() << "an empty split was evaluated";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nothing to evaluate"), std::string::npos) << e.what();
+  }
+}
+
 // The averaged weights get batch-norm statistics of their own: recomputed from training images as
 // an equal-weight average over batches, saved with the average, and used by the checkpoint's
 // readers; recomputing draws nothing from the global random generator.
