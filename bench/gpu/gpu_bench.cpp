@@ -4,12 +4,14 @@
 // has only PyTorch, CMake and ninja.
 //
 // Checks (each prints "check NAME: ok|FAILED ..." and fails the exit code when it fails):
-//   scale       the fused uint8 -> [-1, 1] CUDA kernel equals the CPU path
+//   scale       the fused uint8 -> [-1, 1] CUDA kernel equals the CPU path (both layouts)
 //   stager      batches through pinned memory and the side stream equal the synchronous copy
 //   learns      a reduced Inception-v3 on CUDA lowers its loss on learnable synthetic data
+//   syncbn      synchronized batch norm's fused CUDA kernels agree with its portable path
 //   bf16        one step in bf16 autocast agrees with fp32 (loss and gradients, stated tolerance)
-// Benchmark: the full Inception-v3 (aux head, 1,000 classes) at 299 x 299, the seed's RMSProp,
-// label smoothing and aux loss, bf16 autocast, channels-last, cuDNN autotuning; images/sec:
+// Benchmark: the trainer's own step (train/TrainStep) on the full Inception-v3 (aux head, 1,000
+// classes) at 299 x 299, the seed's RMSProp, label smoothing, aux loss, weight average and
+// batch-norm decay, bf16 autocast, channels-last, cuDNN autotuning; images/sec:
 //   device      one synthetic float batch kept on the GPU (what the Python peer measures)
 //   pipeline    synthetic uint8 host batches moved as the trainer moves them: pinned memory,
 //               side-stream copy overlapping the step, the fused scaling kernel
@@ -23,14 +25,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "data/BatchStager.hpp"
 #include "data/ScaleToUnitRange.hpp"
 #include "model/InceptionV3.hpp"
+#include "model/SyncBatchNorm.hpp"
 #include "train/CudaStep.hpp"
 #include "train/Optimizer.hpp"
 #include "train/TrainSettings.hpp"
+#include "train/TrainStep.hpp"
 
 namespace {
 
@@ -101,8 +106,14 @@ bool runChecks(const c10::Device& cuda, std::string& json) {
     const auto images = torch::randint(0, 256, {4, 37, 53, 3}, torch::kByte);
     const auto cpu = taxon::data::scaleToUnitRange(images);
     const auto gpu = taxon::data::scaleToUnitRange(images.to(cuda)).cpu();
-    const double diff = (cpu - gpu).abs().max().item<double>();
-    all &= report("scale", diff <= 1e-6, fmt("(largest difference %.2g)", diff), json);
+    const auto last =
+        taxon::data::scaleToUnitRange(images.to(cuda), at::MemoryFormat::ChannelsLast);
+    const double diff = std::max((cpu - gpu).abs().max().item<double>(),
+                                 (cpu - last.cpu()).abs().max().item<double>());
+    const bool layout = last.is_contiguous(at::MemoryFormat::ChannelsLast);
+    all &= report(
+        "scale", diff <= 1e-6 && layout,
+        fmt("(largest difference %.2g, channels-last output %s)", diff, layout ? 1.0 : 0.0), json);
   }
   {  // stager
     taxon::data::BatchStager stager(cuda);
@@ -165,6 +176,57 @@ bool runChecks(const c10::Device& cuda, std::string& json) {
     all &= report("learns", std::isfinite(last) && last < 0.5 * first,
                   fmt("(mean loss of steps 1-5 %.3f, of steps 36-40 %.3f)", first, last), json);
   }
+  {  // syncbn: ATen's fused CUDA kernels against the portable path, two replica threads with
+     // batches of 6 and 10 (bf16 too: the fused path keeps the input's type)
+    double worst = 0.0;
+    for (const bool bf16 : {false, true}) {
+      torch::manual_seed(8);
+      const auto type = bf16 ? torch::kBFloat16 : torch::kFloat;
+      const auto x = (torch::randn({16, 8, 9, 9}) * 2.0 + 3.0).to(cuda).to(type);
+      const auto upstream = torch::randn({16, 8, 9, 9}).to(cuda).to(type);
+      std::vector<std::vector<torch::Tensor>> results(2);
+      for (const auto kernels : {taxon::model::SyncBatchNormKernels::kAuto,
+                                 taxon::model::SyncBatchNormKernels::kPortable}) {
+        const auto groups = taxon::model::inProcessReplicas(2);
+        std::vector<std::vector<torch::Tensor>> parts(2);
+        std::vector<std::thread> threads;
+        for (int r = 0; r < 2; ++r) {
+          threads.emplace_back([&, r] {
+            const std::int64_t begin = r == 0 ? 0 : 6;
+            const std::int64_t size = r == 0 ? 6 : 10;
+            torch::nn::BatchNorm2d bn(torch::nn::BatchNormOptions(8).eps(0.001));
+            bn->to(cuda);
+            auto part = x.slice(0, begin, begin + size).clone().requires_grad_(true);
+            const auto y = taxon::model::syncBatchNorm(part, *bn, groups[r], kernels);
+            (y.to(torch::kFloat) * upstream.slice(0, begin, begin + size).to(torch::kFloat))
+                .sum()
+                .backward();
+            parts[r] = {y.to(torch::kFloat), part.grad().to(torch::kFloat), bn->weight.grad(),
+                        bn->running_mean, bn->running_var};
+          });
+        }
+        for (auto& t : threads) {
+          t.join();
+        }
+        std::vector<torch::Tensor> joined;
+        for (std::size_t k = 0; k < parts[0].size(); ++k) {
+          joined.push_back(k < 2 ? torch::cat({parts[0][k], parts[1][k]})
+                                 : (k == 2 ? parts[0][k] + parts[1][k] : parts[0][k]));
+        }
+        results[kernels == taxon::model::SyncBatchNormKernels::kAuto ? 0 : 1] = joined;
+      }
+      for (std::size_t k = 0; k < results[0].size(); ++k) {
+        const auto scale = results[1][k].abs().max().item<double>() + 1e-12;
+        worst = std::max(worst, (results[0][k] - results[1][k]).abs().max().item<double>() / scale /
+                                    (bf16 ? 10.0 : 1.0));
+      }
+    }
+    // Tolerance: float32 statistics against double sums, 1e-4 of the largest value (bf16 inputs:
+    // 1e-3, scaled down by 10 above).
+    all &=
+        report("syncbn", worst <= 1e-4,
+               fmt("(largest difference %.2g of the largest value; tolerance 1e-4)", worst), json);
+  }
   {  // bf16 against fp32: same weights, same batch, one forward and backward each
     taxon::model::InceptionSettings full;  // the paper's model
     full.dropout = 0.0;
@@ -199,11 +261,25 @@ bool runChecks(const c10::Device& cuda, std::string& json) {
   return all;
 }
 
+// Times the trainer's own step (train/TrainStep: batch-norm decay, forward and backward, the
+// figures with the L2 term read one step late, the optimizer and the weight average), with the
+// seed's recipe on the paper's model.
 double benchmark(const c10::Device& cuda, const Options& o, bool pipeline) {
+  const taxon::train::TrainSettings recipe;  // the seed's: RMSProp 0.9/0.9/1.0, weight decay 4e-5
   taxon::model::InceptionSettings full;
+  full.dropout = recipe.dropout;
   Net net = makeNet(full, cuda, true, 11);
-  taxon::train::TrainSettings recipe;  // the seed's: RMSProp 0.9/0.9/1.0, weight decay 4e-5
   taxon::train::Optimizer optimizer(net.parameters, net.decay, recipe);
+  taxon::train::WeightAverage average(net.parameters, recipe.emaDecay);
+  taxon::train::StepOptions stepOptions;
+  stepOptions.auxWeight = recipe.auxWeight;
+  stepOptions.labelSmoothing = recipe.labelSmoothing;
+  stepOptions.weightDecay = recipe.weightDecay;
+  stepOptions.batchNormDecay = recipe.batchNormDecay;
+  stepOptions.bf16 = true;
+  stepOptions.numClasses = full.numClasses;
+  taxon::train::TrainStep trainStep(net.model, optimizer, &average, net.parameters, net.decay,
+                                    stepOptions);
   const double lr = 0.1 * o.batch / 256.0;
   const auto labels = torch::randint(0, 1000, {o.batch}, torch::kLong);
   const auto deviceImages = torch::randn({o.batch, 3, o.imageSize, o.imageSize})
@@ -223,35 +299,46 @@ double benchmark(const c10::Device& cuda, const Options& o, bool pipeline) {
                     pixels.data_ptr<std::uint8_t>() + pixels.numel());
     b.labels.assign(labels.data_ptr<std::int64_t>(), labels.data_ptr<std::int64_t>() + o.batch);
   }
-  taxon::data::BatchStager stager(cuda);
+  taxon::data::BatchStager stager(cuda, /*channelsLast=*/true);
   std::chrono::steady_clock::time_point start;
+  double lastLoss = 0.0;
   for (int step = 0; step < o.warmup + o.steps; ++step) {
     if (step == o.warmup) {
+      while (trainStep.pending() > 0) {
+        lastLoss = trainStep.takeFigures()->loss;
+      }
       c10::cuda::device_synchronize();
       start = std::chrono::steady_clock::now();
     }
     torch::Tensor images = deviceImages;
     torch::Tensor target = deviceLabels;
+    taxon::train::StepHooks hooks;
     if (pipeline) {
       auto& batch = host[static_cast<std::size_t>(step % 2)];
       batch.index = step;
       auto tensors = stager.take(batch);
-      images = tensors.images.contiguous(at::MemoryFormat::ChannelsLast);
+      images = tensors.images;
       target = tensors.labels;
+      hooks.afterBackward = [&] {  // the next batch's copy overlaps this step's kernels
+        auto& next = host[static_cast<std::size_t>((step + 1) % 2)];
+        next.index = step + 1;
+        stager.stage(next);
+      };
     }
-    const auto loss = stepLoss(net, images, target, true, 0.1);
-    optimizer.zeroGrad();
-    loss.backward();
-    if (pipeline) {  // the next batch's copy overlaps this step's kernels
-      auto& next = host[static_cast<std::size_t>((step + 1) % 2)];
-      next.index = step + 1;
-      stager.stage(next);
+    trainStep.run(images, target, lr, step, hooks);
+    while (trainStep.pending() > 1) {  // as the trainer reads them: one step late
+      lastLoss = trainStep.takeFigures()->loss;
     }
-    optimizer.step(lr);
+  }
+  while (trainStep.pending() > 0) {
+    lastLoss = trainStep.takeFigures()->loss;
   }
   c10::cuda::device_synchronize();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!std::isfinite(lastLoss)) {
+    std::printf("warning: the benchmark's last loss is %g\n", lastLoss);
+  }
   return o.batch * static_cast<double>(o.steps) / seconds;
 }
 

@@ -54,7 +54,8 @@ struct BatchStager::Cuda {};
 
 #endif
 
-BatchStager::BatchStager(const c10::Device& device) : device_(device) {
+BatchStager::BatchStager(const c10::Device& device, bool channelsLast)
+    : device_(device), channelsLast_(channelsLast) {
 #ifdef TAXON_HAVE_CUDA
   if (device_.is_cuda()) {
     cuda_ = std::make_unique<Cuda>(device_);
@@ -121,14 +122,19 @@ BatchTensors BatchStager::take(const Batch& batch) {
     slot.deviceImages.record_stream(compute);
     slot.deviceLabels.record_stream(compute);
     BatchTensors tensors;
-    tensors.images =
-        scaleToUnitRange(slot.deviceImages.view({slot.size, slot.height, slot.width, 3}));
+    tensors.images = scaleToUnitRange(
+        slot.deviceImages.view({slot.size, slot.height, slot.width, 3}),
+        channelsLast_ ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
     tensors.labels = slot.deviceLabels;
     cuda_->staged = -1;  // taken: the slot's device tensors now belong to the step
     return tensors;
   }
 #endif
-  return toTensors(batch, device_);
+  auto tensors = toTensors(batch, device_);
+  if (channelsLast_) {
+    tensors.images = tensors.images.contiguous(at::MemoryFormat::ChannelsLast);
+  }
+  return tensors;
 }
 
 }  // namespace taxon::data

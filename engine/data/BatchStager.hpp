@@ -17,7 +17,9 @@ namespace taxon::data {
 
 class BatchStager {
  public:
-  explicit BatchStager(const c10::Device& device);
+  // channelsLast: take() returns the images in channels-last memory order (on a GPU written so
+  // by the scaling kernel itself).
+  explicit BatchStager(const c10::Device& device, bool channelsLast = false);
   ~BatchStager();
   BatchStager(const BatchStager&) = delete;
   BatchStager& operator=(const BatchStager&) = delete;
@@ -34,6 +36,7 @@ class BatchStager {
  private:
   struct Cuda;
   c10::Device device_;
+  bool channelsLast_ = false;
   std::unique_ptr<Cuda> cuda_;
   std::int64_t hits_ = 0;
 };

@@ -8,6 +8,7 @@
 #include "core/Error.hpp"
 
 #ifdef TAXON_HAVE_CUDA
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
 #include "data/ScaleToUnitRangeKernel.hpp"
@@ -51,26 +52,34 @@ at::Tensor scaleOnCpu(const at::Tensor& images) {
 
 }  // namespace
 
-at::Tensor scaleToUnitRange(const at::Tensor& images) {
+at::Tensor scaleToUnitRange(const at::Tensor& images, at::MemoryFormat format) {
   if (images.scalar_type() != at::kByte || images.dim() != 4) {
     throw core::Error("scaleToUnitRange: expected a uint8 N x H x W x C tensor, got " +
                       std::string(c10::toString(images.scalar_type())) + " with " +
                       std::to_string(images.dim()) + " dimensions");
   }
+  if (format != at::MemoryFormat::Contiguous && format != at::MemoryFormat::ChannelsLast) {
+    throw core::Error("scaleToUnitRange: the output is contiguous or channels-last");
+  }
   if (images.is_cuda()) {
 #ifdef TAXON_HAVE_CUDA
+    // The kernel runs on the images' GPU, whatever the calling thread's current device.
+    const c10::cuda::CUDAGuard onDevice(images.device());
     const auto input = images.contiguous();
+    const bool channelsLast = format == at::MemoryFormat::ChannelsLast;
     auto output = at::empty({input.size(0), input.size(3), input.size(1), input.size(2)},
-                            input.options().dtype(at::kFloat));
+                            input.options().dtype(at::kFloat).memory_format(format));
     const auto stream = c10::cuda::getCurrentCUDAStream(input.device().index());
     launchScaleToUnitRange(input.data_ptr<std::uint8_t>(), output.data_ptr<float>(), input.size(0),
-                           input.size(1), input.size(2), input.size(3), stream.stream());
+                           input.size(1), input.size(2), input.size(3), channelsLast,
+                           stream.stream());
     return output;
 #else
     throw core::Error("scaleToUnitRange: this build has no CUDA kernels (TAXON_WITH_CUDA=OFF)");
 #endif
   }
-  return scaleOnCpu(images);
+  auto output = scaleOnCpu(images);
+  return format == at::MemoryFormat::Contiguous ? output : output.contiguous(format);
 }
 
 }  // namespace taxon::data

@@ -1,8 +1,6 @@
 #include "data/ScaleToUnitRangeKernel.hpp"
 
-#include <string>
-
-#include "core/Error.hpp"
+#include <c10/cuda/CUDAException.h>
 
 namespace taxon::data {
 
@@ -25,21 +23,32 @@ __global__ void scaleToUnitRangeKernel(const std::uint8_t* __restrict__ src,
   dst[index] = static_cast<float>(value) * (1.0f / 127.5f) - 1.0f;
 }
 
+// Channels-last output has the input's order: element-wise, both sides coalesced.
+__global__ void scaleToUnitRangeSameOrderKernel(const std::uint8_t* __restrict__ src,
+                                                float* __restrict__ dst, std::int64_t total) {
+  const std::int64_t index = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  if (index < total) {
+    dst[index] = static_cast<float>(src[index]) * (1.0f / 127.5f) - 1.0f;
+  }
+}
+
 }  // namespace
 
 void launchScaleToUnitRange(const std::uint8_t* src, float* dst, std::int64_t n, std::int64_t h,
-                            std::int64_t w, std::int64_t c, cudaStream_t stream) {
+                            std::int64_t w, std::int64_t c, bool channelsLast,
+                            cudaStream_t stream) {
   const std::int64_t total = n * h * w * c;
   if (total == 0) {
     return;
   }
   constexpr int kThreads = 256;
   const auto blocks = static_cast<unsigned>((total + kThreads - 1) / kThreads);
-  scaleToUnitRangeKernel<<<blocks, kThreads, 0, stream>>>(src, dst, total, h, w, c);
-  if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) {
-    throw core::Error(std::string("scaleToUnitRange: CUDA launch failed: ") +
-                      cudaGetErrorString(status));
+  if (channelsLast) {
+    scaleToUnitRangeSameOrderKernel<<<blocks, kThreads, 0, stream>>>(src, dst, total);
+  } else {
+    scaleToUnitRangeKernel<<<blocks, kThreads, 0, stream>>>(src, dst, total, h, w, c);
   }
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
 }  // namespace taxon::data

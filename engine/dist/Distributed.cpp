@@ -256,7 +256,26 @@ Group::Group(const Rendezvous& rendezvous, const GroupOptions& options)
   s.heartbeat = std::thread([&s] { s.beat(); });
 }
 
-Group::~Group() = default;
+Group::~Group() {
+  // Stop the heartbeat first, then end the backends' work and connections explicitly (NCCL
+  // warns about, and may hang on, a communicator left to process exit).
+  auto& s = *state_;
+  {
+    const std::lock_guard lock(s.mutex);
+    s.stopping = true;
+  }
+  s.changed.notify_all();
+  if (s.heartbeat.joinable()) {
+    s.heartbeat.join();
+  }
+  try {
+    if (s.group) {
+      s.group->shutdown();
+    }
+  } catch (...) {
+    // Shutting down after a failure: nothing more to do.
+  }
+}
 
 int Group::rank() const {
   return state_->options.rank;
@@ -325,6 +344,17 @@ std::vector<double> Group::allGatherDoubles(const std::vector<double>& mine) {
   return gatherValues(*state_->group, size(), mine);
 }
 
+at::Tensor Group::allGatherTensor(const at::Tensor& tensor) {
+  const auto input = tensor.contiguous();
+  std::vector<std::vector<at::Tensor>> out(1);
+  for (int r = 0; r < size(); ++r) {
+    out[0].push_back(at::empty_like(input));
+  }
+  std::vector<at::Tensor> in{input};
+  state_->group->allgather(out, in)->wait();
+  return at::stack(out[0]);
+}
+
 void Group::barrier() {
   allGather({0});
 }
@@ -385,6 +415,7 @@ std::string Group::describeFailure() noexcept {
 
 struct GradientAverager::State {
   std::unique_ptr<c10d::Reducer> reducer;
+  int rebuilds = 0;
 };
 
 GradientAverager::GradientAverager(Group& group, const std::vector<at::Tensor>& parameters,
@@ -415,8 +446,21 @@ GradientAverager::GradientAverager(Group& group, const std::vector<at::Tensor>& 
 GradientAverager::~GradientAverager() = default;
 
 void GradientAverager::prepare() {
-  state_->reducer->prepare_for_forward();
-  state_->reducer->prepare_for_backward({});
+  auto& reducer = *state_->reducer;
+  reducer.prepare_for_forward();
+  // As torch's DDP before each forward pass: checks that the previous step's reduction finished
+  // (a parameter that got no gradient fails here, naming it, instead of leaving its bucket and
+  // every later one unaveraged), and once, after the first step, rebuilds the buckets in the order
+  // the gradients became ready (rank 0's order, on every rank). Until that rebuild the Reducer
+  // records every ready gradient; without it the record grows at every step.
+  if (reducer.rebuild_buckets()) {
+    ++state_->rebuilds;
+  }
+  reducer.prepare_for_backward({});
+}
+
+int GradientAverager::rebuilds() const {
+  return state_->rebuilds;
 }
 
 }  // namespace taxon::dist

@@ -94,6 +94,9 @@ class Group {
   // Host values: every replica's, in rank order.
   std::vector<std::int64_t> allGather(const std::vector<std::int64_t>& mine);
   std::vector<double> allGatherDoubles(const std::vector<double>& mine);
+  // Every replica's tensor (the same shape everywhere, on the group's device or the CPU),
+  // stacked in rank order: size() x tensor's shape.
+  at::Tensor allGatherTensor(const at::Tensor& tensor);
   void barrier();
 
   // Tells the others why this replica stops (read by their describeFailure()).
@@ -122,8 +125,12 @@ class GradientAverager {
   GradientAverager(const GradientAverager&) = delete;
   GradientAverager& operator=(const GradientAverager&) = delete;
 
-  // Before each forward pass (of a step whose backward pass is averaged).
+  // Before each forward pass (of a step whose backward pass is averaged). Throws (c10::Error)
+  // when the previous step's backward pass left a parameter without a gradient: leave such
+  // parameters out (requires_grad false) before constructing the averager.
   void prepare();
+  // How many times the buckets were rebuilt in gradient order: 1 from the second step on.
+  int rebuilds() const;
 
  private:
   struct State;

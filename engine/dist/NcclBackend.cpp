@@ -10,7 +10,10 @@ c10::intrusive_ptr<c10d::Backend> makeNcclBackend(const c10::intrusive_ptr<c10d:
   auto options = c10d::ProcessGroupNCCL::Options::create();
   options->timeout = timeout;
   auto backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size, options);
-  // Binding the device lets NCCL create its communicator eagerly and lets barriers know it.
+  // Binding the device tells barriers and collectives which GPU is this rank's. The communicator
+  // itself is still created lazily, at the first collective (eagerConnectSingleDevice would
+  // create it now; the first collective is the trainer's broadcast of the starting state, soon
+  // enough).
   backend->setBoundDeviceId(device);
   return backend;
 }

@@ -264,12 +264,35 @@ InceptionV3Impl::InceptionV3Impl(const InceptionSettings& settings) : settings_(
   resetParameters();
 }
 
-void InceptionV3Impl::synchronizeBatchNorm(const std::shared_ptr<ReplicaSum>& replicas) {
+void InceptionV3Impl::synchronizeBatchNorm(const std::shared_ptr<ReplicaGroup>& replicas) {
   for (const auto& module : modules(/*include_self=*/false)) {
     if (auto* conv = module->as<inception::BasicConv2dImpl>()) {
       conv->synchronizeBatchNorm(replicas);
     }
   }
+}
+
+void InceptionV3Impl::useAuxHead(bool on) {
+  useAux_ = on;
+  if (auxLogits_) {
+    for (auto& p : auxLogits_->parameters()) {
+      p.set_requires_grad(on);
+    }
+  }
+}
+
+torch::Tensor InceptionV3Impl::dropout(const torch::Tensor& x) {
+  const double p = settings_.dropout;
+  if (!is_training() || p <= 0.0) {
+    return x;
+  }
+  if (!dropoutGenerator_.defined()) {
+    return dropout_->forward(x);
+  }
+  // torch's dropout: a Bernoulli(1 - p) mask scaled by 1 / (1 - p), from the given generator.
+  auto mask = at::empty_like(x, at::MemoryFormat::Preserve);
+  mask.bernoulli_(1.0 - p, dropoutGenerator_);
+  return x * mask.div_(1.0 - p);
 }
 
 void InceptionV3Impl::resetParameters() {
@@ -319,14 +342,14 @@ InceptionOutput InceptionV3Impl::forward(torch::Tensor x) {
   x = mixed6d_->forward(x);             // N x 768 x 17 x 17
   x = mixed6e_->forward(x);             // N x 768 x 17 x 17
   InceptionOutput out;
-  if (auxLogits_ && is_training()) {
+  if (auxHeadUsed() && is_training()) {
     out.aux = auxLogits_->forward(x);  // N x classes
   }
   x = mixed7a_->forward(x);                                                // N x 1280 x 8 x 8
   x = mixed7b_->forward(x);                                                // N x 2048 x 8 x 8
   x = mixed7c_->forward(x);                                                // N x 2048 x 8 x 8
   x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions({1, 1}));  // N x 2048 x 1 x 1
-  x = dropout_->forward(x);                                                // N x 2048 x 1 x 1
+  x = dropout(x);                                                          // N x 2048 x 1 x 1
   x = torch::flatten(x, 1);                                                // N x 2048
   out.logits = fc_->forward(x);                                            // N x classes
   return out;

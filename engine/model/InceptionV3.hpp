@@ -15,6 +15,7 @@
 // A module is used from one thread at a time (LibTorch modules are not thread-safe).
 #pragma once
 
+#include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
@@ -47,7 +48,8 @@ struct InceptionSettings {
   std::vector<std::string> validate() const;
 };
 
-// Training mode with an aux head: both defined. Eval mode or no aux head: aux is undefined.
+// Training mode with an aux head in use: both defined. Eval mode, no aux head, or the head turned
+// off (useAuxHead(false)): aux is undefined.
 struct InceptionOutput {
   torch::Tensor logits;  // N x numClasses
   torch::Tensor aux;     // N x numClasses, or undefined
@@ -79,7 +81,7 @@ class BasicConv2dImpl : public torch::nn::Module {
   torch::Tensor forward(torch::Tensor x);
   std::int64_t outChannels() const { return outChannels_; }
   // In training mode, normalize over every replica's batch (null: this replica's batch only).
-  void synchronizeBatchNorm(std::shared_ptr<ReplicaSum> replicas) {
+  void synchronizeBatchNorm(std::shared_ptr<ReplicaGroup> replicas) {
     replicas_ = std::move(replicas);
   }
 
@@ -87,7 +89,7 @@ class BasicConv2dImpl : public torch::nn::Module {
   std::int64_t outChannels_;
   torch::nn::Conv2d conv_{nullptr};
   torch::nn::BatchNorm2d bn_{nullptr};
-  std::shared_ptr<ReplicaSum> replicas_;
+  std::shared_ptr<ReplicaGroup> replicas_;
 };
 TORCH_MODULE(BasicConv2d);
 
@@ -195,13 +197,26 @@ class InceptionV3Impl : public torch::nn::Module {
   // Data-parallel training: every batch norm of the network (the auxiliary head's included)
   // normalizes over all replicas' batches in training mode (see SyncBatchNorm.hpp); null turns it
   // back to each replica's own batch.
-  void synchronizeBatchNorm(const std::shared_ptr<ReplicaSum>& replicas);
+  void synchronizeBatchNorm(const std::shared_ptr<ReplicaGroup>& replicas);
+
+  // Whether training-mode forward passes compute the auxiliary head (default: when it exists). A
+  // run whose loss gives the head no weight turns it off: its parameters then take no part in the
+  // step (no gradient, nothing for the replicas to average) and keep their values.
+  void useAuxHead(bool on);
+  bool auxHeadUsed() const { return auxLogits_ && useAux_; }
+
+  // Dropout draws its masks from `generator` (a data-parallel replica's own, so that replica
+  // threads of one process do not share the global generator and a run can save and restore each
+  // one); undefined: the global default generator, as torch's dropout.
+  void setDropoutGenerator(const at::Generator& generator) { dropoutGenerator_ = generator; }
 
   const InceptionSettings& settings() const { return settings_; }
   // Channels of the pooled features the classifier sees (2048 at multiplier 1).
   std::int64_t numFeatures() const { return numFeatures_; }
 
  private:
+  torch::Tensor dropout(const torch::Tensor& x);
+
   InceptionSettings settings_;
   std::int64_t numFeatures_ = 0;
   inception::BasicConv2d conv2d1a_{nullptr}, conv2d2a_{nullptr}, conv2d2b_{nullptr},
@@ -214,6 +229,8 @@ class InceptionV3Impl : public torch::nn::Module {
   inception::InceptionE mixed7b_{nullptr}, mixed7c_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
   torch::nn::Linear fc_{nullptr};
+  bool useAux_ = true;
+  at::Generator dropoutGenerator_;
 };
 TORCH_MODULE(InceptionV3);
 

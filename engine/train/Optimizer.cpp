@@ -66,23 +66,54 @@ Optimizer::Optimizer(NamedTensors parameters, std::vector<bool> decay,
 
 void Optimizer::step(double learningRate) {
   at::NoGradGuard noGrad;
+  // The update of every parameter at once through ATen's _foreach_ ops (on a GPU a handful of
+  // fused kernels for all tensors, not 4 to 8 launches per tensor; on the CPU the same
+  // per-tensor arithmetic).
+  std::vector<at::Tensor> params, grads, ms, mom;
+  std::vector<at::Tensor> decayedParams;
+  std::vector<std::size_t> decayedAt;  // their places in `grads`
   for (auto& slot : slots_) {
     const at::Tensor& grad = slot.parameter.grad();
     if (!grad.defined()) {
-      continue;
+      continue;  // left alone
     }
-    at::Tensor g = grad;
     if (slot.decay && weightDecay_ > 0.0) {
-      g = grad.add(slot.parameter, weightDecay_);
+      decayedAt.push_back(grads.size());
+      decayedParams.push_back(slot.parameter);
     }
+    params.push_back(slot.parameter);
+    grads.push_back(grad);
     if (kind_ == OptimizerKind::kRmsProp) {
-      slot.ms.mul_(rmsDecay_).addcmul_(g, g, 1.0 - rmsDecay_);
-      slot.mom.mul_(momentum_).addcdiv_(g, slot.ms.add(epsilon_).sqrt_(), learningRate);
-      slot.parameter.sub_(slot.mom);
-    } else {
-      slot.mom.mul_(momentum_).add_(g);
-      slot.parameter.sub_(slot.mom, learningRate);
+      ms.push_back(slot.ms);
     }
+    mom.push_back(slot.mom);
+  }
+  if (params.empty()) {
+    return;
+  }
+  if (!decayedAt.empty()) {
+    // g + weightDecay x w, in new tensors (the gradients themselves stay as backward left them).
+    std::vector<at::Tensor> decayedGrads;
+    for (const auto i : decayedAt) {
+      decayedGrads.push_back(grads[i]);
+    }
+    auto added = at::_foreach_add(decayedGrads, decayedParams, weightDecay_);
+    for (std::size_t k = 0; k < decayedAt.size(); ++k) {
+      grads[decayedAt[k]] = std::move(added[k]);
+    }
+  }
+  if (kind_ == OptimizerKind::kRmsProp) {
+    at::_foreach_mul_(ms, rmsDecay_);
+    at::_foreach_addcmul_(ms, grads, grads, 1.0 - rmsDecay_);
+    auto denominators = at::_foreach_add(ms, epsilon_);
+    at::_foreach_sqrt_(denominators);
+    at::_foreach_mul_(mom, momentum_);
+    at::_foreach_addcdiv_(mom, grads, denominators, learningRate);
+    at::_foreach_sub_(params, mom);
+  } else {
+    at::_foreach_mul_(mom, momentum_);
+    at::_foreach_add_(mom, grads);
+    at::_foreach_sub_(params, mom, learningRate);
   }
 }
 
@@ -144,9 +175,12 @@ void WeightAverage::update(const NamedTensors& parameters, std::int64_t step) {
   const double s = static_cast<double>(step);
   const double decay = std::min(decay_, (1.0 + s) / (10.0 + s));
   at::NoGradGuard noGrad;
+  std::vector<at::Tensor> averages, current;
   for (std::size_t i = 0; i < averages_.size(); ++i) {
-    averages_[i].second.lerp_(parameters[i].second.detach(), 1.0 - decay);
+    averages.push_back(averages_[i].second);
+    current.push_back(parameters[i].second.detach());
   }
+  at::_foreach_lerp_(averages, current, 1.0 - decay);
 }
 
 void WeightAverage::loadState(const NamedTensors& saved) {

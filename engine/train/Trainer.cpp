@@ -2,12 +2,16 @@
 
 #include <torch/torch.h>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
+#include <c10/core/DeviceGuard.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <deque>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -27,6 +31,7 @@
 #include "train/CudaStep.hpp"
 #include "train/EventFile.hpp"
 #include "train/TrainSettingsJson.hpp"
+#include "train/TrainStep.hpp"
 
 namespace taxon::train {
 
@@ -87,41 +92,68 @@ NamedTensors namedState(torch::nn::Module& module) {
   return out;
 }
 
-void setBatchNormDecay(torch::nn::Module& module, double decay) {
-  for (const auto& child : module.modules()) {
-    if (auto* bn = child->as<torch::nn::BatchNorm2dImpl>()) {
-      bn->options.momentum(1.0 - decay);
-    }
-  }
+// Dropout's random generator of each replica (see InceptionV3Impl::setDropoutGenerator): on a
+// GPU the device's default generator, which only its replica uses; on the CPU one of its own, as
+// CPU replica threads would otherwise share the global one. Rank 0 continues the generator that
+// drew the initial weights, which is exactly what a single-replica run drew dropout from before
+// replicas had their own; rank r > 0 starts from another seed.
+constexpr std::uint64_t kRankSeedStride = 0x9E3779B97F4A7C15ULL;
+
+std::uint64_t replicaSeed(std::uint64_t seed, int rank) {
+  return seed + kRankSeedStride * static_cast<std::uint64_t>(rank);
 }
 
-NamedTensors generatorStates(const c10::Device& device) {
-  NamedTensors out;
-  {
-    auto generator = at::globalContext().defaultGenerator(c10::Device(c10::kCPU));
-    const std::lock_guard lock(generator.mutex());
-    out.emplace_back("cpu", generator.get_state());
-  }
-  if (device.is_cuda()) {
-    auto generator = at::globalContext().defaultGenerator(device);
-    const std::lock_guard lock(generator.mutex());
-    out.emplace_back(device.str(), generator.get_state());
-  }
-  return out;
+std::string generatorName(int rank) {
+  return "dropout/" + std::to_string(rank);
 }
 
-void restoreGenerators(const NamedTensors& states, const c10::Device& device) {
-  for (const auto& [name, state] : states) {
-    if (name == "cpu") {
-      auto generator = at::globalContext().defaultGenerator(c10::Device(c10::kCPU));
-      const std::lock_guard lock(generator.mutex());
-      generator.set_state(state);
-    } else if (device.is_cuda() && name == device.str()) {
-      auto generator = at::globalContext().defaultGenerator(device);
-      const std::lock_guard lock(generator.mutex());
-      generator.set_state(state);
+at::Tensor generatorState(at::Generator generator) {
+  const std::lock_guard lock(generator.mutex());
+  return generator.get_state();
+}
+
+void setGeneratorState(at::Generator& generator, const at::Tensor& state) {
+  const std::lock_guard lock(generator.mutex());
+  generator.set_state(state);
+}
+
+// A replica's saved generator state in a checkpoint: "dropout/RANK", or, in checkpoints written
+// before replicas had their own, the global generator rank 0's dropout drew from ("cpu", "cuda:N").
+const at::Tensor* savedGenerator(const NamedTensors& saved, int rank, const c10::Device& device) {
+  const std::string name = generatorName(rank);
+  bool anyReplica = false;
+  for (const auto& [key, tensor] : saved) {
+    if (key == name) {
+      return &tensor;
+    }
+    anyReplica = anyReplica || key.rfind("dropout/", 0) == 0;
+  }
+  if (anyReplica || rank != 0) {
+    return nullptr;
+  }
+  const std::string legacy = device.is_cuda() ? device.str() : "cpu";
+  for (const auto& [key, tensor] : saved) {
+    if (key == legacy) {
+      return &tensor;
     }
   }
+  return nullptr;
+}
+
+// Generator states travel between replicas as whole numbers: [byte count, bytes packed 8 a word].
+std::vector<std::int64_t> packBytes(const at::Tensor& bytes) {
+  const auto n = bytes.numel();
+  std::vector<std::int64_t> words(1 + static_cast<std::size_t>((n + 7) / 8), 0);
+  words[0] = n;
+  std::memcpy(words.data() + 1, bytes.contiguous().data_ptr<std::uint8_t>(),
+              static_cast<std::size_t>(n));
+  return words;
+}
+
+at::Tensor unpackBytes(const std::int64_t* words) {
+  auto bytes = at::empty({words[0]}, at::kByte);
+  std::memcpy(bytes.data_ptr<std::uint8_t>(), words + 1, static_cast<std::size_t>(words[0]));
+  return bytes;
 }
 
 // Keeps the lines of metrics.jsonl up to `step` (a run killed after its last checkpoint logged
@@ -258,11 +290,14 @@ class CollectiveError : public core::Error {
   using core::Error::Error;
 };
 
-// SyncBatchNorm's sums over the replica group.
-class GroupSum : public model::ReplicaSum {
+// SyncBatchNorm's collectives over the replica group.
+class GroupCollectives : public model::ReplicaGroup {
  public:
-  explicit GroupSum(dist::Group& group) : group_(group) {}
+  explicit GroupCollectives(dist::Group& group) : group_(group) {}
   void sum(torch::Tensor& tensor) override { group_.allReduceSum(tensor); }
+  torch::Tensor gather(const torch::Tensor& tensor) override {
+    return group_.allGatherTensor(tensor);
+  }
 
  private:
   dist::Group& group_;
@@ -297,6 +332,10 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
   const bool leader = replica.leader();
   dist::Group* const group = replica.group;
   const c10::Device device = replica.device;
+  // Every CUDA call of this thread (allocations, kernels, streams, the engine's own kernel) goes to
+  // the replica's GPU, not to the process's default cuda:0.
+  const c10::OptionalDeviceGuard onDevice(device.is_cuda() ? std::make_optional(device)
+                                                           : std::nullopt);
   // A collective failure becomes CollectiveError naming the rank that went first.
   const auto collective = [&](auto&& call) {
     try {
@@ -376,14 +415,37 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
   const bool channelsLast = cuda && settings.channelsLast;
   const auto netSettings = modelSettings(settings, records.numClasses());
   // Every replica draws the same initial weights (replica threads share the CPU generator, so one
-  // at a time), which are also those of a single-replica run with the same seed.
+  // at a time), which are also those of a single-replica run with the same seed. Dropout then
+  // draws from the replica's own generator (see replicaSeed).
   model::InceptionV3 net{nullptr};
+  at::Generator dropoutGenerator;
   {
     static std::mutex initMutex;
     const std::lock_guard lock(initMutex);
-    torch::manual_seed(settings.seed);
+    auto global = at::globalContext().defaultGenerator(c10::Device(c10::kCPU));
+    {
+      const std::lock_guard seeding(global.mutex());
+      global.set_current_seed(settings.seed);
+    }
     net = model::InceptionV3(netSettings);
+    if (!device.is_cuda()) {
+      if (replica.rank == 0) {
+        const std::lock_guard cloning(global.mutex());
+        dropoutGenerator = global.clone();
+      } else {
+        dropoutGenerator = at::detail::createCPUGenerator(replicaSeed(settings.seed, replica.rank));
+      }
+    }
   }
+  if (device.is_cuda()) {
+    dropoutGenerator = at::globalContext().defaultGenerator(device);
+    const std::lock_guard seeding(dropoutGenerator.mutex());
+    dropoutGenerator.set_current_seed(replicaSeed(settings.seed, replica.rank));
+  }
+  net->setDropoutGenerator(dropoutGenerator);
+  // A head whose loss has no weight is not computed, and its parameters are not trained (nor
+  // registered with the gradient averaging, which would wait for their gradients forever).
+  net->useAuxHead(settings.auxLogits && settings.auxWeight > 0.0);
   if (leader && !checkpoint && !settings.initFrom.empty()) {
     const auto file = model::readTensorDict(settings.initFrom);
     bool sameHead = false;
@@ -435,7 +497,8 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
   const NamedTensors parameters = namedParameters(*net);
   std::vector<bool> decay;
   for (const auto& [name, tensor] : parameters) {
-    decay.push_back(tensor.dim() > 1);  // convolution and fully connected weights
+    // Convolution and fully connected weights that are trained.
+    decay.push_back(tensor.dim() > 1 && tensor.requires_grad());
   }
   Optimizer optimizer(parameters, decay, settings);
   const LearningRateSchedule schedule(settings, stepsPerEpoch, totalSteps);
@@ -454,7 +517,6 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
     } catch (const core::Error& e) {
       core::throwFileError(checkpointPath, e.what());
     }
-    restoreGenerators(checkpoint->generators, device);
     result.lastCheckpoint = checkpointPath;
     step = checkpoint->step;
     epoch = checkpoint->epoch;
@@ -494,7 +556,32 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
         }
       }
       group->broadcast(state, 0);
+      // Each replica's dropout generator, from the checkpoint (a replica that the saved run did
+      // not have keeps its fresh seed).
+      if (resumed) {
+        const auto bytes = generatorState(dropoutGenerator).numel();
+        auto states = torch::zeros({replica.world, bytes}, torch::kUInt8);
+        auto present = torch::zeros({replica.world}, torch::kInt64);
+        if (leader) {
+          for (int r = 0; r < replica.world; ++r) {
+            const auto* saved = savedGenerator(checkpoint->generators, r, device);
+            if (saved != nullptr && saved->numel() == bytes) {
+              states[r].copy_(*saved);
+              present[r] = 1;
+            }
+          }
+        }
+        std::vector<at::Tensor> generatorMessage{states, present};
+        group->broadcast(generatorMessage, 0);
+        if (present[replica.rank].item<std::int64_t>() != 0) {
+          setGeneratorState(dropoutGenerator, states[replica.rank].clone());
+        }
+      }
     });
+  } else if (checkpoint) {
+    if (const auto* saved = savedGenerator(checkpoint->generators, 0, device)) {
+      setGeneratorState(dropoutGenerator, *saved);
+    }
   }
   data::LoaderPosition position;
   if (!savedPositions.empty()) {
@@ -552,7 +639,7 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
     averager =
         std::make_unique<dist::GradientAverager>(*group, net->parameters(), settings.bucketMiB);
     if (settings.syncBatchNorm) {
-      net->synchronizeBatchNorm(std::make_shared<GroupSum>(*group));
+      net->synchronizeBatchNorm(std::make_shared<GroupCollectives>(*group));
     }
   }
 
@@ -625,10 +712,13 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
   nlohmann::json lastMetrics = nlohmann::json::object();
   const auto save = [&] {
     std::vector<std::int64_t> positions{position.records, position.batches};
+    const auto ownGenerator = packBytes(generatorState(dropoutGenerator));
+    std::vector<std::int64_t> generators = ownGenerator;
     if (group != nullptr) {
       std::vector<double> sums;
       collective([&] {
         positions = group->allGather(positions);
+        generators = group->allGather(ownGenerator);
         sums = group->allGatherDoubles(parameterChecksum(*net));
       });
       for (int r = 1; r < replica.world; ++r) {
@@ -662,7 +752,10 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
       }
     }
     data.optimizer = optimizer.state();
-    data.generators = generatorStates(device);
+    for (int r = 0; r < replica.world; ++r) {
+      data.generators.emplace_back(generatorName(r),
+                                   unpackBytes(generators.data() + r * ownGenerator.size()));
+    }
     result.lastCheckpoint = saveCheckpoint(dir, data, settings.keepCheckpoints);
   };
 
@@ -753,17 +846,110 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
     loader.emplace(loaderSettings, group == nullptr ? stop : std::stop_token{}, loaderCallbacks);
   }
 
-  namespace F = torch::nn::functional;
-  const auto lossOptions = F::CrossEntropyFuncOptions().label_smoothing(settings.labelSmoothing);
   const std::int64_t firstStep = step;
   const auto batchesPerEpoch = static_cast<std::int64_t>(stepsPerEpoch);
   bool stopAgreed = false;
+  bool pauseAgreed = false;
   auto lastStepEnd = std::chrono::steady_clock::now();
   // On CUDA the next batch is taken from the loader during the step and copied to the GPU on a
   // side stream while the step's kernels run (pinned memory; see data/BatchStager.hpp).
-  data::BatchStager stager(device);
+  data::BatchStager stager(device, channelsLast);
   std::optional<data::Batch> prefetched;
   bool havePrefetched = false;
+
+  StepOptions stepOptions;
+  stepOptions.auxWeight = settings.auxWeight;
+  stepOptions.labelSmoothing = settings.labelSmoothing;
+  stepOptions.weightDecay = settings.weightDecay;
+  stepOptions.batchNormDecay = settings.batchNormDecay;
+  stepOptions.bf16 = bf16;
+  stepOptions.numClasses = records.numClasses();
+  TrainStep trainStep(net, optimizer, average ? &*average : nullptr, parameters, decay,
+                      stepOptions);
+  StepHooks hooks;
+  if (averager) {
+    hooks.beforeForward = [&] { averager->prepare(); };
+  }
+  hooks.collective = [&](const std::function<void()>& part) { collective(part); };
+  hooks.afterBackward = [&] {
+    if (device.is_cuda() && position.batches + 1 < batchesPerEpoch) {
+      prefetched = loader->next();  // the GPU is still busy with this step's kernels
+      havePrefetched = true;
+      if (prefetched) {
+        stager.stage(*prefetched);
+      }
+    }
+  };
+
+  // A step's figures are read after the next step was launched (TrainStep.hpp), and then agreed
+  // between the replicas in one small message that also carries each replica's stop and pause
+  // requests, so that all stop or hold after the same step. `unreported` holds the host-side part
+  // of the steps whose figures are still on their way, oldest first.
+  std::deque<StepMetrics> unreported;
+  const auto reportOldest = [&] {
+    const auto figures = trainStep.takeFigures();
+    StepMetrics m = unreported.front();
+    unreported.pop_front();
+    std::vector<double> message{figures->loss,
+                                figures->crossEntropy,
+                                figures->precisionAt1,
+                                figures->recallAt5,
+                                stop.stop_requested() ? 1.0 : 0.0,
+                                callbacks.pauseRequested && callbacks.pauseRequested() ? 1.0 : 0.0};
+    if (group != nullptr) {
+      auto sum = torch::tensor(message, torch::kDouble);
+      collective([&] { group->allReduceSum(sum); });
+      for (std::size_t i = 0; i < message.size(); ++i) {
+        message[i] = sum[static_cast<std::int64_t>(i)].item<double>() / (i < 4 ? replica.world : 1);
+      }
+    }
+    stopAgreed = stopAgreed || message[4] > 0.0;
+    pauseAgreed = message[5] > 0.0;
+    if (!std::isfinite(message[0])) {
+      throw core::Error(
+          "step " + std::to_string(m.step) + ": the loss is " + std::to_string(message[0]) +
+          "; training stopped, and the last checkpoint" +
+          (result.lastCheckpoint.empty() ? std::string(" in ") + dir.string()
+                                         : " " + result.lastCheckpoint.string()) +
+          " still holds the last good weights. A lower --initial_learning_rate usually helps");
+    }
+    m.loss = message[0];
+    m.crossEntropy = message[1];
+    m.batchPrecisionAt1 = message[2];
+    m.batchRecallAt5 = message[3];
+    result.lastStep = m;
+    if (!leader) {
+      return;
+    }
+    lastMetrics = stepJson(m);
+    metricsLog->write(lastMetrics);
+    if (callbacks.onStep) {
+      callbacks.onStep(m);
+    }
+    if (m.step % settings.logEverySteps == 0 || m.step == totalSteps) {
+      log(seedLogLine(m));
+      events->addScalars(m.step,
+                         {{"loss", m.loss},
+                          {"cross_entropy", m.crossEntropy},
+                          {"learning_rate", m.learningRate},
+                          {"examples_per_sec", m.examplesPerSec},
+                          {"train/precision_at_1", m.batchPrecisionAt1},
+                          {"train/recall_at_5", m.batchRecallAt5}},
+                         m.wallTime);
+      events->flush();
+    }
+    if (callbacks.progress) {
+      callbacks.progress({"train", m.step, totalSteps, "steps"});
+    }
+  };
+  // Before anything that must not see an unchecked step: a save (a non-finite loss must never
+  // reach a checkpoint), an evaluation, a pause, the end.
+  const auto reportAll = [&] {
+    while (trainStep.pending() > 0) {
+      reportOldest();
+    }
+  };
+
   while (step < totalSteps && !stopAgreed) {
     if (group == nullptr && stop.stop_requested()) {
       break;
@@ -801,108 +987,18 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
     }
     auto tensors = stager.take(*batch);
     if (channelsLast) {
-      tensors.images = tensors.images.contiguous(at::MemoryFormat::ChannelsLast);
+      tensors.images = tensors.images.contiguous(at::MemoryFormat::ChannelsLast);  // already is
     }
     const auto target = tensors.labels - records.labelOffset;
     const double learningRate = schedule.at(step);
-    // Batch-norm statistics start from the initial (0, 1), which says nothing about the network's
-    // activations; like the weight average, their decay is capped by (1 + step) / (10 + step) so
-    // that the first batches replace them instead of taking 1 / (1 - decay) steps to wash out.
-    setBatchNormDecay(
-        *net, std::min(settings.batchNormDecay,
-                       (1.0 + static_cast<double>(step)) / (10.0 + static_cast<double>(step))));
-    if (averager) {
-      averager->prepare();
-    }
-    model::InceptionOutput output;
-    torch::Tensor loss;
-    torch::Tensor crossEntropy;
-    {
-      const Autocast autocast(bf16);
-      collective([&] { output = net->forward(tensors.images); });
-      loss = F::cross_entropy(output.logits.to(torch::kFloat), target, lossOptions);
-      crossEntropy = loss.detach();
-      if (output.aux.defined() && settings.auxWeight > 0.0) {
-        loss = loss + settings.auxWeight *
-                          F::cross_entropy(output.aux.to(torch::kFloat), target, lossOptions);
-      }
-    }
-    optimizer.zeroGrad();
-    collective([&] { loss.backward(); });
-    if (device.is_cuda() && position.batches + 1 < batchesPerEpoch) {
-      prefetched = loader->next();  // the GPU is still busy with this step's kernels
-      havePrefetched = true;
-      if (prefetched) {
-        stager.stage(*prefetched);
-      }
-    }
-
-    // The step's figures, averaged over the replicas in one small message that also carries
-    // each replica's stop request, so that all stop after the same step. The logged loss includes
-    // the weight-decay term (which the update applies itself).
-    torch::Tensor total = loss.detach().to(torch::kFloat);
-    if (settings.weightDecay > 0.0) {
-      torch::NoGradGuard noGrad;
-      torch::Tensor sum = torch::zeros({}, total.options());
-      for (std::size_t i = 0; i < parameters.size(); ++i) {
-        if (decay[i]) {
-          sum += parameters[i].second.square().sum();
-        }
-      }
-      total = total + 0.5 * settings.weightDecay * sum;
-    }
-    std::vector<double> figures(6, 0.0);
-    {
-      torch::NoGradGuard noGrad;
-      const auto k = std::min<std::int64_t>(5, records.numClasses());
-      const auto top = std::get<1>(output.logits.detach().topk(k, 1));
-      const auto hits = top.eq(target.unsqueeze(1));
-      // One device-to-host copy for all four.
-      const auto host = torch::stack({total.to(torch::kDouble), crossEntropy.to(torch::kDouble),
-                                      hits.select(1, 0).to(torch::kDouble).mean(),
-                                      hits.any(1).to(torch::kDouble).mean()})
-                            .to(torch::kCPU);
-      for (int i = 0; i < 4; ++i) {
-        figures[static_cast<std::size_t>(i)] = host[i].item<double>();
-      }
-      figures[4] = stop.stop_requested() ? 1.0 : 0.0;
-      figures[5] = callbacks.pauseRequested && callbacks.pauseRequested() ? 1.0 : 0.0;
-    }
-    if (group != nullptr) {
-      auto message = torch::tensor(figures, torch::kDouble);
-      collective([&] { group->allReduceSum(message); });
-      for (int i = 0; i < 4; ++i) {
-        figures[static_cast<std::size_t>(i)] = message[i].item<double>() / replica.world;
-      }
-      figures[4] = message[4].item<double>();
-      figures[5] = message[5].item<double>();
-    }
-    stopAgreed = figures[4] > 0.0;
-    const bool pauseAgreed = figures[5] > 0.0;
-    const double lossValue = figures[0];
-    if (!std::isfinite(lossValue)) {
-      throw core::Error(
-          "step " + std::to_string(step + 1) + ": the loss is " + std::to_string(lossValue) +
-          "; training stopped, and the last checkpoint" +
-          (result.lastCheckpoint.empty() ? std::string(" in ") + dir.string()
-                                         : " " + result.lastCheckpoint.string()) +
-          " still holds the last good weights. A lower --initial_learning_rate usually helps");
-    }
-    optimizer.step(learningRate);
-    if (average) {
-      average->update(parameters, step);
-    }
+    trainStep.run(tensors.images, target, learningRate, step, hooks);
     ++step;
     position = {batch->streamEnd, batch->index + 1};
 
     StepMetrics m;
     m.step = step;
     m.epoch = epoch;
-    m.loss = lossValue;
-    m.crossEntropy = figures[1];
     m.learningRate = learningRate;
-    m.batchPrecisionAt1 = figures[2];
-    m.batchRecallAt5 = figures[3];
     const auto now = std::chrono::steady_clock::now();
     m.secPerBatch = std::chrono::duration<double>(now - lastStepEnd).count();
     lastStepEnd = now;
@@ -910,48 +1006,39 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
                            ? static_cast<double>(batch->size) * replica.world / m.secPerBatch
                            : 0.0;
     m.wallTime = unixNow();
-    result.lastStep = m;
-    const bool logStep = step % settings.logEverySteps == 0 || step == totalSteps;
-    if (leader) {
-      lastMetrics = stepJson(m);
-      metricsLog->write(lastMetrics);
-      if (callbacks.onStep) {
-        callbacks.onStep(m);
-      }
-      if (logStep) {
-        log(seedLogLine(m));
-        events->addScalars(step,
-                           {{"loss", m.loss},
-                            {"cross_entropy", m.crossEntropy},
-                            {"learning_rate", m.learningRate},
-                            {"examples_per_sec", m.examplesPerSec},
-                            {"train/precision_at_1", m.batchPrecisionAt1},
-                            {"train/recall_at_5", m.batchRecallAt5}},
-                           m.wallTime);
-        events->flush();
-      }
-      if (callbacks.progress) {
-        callbacks.progress({"train", step, totalSteps, "steps"});
-      }
+    unreported.push_back(m);
+    // The previous step's figures are on the host by now or soon: this step's kernels were
+    // queued after them.
+    while (trainStep.pending() > 1) {
+      reportOldest();
     }
-    // Every replica holds here after the same step, between collectives (the step's metrics
-    // reached the callbacks first, so a paused chart shows the step it stopped at).
-    // A single replica needs no agreement: it holds as soon as it is asked.
-    const bool holdNow =
+
+    // A single replica holds as soon as it is asked; replicas hold when they agreed (in a message
+    // above, or in the one reportAll sends), after the same step and outside any collective, so
+    // the step's figures reach the callbacks first and a paused chart shows the step it stopped at.
+    const bool pauseAsked =
         group == nullptr ? callbacks.pauseRequested && callbacks.pauseRequested() : pauseAgreed;
+    const bool saveNow = step % settings.saveEverySteps == 0 && step < totalSteps;
+    const bool evalNow =
+        settings.evalEverySteps > 0 && step % settings.evalEverySteps == 0 && step < totalSteps;
+    if (pauseAsked || saveNow || evalNow || stopAgreed || step == totalSteps) {
+      reportAll();
+    }
+    const bool holdNow = group == nullptr ? pauseAsked : pauseAgreed;
     if (holdNow && !stopAgreed && callbacks.holdWhilePaused) {
       callbacks.holdWhilePaused(stop);
+      pauseAgreed = false;
       lastStepEnd = std::chrono::steady_clock::now();  // the pause is not a step's time
     }
-    if (step % settings.saveEverySteps == 0 && step < totalSteps && !stopAgreed) {
+    if (saveNow && !stopAgreed) {
       save();
     }
-    if (settings.evalEverySteps > 0 && step % settings.evalEverySteps == 0 && step < totalSteps &&
-        !stopAgreed) {
+    if (evalNow && !stopAgreed) {
       evaluate();
       lastStepEnd = std::chrono::steady_clock::now();  // evaluation time is not a step's
     }
   }
+  reportAll();
   loader.reset();
   result.stopped = (stopAgreed || stop.stop_requested()) && step < totalSteps;
   if (step > firstStep || !resumed) {

@@ -33,6 +33,21 @@ TEST(ScaleToUnitRange, MapsBytesToMinusOneToOneInNchw) {
   }
 }
 
+// Channels-last output: the same values, in the memory order tensor cores prefer (N x H x W x C,
+// the input's own order).
+TEST(ScaleToUnitRange, ChannelsLastOutputHasTheSameValuesInTheInputsOrder) {
+  torch::manual_seed(2);
+  const auto images = torch::randint(0, 256, {2, 5, 7, 3}, torch::kByte);
+  const auto plain = scaleToUnitRange(images);
+  const auto last = scaleToUnitRange(images, at::MemoryFormat::ChannelsLast);
+  EXPECT_TRUE(last.is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_FALSE(last.is_contiguous());
+  EXPECT_TRUE(torch::equal(plain, last));
+  // Element i of the output's memory is byte i of the input, scaled.
+  const auto memory = last.permute({0, 2, 3, 1}).contiguous().reshape(-1);
+  EXPECT_TRUE(torch::equal(memory, images.reshape(-1).to(torch::kFloat) / 127.5f - 1.0f));
+}
+
 TEST(ScaleToUnitRange, EndpointsAreExact) {
   auto images = torch::tensor({0, 255}, torch::kByte).reshape({1, 1, 2, 1});
   const auto out = scaleToUnitRange(images);

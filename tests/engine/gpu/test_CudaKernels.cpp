@@ -1,4 +1,5 @@
-// Runs only on a machine with a CUDA GPU (label gpu; bench/gpu/run.sh runs it).
+// Runs only on a machine with a CUDA GPU: `ctest --preset dev -L gpu` in a full build there.
+// (bench/gpu/run.sh builds no tests; taxon-gpu-bench runs the same checks in its own way.)
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
@@ -16,6 +17,25 @@ TEST(CudaKernels, ScaleToUnitRangeMatchesTheCpuPath) {
   const auto cpu = scaleToUnitRange(images);
   const auto gpu = scaleToUnitRange(images.to(torch::kCUDA)).cpu();
   EXPECT_TRUE(torch::allclose(cpu, gpu, 0.0, 1e-6));
+}
+
+// The channels-last kernel, and on a GPU other than the calling thread's current device (the
+// kernel must run on the images' GPU: a data-parallel replica's thread drives cuda:k).
+TEST(CudaKernels, ChannelsLastAndAnyGpuMatchTheCpuPath) {
+  ASSERT_TRUE(torch::cuda::is_available()) << "the gpu tests need a CUDA GPU";
+  torch::manual_seed(5);
+  const auto images = torch::randint(0, 256, {3, 29, 31, 3}, torch::kByte);
+  const auto cpu = scaleToUnitRange(images);
+  const auto last = scaleToUnitRange(images.to(torch::kCUDA), at::MemoryFormat::ChannelsLast);
+  EXPECT_TRUE(last.is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(torch::allclose(cpu, last.cpu(), 0.0, 1e-6));
+  const auto gpus = static_cast<int>(torch::cuda::device_count());
+  if (gpus > 1) {
+    const c10::Device other(c10::kCUDA, static_cast<c10::DeviceIndex>(gpus - 1));
+    const auto there = scaleToUnitRange(images.to(other));
+    EXPECT_EQ(there.device(), other);
+    EXPECT_TRUE(torch::allclose(cpu, there.cpu(), 0.0, 1e-6));
+  }
 }
 
 // Batches staged through pinned memory and the side stream arrive on the GPU exactly as the

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include <unistd.h>
+
 #include "TrainTestData.hpp"
 #include "core/Error.hpp"
 #include "dist/Distributed.hpp"
@@ -19,6 +21,14 @@ namespace taxon::test {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Synchronized batch norm's collectives through a replica's group, as the trainer's.
+struct GroupCollectives : model::ReplicaGroup {
+  explicit GroupCollectives(dist::Group& g) : group(g) {}
+  void sum(torch::Tensor& t) override { group.allReduceSum(t); }
+  torch::Tensor gather(const torch::Tensor& t) override { return group.allGatherTensor(t); }
+  dist::Group& group;
+};
 
 // Runs fn(rank, group) on `size` threads joined in one group; rethrows the first failure.
 template <typename Fn>
@@ -51,7 +61,7 @@ void onReplicas(int size, Fn fn) {
 
 TEST(DataParallel, GroupCollectivesAgreeAcrossThreads) {
   std::vector<std::vector<std::int64_t>> gathered(3);
-  std::vector<torch::Tensor> sums(3), broadcasts(3);
+  std::vector<torch::Tensor> sums(3), broadcasts(3), stacked(3);
   onReplicas(3, [&](int r, dist::Group& group) {
     EXPECT_EQ(group.rank(), r);
     EXPECT_EQ(group.size(), 3);
@@ -64,12 +74,16 @@ TEST(DataParallel, GroupCollectivesAgreeAcrossThreads) {
     broadcasts[static_cast<std::size_t>(r)] =
         torch::cat({b[0].reshape(-1), b[1].to(torch::kDouble)});
     gathered[static_cast<std::size_t>(r)] = group.allGather({r, 100 + r});
+    stacked[static_cast<std::size_t>(r)] =
+        group.allGatherTensor(torch::full({2}, static_cast<float>(r)));
   });
   for (int r = 0; r < 3; ++r) {
     EXPECT_TRUE(torch::equal(sums[r], torch::full({4}, 6.0f)));
     EXPECT_TRUE(torch::equal(
         broadcasts[r], torch::tensor({1.0, 1.0, 1.0, 1.0, 10.0, 10.0, 10.0}, torch::kDouble)));
     EXPECT_EQ(gathered[r], (std::vector<std::int64_t>{0, 100, 1, 101, 2, 102}));
+    EXPECT_TRUE(
+        torch::equal(stacked[r], torch::tensor({0.0f, 0.0f, 1.0f, 1.0f, 2.0f, 2.0f}).view({3, 2})));
   }
 }
 
@@ -114,6 +128,77 @@ TEST(DataParallel, GradientAveragerGivesEveryReplicaTheMeanGradient) {
     EXPECT_TRUE(torch::equal(grads[0][i], grads[1][i])) << "parameter " << i;
     EXPECT_TRUE(torch::allclose(grads[0][i], expected[i], 1e-5, 1e-6)) << "parameter " << i;
   }
+}
+
+// Bytes of this process's memory that are resident (/proc/self/statm).
+std::int64_t residentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t size = 0;
+  std::int64_t resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
+}
+
+// As torch's DDP: the buckets are rebuilt once, in the order the first step's gradients became
+// ready, and from then on the Reducer keeps no record of the steps. Without the rebuild it
+// recorded every ready gradient of every step (here 500 a step, 16 bytes each, per replica: about
+// 13 MB over this run), forever.
+TEST(DataParallel, GradientAveragerRebuildsItsBucketsOnceAndStaysFlatInMemory) {
+  constexpr int kTensors = 500;
+  constexpr int kSteps = 1000;
+  std::vector<int> rebuilds(2, -1);
+  std::vector<torch::Tensor> grads(2);
+  std::int64_t before = 0;
+  std::int64_t after = 0;
+  onReplicas(2, [&](int r, dist::Group& group) {
+    std::vector<torch::Tensor> params;
+    for (int i = 0; i < kTensors; ++i) {
+      params.push_back(torch::zeros({4}).requires_grad_(true));
+    }
+    dist::GradientAverager averager(group, params);
+    const auto x = torch::full({kTensors, 4}, static_cast<float>(r + 1));
+    for (int step = 0; step < kSteps; ++step) {
+      for (auto& p : params) {
+        if (p.grad().defined()) {
+          p.mutable_grad().zero_();
+        }
+      }
+      averager.prepare();
+      (torch::stack(params) * x).sum().backward();
+      if (r == 0 && step == 200) {
+        before = residentBytes();
+      }
+    }
+    if (r == 0) {
+      after = residentBytes();
+    }
+    rebuilds[static_cast<std::size_t>(r)] = averager.rebuilds();
+    grads[static_cast<std::size_t>(r)] = params[kTensors - 1].grad().clone();
+  });
+  EXPECT_EQ(rebuilds[0], 1);
+  EXPECT_EQ(rebuilds[1], 1);
+  // After the rebuild the gradients are still averaged: (1 + 2) / 2 everywhere.
+  EXPECT_TRUE(torch::equal(grads[0], torch::full({4}, 1.5f)));
+  EXPECT_TRUE(torch::equal(grads[1], torch::full({4}, 1.5f)));
+  std::printf("resident memory from step 200 to %d: %+.1f MB\n", kSteps,
+              static_cast<double>(after - before) / 1e6);
+  EXPECT_LT(after - before, 5'000'000);
+}
+
+// A parameter that gets no gradient in a step (here: a head the loss does not use) is named at the
+// next step, before it could leave its bucket unaveraged.
+TEST(DataParallel, AParameterWithoutAGradientIsAnErrorNotASilentDivergence) {
+  EXPECT_THROW(onReplicas(2,
+                          [&](int r, dist::Group& group) {
+                            auto used = torch::ones({3}).requires_grad_(true);
+                            auto unused = torch::ones({3}).requires_grad_(true);
+                            dist::GradientAverager averager(group, {used, unused});
+                            for (int step = 0; step < 2; ++step) {
+                              averager.prepare();
+                              (used * static_cast<float>(r)).sum().backward();
+                            }
+                          }),
+               std::exception);
 }
 
 // Steps with updates in between: two replicas follow the single model trained on the mean of
@@ -172,15 +257,11 @@ TEST(DataParallel, SyncBatchNormEqualsBatchNormOverTheCombinedBatch) {
 
     std::vector<torch::Tensor> gradX(2), gradW(2), runningVar(2);
     onReplicas(2, [&](int r, dist::Group& group) {
-      struct Sum : model::ReplicaSum {
-        explicit Sum(dist::Group& g) : group(g) {}
-        void sum(torch::Tensor& t) override { group.allReduceSum(t); }
-        dist::Group& group;
-      };
       torch::nn::BatchNorm2d bn(torch::nn::BatchNormOptions(3).eps(0.001));
       bn->weight.data().copy_(weight);
       auto part = x.slice(0, 4 * r, 4 * r + 4).clone().requires_grad_(true);
-      const auto sum = std::make_shared<Sum>(group);  // outlives the backward pass, as it must
+      const auto sum =
+          std::make_shared<GroupCollectives>(group);  // outlives the backward pass, as it must
       const auto y = model::syncBatchNorm(part, *bn, sum);
       (y * upstream.slice(0, 4 * r, 4 * r + 4)).sum().backward();
       gradX[static_cast<std::size_t>(r)] = part.grad();
@@ -195,6 +276,52 @@ TEST(DataParallel, SyncBatchNormEqualsBatchNormOverTheCombinedBatch) {
     EXPECT_TRUE(torch::allclose(gradW[0] + gradW[1], single->weight.grad(), 1e-4, 1e-5)) << side;
     EXPECT_TRUE(torch::allclose(runningVar[0], single->running_var, 1e-5, 1e-6)) << side;
     EXPECT_TRUE(torch::allclose(runningVar[1], single->running_var, 1e-5, 1e-6)) << side;
+  }
+}
+
+// Replicas with batches of different sizes (3, 5 and 2 images): the combination of their
+// statistics weighs each by its count, and the result is the combined batch's, in double to
+// rounding. Through the in-process replica group (threads meeting in memory).
+TEST(DataParallel, SyncBatchNormCombinesUnevenBatchesExactly) {
+  torch::manual_seed(6);
+  const std::vector<std::int64_t> sizes{3, 5, 2};
+  const auto x = torch::randn({10, 4, 3, 3}, torch::kDouble) * 3.0 + 5.0;
+  const auto upstream = torch::randn({10, 4, 3, 3}, torch::kDouble);
+  torch::nn::BatchNorm2d single(torch::nn::BatchNormOptions(4).eps(0.001));
+  single->to(torch::kDouble);
+  auto xs = x.clone().requires_grad_(true);
+  (single->forward(xs) * upstream).sum().backward();
+
+  const auto groups = model::inProcessReplicas(3);
+  std::vector<torch::Tensor> y(3), gradX(3), gradW(3), runningMean(3), runningVar(3);
+  {
+    std::vector<std::jthread> threads;
+    for (int r = 0; r < 3; ++r) {
+      threads.emplace_back([&, r] {
+        const std::int64_t begin = r == 0 ? 0 : (r == 1 ? 3 : 8);
+        torch::nn::BatchNorm2d bn(torch::nn::BatchNormOptions(4).eps(0.001));
+        bn->to(torch::kDouble);
+        auto part = x.slice(0, begin, begin + sizes[r]).clone().requires_grad_(true);
+        const auto out = model::syncBatchNorm(part, *bn, groups[r]);
+        (out * upstream.slice(0, begin, begin + sizes[r])).sum().backward();
+        y[r] = out.detach();
+        gradX[r] = part.grad();
+        gradW[r] = bn->weight.grad().clone();
+        runningMean[r] = bn->running_mean.clone();
+        runningVar[r] = bn->running_var.clone();
+      });
+    }
+  }
+  const auto expectedY = single->forward(x).detach();  // (running statistics move again: unused)
+  EXPECT_TRUE(torch::allclose(torch::cat(y), expectedY, 1e-10, 1e-12));
+  EXPECT_TRUE(torch::allclose(torch::cat(gradX), xs.grad(), 1e-10, 1e-12));
+  EXPECT_TRUE(torch::allclose(gradW[0] + gradW[1] + gradW[2], single->weight.grad(), 1e-10, 1e-12));
+  torch::nn::BatchNorm2d once(torch::nn::BatchNormOptions(4).eps(0.001));
+  once->to(torch::kDouble);
+  once->forward(x);
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_TRUE(torch::allclose(runningMean[r], once->running_mean, 1e-10, 1e-12)) << r;
+    EXPECT_TRUE(torch::allclose(runningVar[r], once->running_var, 1e-10, 1e-12)) << r;
   }
 }
 
@@ -238,11 +365,6 @@ TEST(DataParallel, SynchronizedInceptionMatchesTheCombinedBatch) {
   const auto replicas = [&](bool synchronize) {
     std::vector<torch::Tensor> logits(2), grads(2);
     onReplicas(2, [&](int r, dist::Group& group) {
-      struct Sum : model::ReplicaSum {
-        explicit Sum(dist::Group& gr) : group(gr) {}
-        void sum(torch::Tensor& t) override { group.allReduceSum(t); }
-        dist::Group& group;
-      };
       model::InceptionV3 net(settings);
       net->to(torch::kDouble);
       {
@@ -253,7 +375,7 @@ TEST(DataParallel, SynchronizedInceptionMatchesTheCombinedBatch) {
         }
       }
       net->train();
-      const auto sum = std::make_shared<Sum>(group);
+      const auto sum = std::make_shared<GroupCollectives>(group);
       if (synchronize) {
         net->synchronizeBatchNorm(sum);
       }
@@ -385,7 +507,7 @@ TEST_F(DataParallelTraining, APauseLongerThanTheCollectiveTimeoutHoldsEveryRepli
   };
   callbacks.pauseRequested = [&] { return paused.load(); };
   callbacks.holdWhilePaused = [&](const std::stop_token& stop) {
-    // The leader holds after its step-3 callback; the other replica may get there first.
+    // The leader holds after its step-4 callback; the other replica may get there first.
     std::int64_t seen = leaderStep.load();
     std::int64_t before = heldAt.load();
     while (seen > before && !heldAt.compare_exchange_weak(before, seen)) {
@@ -401,8 +523,11 @@ TEST_F(DataParallelTraining, APauseLongerThanTheCollectiveTimeoutHoldsEveryRepli
   const auto result = train::train(s, false, callbacks);
   EXPECT_EQ(result.step, 6);
   EXPECT_FALSE(result.stopped);
-  EXPECT_EQ(holds.load(), 2);   // both replicas, once
-  EXPECT_EQ(heldAt.load(), 3);  // asked after step 2, agreed in step 3's figures
+  EXPECT_EQ(holds.load(), 2);  // both replicas, once
+  // Asked in step 2's callback, which comes one step late (while step 3 runs: the figures are read
+  // without waiting for the device), so the request travels in step 3's figures, which arrive
+  // during step 4: both hold after step 4.
+  EXPECT_EQ(heldAt.load(), 4);
   EXPECT_EQ(loggedCrossEntropies(dir_ / "run").size(), 6u);
 }
 
@@ -424,6 +549,81 @@ TEST_F(DataParallelTraining, UnsynchronizedBatchNormDiffersFromTheCombinedBatch)
                                            train::readCheckpoint(pair.lastCheckpoint));
   std::printf("one step's update without synchronization: %.2e of its size\n", difference);
   EXPECT_GT(difference, 0.3);
+}
+
+// With dropout, two replica threads draw their masks from generators of their own, saved in the
+// checkpoint: a run stopped and resumed logs exactly the losses of the run that went through, and
+// ends with exactly its weights. (Shared, the global generator's draws would interleave in
+// whatever order the threads ran, and each replica thread's reseeding could land after rank 0
+// restored the saved state.)
+TEST_F(DataParallelTraining, TwoReplicasWithDropoutResumeExactly) {
+  auto whole = comparableRun(dir_ / "whole", dir_ / "records");
+  whole.replicas = 2;
+  whole.dropout = 0.5;
+  whole.maxSteps = 6;
+  const auto through = train::train(whole, false, {});
+  auto parts = whole;
+  parts.trainDir = dir_ / "parts";
+  parts.maxSteps = 3;
+  train::train(parts, false, {});
+  parts.maxSteps = 6;
+  const auto resumed = train::train(parts, true, {});
+  ASSERT_EQ(resumed.step, 6);
+  const auto a = loggedCrossEntropies(whole.trainDir);
+  const auto b = loggedCrossEntropies(parts.trainDir);
+  ASSERT_EQ(a.size(), 6u);
+  EXPECT_EQ(a, b);
+  const auto ca = train::readCheckpoint(through.lastCheckpoint);
+  const auto cb = train::readCheckpoint(resumed.lastCheckpoint);
+  ASSERT_EQ(ca.model.size(), cb.model.size());
+  for (std::size_t i = 0; i < ca.model.size(); ++i) {
+    EXPECT_TRUE(torch::equal(ca.model[i].second, cb.model[i].second)) << ca.model[i].first;
+  }
+  // Each replica's generator is in the checkpoint, and they differ (different masks).
+  ASSERT_EQ(ca.generators.size(), 2u);
+  EXPECT_EQ(ca.generators[0].first, "dropout/0");
+  EXPECT_EQ(ca.generators[1].first, "dropout/1");
+  EXPECT_FALSE(torch::equal(ca.generators[0].second, ca.generators[1].second));
+  // And the dropout mattered: without it the run is another.
+  auto plain = whole;
+  plain.trainDir = dir_ / "plain";
+  plain.dropout = 0.0;
+  train::train(plain, false, {});
+  EXPECT_NE(loggedCrossEntropies(plain.trainDir), a);
+}
+
+// With no weight on the auxiliary loss the head is not computed and its parameters are left out of
+// the step: two replicas go past their checkpoints' weight comparison (the head's parameters,
+// registered with the gradient averaging, used to wait for gradients that never came and left
+// every later bucket unaveraged: "the weights of rank 1 differ from rank 0's"), and the head keeps
+// its initial weights.
+TEST_F(DataParallelTraining, NoAuxiliaryLossWeightTrainsTwoReplicasWithTheHeadUntouched) {
+  auto s = comparableRun(dir_ / "run", dir_ / "records");
+  s.replicas = 2;
+  s.auxLogits = true;
+  s.auxWeight = 0.0;
+  s.maxSteps = 4;
+  s.saveEverySteps = 2;
+  const auto result = train::train(s, false, {});
+  EXPECT_EQ(result.step, 4);
+  const auto saved = train::readCheckpoint(result.lastCheckpoint);
+  torch::manual_seed(s.seed);
+  model::InceptionV3 initial(train::modelSettings(s, 4));
+  const auto start = initial->named_parameters();
+  int auxTensors = 0;
+  bool trunkMoved = false;
+  for (const auto& [name, tensor] : saved.model) {
+    if (const auto* first = start.find(name)) {
+      if (name.rfind("AuxLogits.", 0) == 0) {
+        ++auxTensors;
+        EXPECT_TRUE(torch::equal(tensor, *first)) << name;
+      } else if (!torch::equal(tensor, *first)) {
+        trunkMoved = true;
+      }
+    }
+  }
+  EXPECT_GT(auxTensors, 0);
+  EXPECT_TRUE(trunkMoved);
 }
 
 // A run of two replicas continues on one from the same global position.
