@@ -52,7 +52,7 @@ stage() {
 py=${TAXON_PYTHON:-python3}
 prefix=$("$py" -c 'import torch, torch.utils; print(torch.utils.cmake_prefix_path)')
 say "machine"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee "$out/gpu.txt"
 "$py" -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda)' | tee -a "$out/gpu.txt"
 
 nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
@@ -63,7 +63,9 @@ build() {
   cmake --build build/gpu -j "$(nproc)" > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; return 1; }
   echo "built build/gpu/taxon-gpu-bench"
 }
-stage build "${BUILD_LIMIT:-360}" build
+export -f build
+export prefix nvcc out
+stage build "${BUILD_LIMIT:-360}" bash -c build
 
 if [[ -x build/gpu/taxon-gpu-bench ]]; then
   stage checks "${CHECKS_LIMIT:-120}" build/gpu/taxon-gpu-bench --checks_only
@@ -106,7 +108,7 @@ rate = (peer or {}).get("images_per_sec")
 for key in ("images_per_sec_device", "images_per_sec_pipeline"):
     ours = (taxon or {}).get(key)
     if ours is None:
-        print(f"{key}: no figure (the taxon stage did not finish)")
+        print(f"{key}: no figure (the taxon stage gave none: see taxon.txt)")
     elif rate:
         print(f"{key}: taxon {ours:.1f}, peer {rate:.1f}, ratio {ours / rate:.3f}")
         summary[f"ratio_{key[len('images_per_sec_'):]}"] = ours / rate

@@ -1134,6 +1134,11 @@ TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks&
     options.size = world;
     options.device = devices[static_cast<std::size_t>(index)].str();
     options.timeout = timeout;
+    // The replica's GPU is the thread's current device from here on (the NCCL backend's
+    // construction included); trainReplica keeps it so.
+    const auto device = devices[static_cast<std::size_t>(index)];
+    const c10::OptionalDeviceGuard onDevice(device.is_cuda() ? std::make_optional(device)
+                                                             : std::nullopt);
     dist::Group group(*rendezvous, options);
     try {
       return trainReplica(asked, resume, replicaCallbacks(rank), stop,
