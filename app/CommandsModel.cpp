@@ -303,6 +303,9 @@ Command addEvalCommand(CLI::App& app) {
   cli->add_option("--top_k", s->model.metrics.topK, "K of recall@K")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cli->add_flag("--skip_corrupt", s->model.skipCorrupt,
+                "Evaluate past damaged records (failing their checksums, or a shard cut short) "
+                "instead of failing; what was skipped and lost is reported");
   cli->add_option("--max_mislabeled", s->model.metrics.maxMislabeled)->capture_default_str();
   cli->add_option("--max_confused_pairs", s->model.metrics.maxConfusedPairs)->capture_default_str();
   return {cli, [s]() -> int {
@@ -320,9 +323,26 @@ Command addEvalCommand(CLI::App& app) {
               return 1;
             }
             const auto& r = outcome.report;
-            std::fprintf(stderr, "%s (step %lld), %s images of %s\n", outcome.checkpoint.c_str(),
-                         static_cast<long long>(outcome.step), withThousands(r.examples).c_str(),
-                         s->model.subset.c_str());
+            constexpr std::size_t kListed = 20;
+            for (std::size_t i = 0; i < r.skipped.size() && i < kListed; ++i) {
+              std::fprintf(stderr, "warning: skipped %s: %s\n", r.skipped[i].key.c_str(),
+                           r.skipped[i].reason.c_str());
+            }
+            if (r.skipped.size() > kListed) {
+              std::fprintf(stderr, "warning: and %zu more skipped (all in summary.json)\n",
+                           r.skipped.size() - kListed);
+            }
+            std::fprintf(stderr, "%s (step %lld), %s of the %s images of %s\n",
+                         outcome.checkpoint.c_str(), static_cast<long long>(outcome.step),
+                         withThousands(r.examples).c_str(),
+                         withThousands(r.expectedExamples).c_str(), s->model.subset.c_str());
+            if (r.lostExamples > 0) {
+              std::fprintf(stderr,
+                           "warning: %s images were lost to damaged records or images that do "
+                           "not decode; the figures are of the %s evaluated\n",
+                           withThousands(r.lostExamples).c_str(),
+                           withThousands(r.examples).c_str());
+            }
             std::printf("%s\n", eval::seedLine(r).c_str());
             if (!r.mostConfused.empty()) {
               std::printf("most confused:\n");

@@ -227,8 +227,10 @@ bool RecordReader::next(std::string& payload) {
   }
 }
 
-std::int64_t countRecords(const fs::path& path) {
-  RecordReader reader(path);
+std::int64_t countRecords(const fs::path& path, bool skipCorrupt) {
+  RecordReader::Options options;
+  options.skipCorrupt = skipCorrupt;
+  RecordReader reader(path, options);
   std::string payload;
   std::int64_t count = 0;
   while (reader.next(payload)) {

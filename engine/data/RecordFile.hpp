@@ -94,7 +94,8 @@ class RecordReader {
   std::vector<char> buffer_;
 };
 
-// Reads every record of `path` (verifying checksums) and returns how many there are.
-std::int64_t countRecords(const std::filesystem::path& path);
+// Reads every record of `path` (verifying checksums) and returns how many there are; a damaged
+// record is core::Error, or with skipCorrupt is passed over (and not counted).
+std::int64_t countRecords(const std::filesystem::path& path, bool skipCorrupt = false);
 
 }  // namespace taxon::data

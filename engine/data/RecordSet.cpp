@@ -117,12 +117,14 @@ RecordSet openRecordSet(const fs::path& directory) {
     }
     return set;
   }
-  // The seed's layout: shards by prefix, counted.
+  // The seed's layout: shards by prefix, their readable records counted (a damaged record is
+  // named by whatever reads its split, not by opening the set: a damaged training shard must not
+  // stop the evaluation of the validation split).
   for (const std::string name : {"train", "validation", "test"}) {
     RecordSplit split;
     split.shards = listShards(directory, name + "-");
     for (const auto& shard : split.shards) {
-      split.records += countRecords(shard);
+      split.records += countRecords(shard, /*skipCorrupt=*/true);
     }
     if (!split.shards.empty()) {
       set.splits[name] = std::move(split);

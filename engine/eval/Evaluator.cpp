@@ -33,6 +33,7 @@ MetricsReport evaluateModel(model::InceptionV3Impl& model, const data::RecordSet
   loaderSettings.preprocess.height = static_cast<int>(model.settings().imageSize);
   loaderSettings.preprocess.width = static_cast<int>(model.settings().imageSize);
   loaderSettings.workerThreads = settings.loaderThreads;
+  loaderSettings.skipCorruptRecords = settings.skipCorrupt;
   // Evaluation must not compete with itself for the cores: two batches ahead are enough.
   loaderSettings.queueBatches = 2;
   data::Loader loader(loaderSettings, stop);
@@ -72,7 +73,15 @@ MetricsReport evaluateModel(model::InceptionV3Impl& model, const data::RecordSet
       progress({"eval " + settings.subset, done, total, "images"});
     }
   }
-  return metrics.report();
+  auto report = metrics.report();
+  report.expectedExamples = total;
+  if (!stop.stop_requested()) {
+    report.lostExamples = total - done;
+  }
+  for (const auto& skipped : loader.stats().skipped) {
+    report.skipped.push_back({skipped.key, skipped.reason});
+  }
+  return report;
 }
 
 std::int64_t recalibrateBatchNorm(model::InceptionV3Impl& model, const data::RecordSet& records,
@@ -191,6 +200,13 @@ EvalOutcome evaluateCheckpoint(const EvalSettings& settings, std::stop_token sto
     summary["step"] = outcome.step;
     summary["subset"] = settings.model.subset;
     summary["data_dir"] = dataDir.string();
+    summary["expected_examples"] = outcome.report.expectedExamples;
+    summary["lost_examples"] = outcome.report.lostExamples;
+    auto skipped = nlohmann::json::array();
+    for (const auto& s : outcome.report.skipped) {
+      skipped.push_back({{"key", s.key}, {"reason", s.reason}});
+    }
+    summary["skipped"] = skipped;
     core::writeFileAtomic(summaryPath, summary.dump(2) + "\n");
   }
   return outcome;

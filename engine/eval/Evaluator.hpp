@@ -23,12 +23,15 @@ struct ModelEvalSettings {
   int batchSize = 64;
   std::int64_t maxExamples = 0;  // 0: the whole split; else its first N records in file order
   int loaderThreads = 0;         // decode threads; 0: one per core
+  // false: a damaged record (failing its checksums, or a shard cut short) fails the evaluation
+  // with core::Error naming the shard and byte; true: it is skipped, and the report says so.
+  bool skipCorrupt = false;
   MetricsSettings metrics;
 };
 
 // Runs `model` (switched to eval mode and left so) on the split. Images that cannot be decoded are
-// skipped (counted in the report's examples only when evaluated). Cancelled: returns the metrics
-// of what was evaluated so far.
+// skipped; they, the damaged records skipped (skipCorrupt) and the examples lost with them are in
+// the report (skipped, lostExamples). Cancelled: returns the metrics of what was evaluated so far.
 MetricsReport evaluateModel(model::InceptionV3Impl& model, const data::RecordSet& records,
                             const c10::Device& device, const ModelEvalSettings& settings,
                             std::stop_token stop = {}, const core::ProgressFn& progress = {});

@@ -107,8 +107,21 @@ struct Prediction {
   float predictedProbability = 0;
 };
 
+// An example an evaluation could not use: a damaged record ("SHARD@OFFSET") or an image that
+// would not decode, and why.
+struct SkippedExample {
+  std::string key;
+  std::string reason;
+};
+
 struct MetricsReport {
   std::int64_t examples = 0;
+  // What the evaluation was asked for (the split's records, or the first N), and what it left out
+  // to reach `examples`: the skips listed (the first 1,000) and the examples lost in all (a record
+  // cut short takes every record after it in its shard with it).
+  std::int64_t expectedExamples = 0;
+  std::int64_t lostExamples = 0;
+  std::vector<SkippedExample> skipped;
   int topK = 5;             // as requested, even when there are fewer classes
   double precisionAt1 = 0;  // fraction of examples whose label is the top-1
   double recallAtK = 0;     // fraction of examples whose label is in the top-K

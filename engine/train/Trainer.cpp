@@ -770,10 +770,21 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
     evalSettings.subset = settings.evalSubset;
     evalSettings.loaderThreads = settings.loaderThreads;
     evalSettings.batchSize = static_cast<int>(std::min<std::int64_t>(settings.batchSize, 256));
+    // Training goes on past a damaged validation record (as past a damaged training one), and
+    // says what it left out.
+    evalSettings.skipCorrupt = true;
     const auto report =
         eval::evaluateModel(*evalNet, records, device, evalSettings, stop, callbacks.progress);
     if (stop.stop_requested()) {
       return;
+    }
+    for (const auto& skipped : report.skipped) {
+      log("warning: evaluation skipped " + skipped.key + ": " + skipped.reason);
+    }
+    if (report.lostExamples > 0) {
+      log("warning: evaluated " + std::to_string(report.examples) + " of the " +
+          std::to_string(report.expectedExamples) + " " + evalSettings.subset + " images (" +
+          std::to_string(report.lostExamples) + " lost to the damage above)");
     }
     EvalPoint point;
     point.step = step;

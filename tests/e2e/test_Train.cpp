@@ -154,6 +154,67 @@ TEST_F(TrainCommands, SurvivesSigkillAtAnyMoment) {
   EXPECT_TRUE(fs::exists(run / ("model.ckpt-" + std::to_string(kSteps) + ".taxon")));
 }
 
+// A damaged record set: the validation shard cut to half its length, a byte flipped in the middle
+// of the training shard. Evaluation fails naming the shard and byte, or with --skip_corrupt goes
+// past them and says what it skipped and how many images it lost, in its output and summary.json.
+TEST_F(TrainCommands, EvalNamesDamagedRecordsAndFailsUnlessToldToSkip) {
+  // As build-records writes them: a manifest says how many records each split has.
+  writeFile(dir_ / "records" / "manifest.json", R"({"label_offset": 1, "num_classes": 4,
+    "splits": {"train": {"records": 24, "shards": [{"file": "train-00000-of-00001"}]},
+               "validation": {"records": 24, "shards": [{"file": "validation-00000-of-00001"}]}}})");
+  const auto run = dir_ / "run";
+  auto r = taxon(tinyTrain(run, dir_ / "records", 2));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto validation = dir_ / "records" / "validation-00000-of-00001";
+  const auto trainShard = dir_ / "records" / "train-00000-of-00001";
+  const std::string whole = readAll(validation);
+  writeFile(validation, whole.substr(0, whole.size() / 2));
+  std::string bytes = readAll(trainShard);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5a);
+  writeFile(trainShard, bytes);
+
+  r = taxon({"eval", "--checkpoint_dir", run.string()});
+  EXPECT_EQ(r.exitCode, 1) << r.err;
+  EXPECT_NE(r.err.find(validation.string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("byte "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--skip_corrupt"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("precision @ 1"), std::string::npos) << r.out;
+
+  const auto evalDir = dir_ / "eval";
+  r = taxon(
+      {"eval", "--checkpoint_dir", run.string(), "--skip_corrupt", "--eval_dir", evalDir.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: skipped " + validation.filename().string() + "@"),
+            std::string::npos)
+      << r.err;
+  const auto summary = nlohmann::json::parse(readAll(evalDir / "summary.json"));
+  const auto examples = summary["examples"].get<std::int64_t>();
+  EXPECT_EQ(summary["expected_examples"], 24);
+  EXPECT_LT(examples, 24);
+  EXPECT_GT(examples, 0);
+  EXPECT_EQ(summary["lost_examples"].get<std::int64_t>(), 24 - examples);
+  ASSERT_FALSE(summary["skipped"].empty());
+  EXPECT_NE(
+      summary["skipped"][0]["key"].get<std::string>().find(validation.filename().string() + "@"),
+      std::string::npos);
+  EXPECT_NE(r.err.find(std::to_string(examples) + " of the 24 images of validation"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(std::to_string(24 - examples) + " images were lost"), std::string::npos)
+      << r.err;
+
+  // The training split's flipped byte, the same way.
+  r = taxon({"eval", "--checkpoint_dir", run.string(), "--subset", "train"});
+  EXPECT_EQ(r.exitCode, 1) << r.err;
+  EXPECT_NE(r.err.find(trainShard.string()), std::string::npos) << r.err;
+  r = taxon({"eval", "--checkpoint_dir", run.string(), "--subset", "train", "--skip_corrupt"});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: skipped " + trainShard.filename().string() + "@"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("of the 24 images of train"), std::string::npos) << r.err;
+}
+
 TEST_F(TrainCommands, EvalClassifyAndExport) {
   const auto run = dir_ / "run";
   auto r = taxon(tinyTrain(run, dir_ / "records", 3));
