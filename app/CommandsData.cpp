@@ -87,6 +87,8 @@ int runImport(ImportOptions& o) {
       s.format = format;
     }
   }
+  // Every source is checked before the project is created or anything is written.
+  data::checkImportSources(s);
   data::Catalog catalog(o.project, /*create=*/true);
   data::ImportReport report;
   {
@@ -109,6 +111,28 @@ int runImport(ImportOptions& o) {
       std::fprintf(stderr, "  ... all listed in %s\n", reportFile.c_str());
     }
   }
+  if (!report.differentLabels.empty()) {
+    const auto n = static_cast<std::int64_t>(report.differentLabels.size());
+    std::fprintf(stderr, "%s %s already in the project %s listed with another category; %s:\n",
+                 withThousands(n).c_str(), n == 1 ? "image" : "images", n == 1 ? "is" : "are",
+                 report.relabelEdit != 0
+                     ? "relabeled as listed (one edit: Edit > Undo in the app reverts it)"
+                     : "kept as they are (--relabel gives them the listed one, as one undoable "
+                       "edit)");
+    for (std::size_t i = 0; i < report.differentLabels.size() && i < 10; ++i) {
+      const auto& d = report.differentLabels[i];
+      std::fprintf(stderr, "  %s: %s -> %s\n", d.path.c_str(),
+                   d.current.empty() ? "(no category)" : d.current.c_str(), d.listed.c_str());
+    }
+    if (report.differentLabels.size() > 10) {
+      std::fprintf(stderr, "  ... and %s more\n", withThousands(n - 10).c_str());
+    }
+  }
+  if (report.splitFolders) {
+    std::fprintf(stderr,
+                 "The source is laid out as split folders (train/, validation/, test/): their "
+                 "splits are kept and the folders below them are the categories.\n");
+  }
   std::printf("Imported %s new images into %s (%s already there, %s skipped).\n",
               withThousands(report.added).c_str(), catalog.projectDir().c_str(),
               withThousands(report.alreadyPresent).c_str(),
@@ -117,7 +141,23 @@ int runImport(ImportOptions& o) {
               withThousands(report.categories).c_str(), withThousands(report.train).c_str(),
               withThousands(report.validation).c_str(), withThousands(report.test).c_str());
   if (report.cancelled) {
-    std::fprintf(stderr, "Import cancelled: the images added so far are kept.\n");
+    std::fprintf(stderr, "Import cancelled: the %s images added before the stop are kept",
+                 withThousands(report.added).c_str());
+    if (report.extractedRemoved > 0) {
+      std::fprintf(stderr, "; the %s files extracted but not yet added were removed",
+                   withThousands(report.extractedRemoved).c_str());
+    }
+    std::fprintf(stderr, ". Run the same import again to continue.\n");
+    return 1;
+  }
+  if (report.added == 0 && report.alreadyPresent == 0) {
+    std::fprintf(
+        stderr, "taxon import: error: nothing was imported: %s\n",
+        report.skipped.empty()
+            ? "no image files were found in the sources"
+            : ("every file or row was skipped (" +
+               withThousands(static_cast<std::int64_t>(report.skipped.size())) + ", listed above)")
+                  .c_str());
     return 1;
   }
   return 0;
@@ -194,6 +234,9 @@ Command addImportCommand(CLI::App& app) {
       ->capture_default_str();
   cli->add_option("--labels_file", o->labelsFile,
                   "TFRecord: category names for labels without text (line 1 is label 1)");
+  cli->add_flag("--relabel", o->settings.relabel,
+                "Give images the project already has the category the sources list now (one "
+                "undoable edit); default: keep theirs and list the differences");
   return {cli, [o] { return runImport(*o); }};
 }
 

@@ -373,7 +373,24 @@ InsertResult Catalog::insertImages(const std::vector<NewImage>& images) {
                    "INSERT OR IGNORE INTO images(path, hash, width, height, format, bytes, "
                    "category_id, split, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   std::map<std::string, std::int64_t> categoryIds;
+  Statement known(*db_,
+                  "SELECT images.id, categories.path FROM images LEFT JOIN categories ON "
+                  "categories.id = images.category_id WHERE images.path = ?");
   for (const auto& image : images) {
+    // A known image is left as it is (and creates no category); a different label is reported.
+    const std::string stored = storedPath(image.path);
+    known.bind(1, stored);
+    if (known.step()) {
+      const std::string current = known.isNull(1) ? std::string() : known.text(1);
+      if (current != image.categoryPath) {
+        result.differentLabels.push_back(
+            {known.int64(0), image.path.string(), current, image.categoryPath});
+      }
+      known.reset();
+      ++result.alreadyPresent;
+      continue;
+    }
+    known.reset();
     std::optional<std::int64_t> categoryId;
     if (!image.categoryPath.empty()) {
       auto it = categoryIds.find(image.categoryPath);
@@ -382,7 +399,7 @@ InsertResult Catalog::insertImages(const std::vector<NewImage>& images) {
       }
       categoryId = it->second;
     }
-    insert.bind(1, storedPath(image.path))
+    insert.bind(1, stored)
         .bind(2, image.hash)
         .bind(3, image.width)
         .bind(4, image.height)
@@ -527,6 +544,40 @@ std::int64_t Catalog::recordEdit(const std::vector<std::pair<std::int64_t, std::
         .run();
     update.bind(1, nullableId(newCategoryId)).bind(2, imageId).run();
   }
+  return editId;
+}
+
+std::int64_t Catalog::relabelEach(
+    const std::vector<std::pair<std::int64_t, std::string>>& changes) {
+  Transaction tx(*db_);
+  Statement current(*db_, "SELECT category_id FROM images WHERE id = ?");
+  Statement change(*db_,
+                   "INSERT INTO label_history(edit_id, image_id, old_category_id, "
+                   "new_category_id) VALUES (?, ?, ?, ?)");
+  Statement update(*db_, "UPDATE images SET category_id = ? WHERE id = ?");
+  std::int64_t editId = 0;
+  for (const auto& [imageId, path] : changes) {
+    const std::int64_t target = path.empty() ? 0 : ensureCategory(path);
+    current.bind(1, imageId);
+    if (!current.step()) {
+      throw core::Error("relabel: no image with id " + std::to_string(imageId));
+    }
+    const std::int64_t old = current.isNull(0) ? 0 : current.int64(0);
+    current.reset();
+    if (old == target) {
+      continue;
+    }
+    if (editId == 0) {
+      editId = recordEdit({}, 0, "relabel");
+    }
+    change.bind(1, editId)
+        .bind(2, imageId)
+        .bind(3, nullableId(old))
+        .bind(4, nullableId(target))
+        .run();
+    update.bind(1, nullableId(target)).bind(2, imageId).run();
+  }
+  tx.commit();
   return editId;
 }
 

@@ -63,9 +63,18 @@ struct NewImage {
   std::string source;
 };
 
+// An image the catalog already had, listed again with another category.
+struct DifferentLabel {
+  std::int64_t imageId = 0;
+  std::string path;
+  std::string current;  // its category now ("" for none)
+  std::string listed;   // the category the import gives it
+};
+
 struct InsertResult {
   std::int64_t added = 0;
-  std::int64_t alreadyPresent = 0;  // same path already in the catalog (left as it was)
+  std::int64_t alreadyPresent = 0;              // same path already in the catalog (left as it was)
+  std::vector<DifferentLabel> differentLabels;  // of those, the ones listed with another category
 };
 
 struct LabelChange {
@@ -139,6 +148,9 @@ class Catalog {
   // --- labels: every change is one undoable edit (so are the category edits above) ---
   // Gives the images a new category; returns the edit id (0 when nothing changed).
   std::int64_t relabel(const std::vector<std::int64_t>& imageIds, std::int64_t categoryId);
+  // Gives each image its category path (created if missing), all in one edit; returns the edit
+  // id (0 when nothing changed).
+  std::int64_t relabelEach(const std::vector<std::pair<std::int64_t, std::string>>& changes);
   bool canUndo();
   bool canRedo();
   // Reverts the latest edit that is not undone; false when there is none. Throws core::Error

@@ -39,6 +39,14 @@ struct Collected {
   std::vector<ImportIssue> issues;
 };
 
+std::string trim(const std::string& text) {
+  const auto begin = text.find_first_not_of(" \t");
+  if (begin == std::string::npos) {
+    return {};
+  }
+  return text.substr(begin, text.find_last_not_of(" \t") - begin + 1);
+}
+
 bool endsWith(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
@@ -68,6 +76,26 @@ std::vector<fs::path> sortedEntries(const fs::path& dir, std::vector<ImportIssue
 }
 
 // --- class folders ---
+
+// The seed's layout (build_image_data.py's --train_directory and --validation_directory side by
+// side): a root whose folders are all named after splits holds one tree of category folders per
+// split. Returns those splits' folders, or nothing for an ordinary root.
+std::vector<std::pair<fs::path, Split>> splitFolders(const fs::path& root) {
+  std::vector<std::pair<fs::path, Split>> found;
+  std::vector<ImportIssue> ignored;
+  for (const auto& entry : sortedEntries(root, ignored)) {
+    std::error_code ec;
+    if (!fs::is_directory(entry, ec)) {
+      continue;
+    }
+    const auto split = parseSplit(entry.filename().string());
+    if (!split || *split == Split::Unassigned) {
+      return {};
+    }
+    found.emplace_back(entry, *split);
+  }
+  return found;
+}
 
 void walkFolder(const fs::path& dir, const std::string& category,
                 std::set<std::pair<dev_t, ino_t>>& visited, Collected& out,
@@ -136,7 +164,39 @@ std::vector<std::string> csvFields(const std::string& line) {
   return fields;
 }
 
-void collectCsv(const fs::path& file, Collected& out) {
+// Where each file listed by a CSV manifest was first listed, with which category: the same file
+// listed again with another category is a conflict, reported, and the first listing is kept.
+using CsvListings = std::unordered_map<std::string, std::pair<std::string, std::string>>;
+
+constexpr const char* kCsvColumns = "expected the columns path,label[,split] separated by commas";
+
+// Checks that `file` reads as a comma-separated manifest: a whole file in another shape (a folder,
+// semicolons or tabs) is core::Error before the import writes anything.
+void checkCsvShape(const fs::path& file) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) {
+    core::throwFileError(file,
+                         "is a folder, not a CSV manifest (import a folder of category "
+                         "folders without --format csv)");
+  }
+  std::ifstream in(file);
+  if (!in) {
+    core::throwFileError(file, "cannot open the CSV manifest: " + core::errnoText(errno));
+  }
+  std::string line;
+  while (std::getline(in, line) && (line.empty() || line == "\r")) {
+  }
+  if (line.find(',') == std::string::npos) {
+    for (const char separator : {';', '\t', '|'}) {
+      if (line.find(separator) != std::string::npos) {
+        const std::string name = separator == '\t' ? "tabs" : std::string("'") + separator + "'";
+        core::throwFileError(file, "line 1 is separated by " + name + "; " + kCsvColumns);
+      }
+    }
+  }
+}
+
+void collectCsv(const fs::path& file, Collected& out, CsvListings& listings) {
   std::ifstream in(file);
   if (!in) {
     core::throwFileError(file, "cannot open the CSV manifest");
@@ -156,11 +216,12 @@ void collectCsv(const fs::path& file, Collected& out) {
       continue;
     }
     const std::string where = file.string() + ":" + std::to_string(number);
-    if (fields.size() < 2 || fields[0].empty()) {
-      out.issues.push_back({where, "expected path,label[,split]"});
+    if (fields.size() < 2 || fields.size() > 3 || fields[0].empty()) {
+      out.issues.push_back({where, std::to_string(fields.size()) + " column" +
+                                       (fields.size() == 1 ? "" : "s") + "; " + kCsvColumns});
       continue;
     }
-    fs::path path = fields[0];
+    fs::path path = trim(fields[0]);
     if (path.is_relative()) {
       path = file.parent_path() / path;
     }
@@ -179,6 +240,17 @@ void collectCsv(const fs::path& file, Collected& out) {
     } catch (const core::Error& e) {
       out.issues.push_back({where, e.what()});
       continue;
+    }
+    const auto [first, isNew] =
+        listings.try_emplace(fs::absolute(path).lexically_normal().string(), c.category, where);
+    if (!isNew) {
+      if (first->second.first != c.category) {
+        out.issues.push_back({where, "conflicting label: " + path.string() + " is listed at " +
+                                         first->second.second + " as \"" + first->second.first +
+                                         "\" and here as \"" + c.category +
+                                         "\"; the first is kept"});
+      }
+      continue;  // listed twice with the same label: once is enough
     }
     out.candidates.push_back(std::move(c));
   }
@@ -545,28 +617,66 @@ std::vector<std::string> ImportSettings::validate() const {
   return problems;
 }
 
+void checkImportSources(const ImportSettings& settings) {
+  core::throwIfInvalid("import", settings.validate());
+  for (const auto& source : settings.sources) {
+    std::error_code ec;
+    if (!fs::exists(source, ec)) {
+      core::throwFileError(source, "does not exist");
+    }
+    const SourceFormat format =
+        settings.format == SourceFormat::Auto ? detectFormat(source) : settings.format;
+    switch (format) {
+      case SourceFormat::Folders:
+        if (!fs::is_directory(source, ec)) {
+          core::throwFileError(source, "is not a folder of category folders");
+        }
+        break;
+      case SourceFormat::Csv:
+        checkCsvShape(source);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
 ImportReport importImages(Catalog& catalog, const ImportSettings& settings,
                           const core::ProgressFn& progress, std::stop_token stop) {
-  core::throwIfInvalid("import", settings.validate());
+  // Every source is checked before anything is written: a missing second source must not leave
+  // the first one imported.
+  checkImportSources(settings);
   const int threads = settings.threads > 0
                           ? settings.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   ImportReport report;
+  CsvListings listings;
+  std::vector<DifferentLabel> differentLabels;
   for (const auto& source : settings.sources) {
     const SourceFormat format =
         settings.format == SourceFormat::Auto ? detectFormat(source) : settings.format;
     Collected collected;
     switch (format) {
       case SourceFormat::Folders: {
-        if (!fs::is_directory(source)) {
-          core::throwFileError(source, "not a folder");
-        }
         std::set<std::pair<dev_t, ino_t>> visited;
-        walkFolder(source, "", visited, collected, stop);
+        const auto splits = splitFolders(source);
+        if (splits.empty()) {
+          walkFolder(source, "", visited, collected, stop);
+          break;
+        }
+        // train/, validation/, test/: each a tree of category folders, its split kept.
+        for (const auto& [folder, split] : splits) {
+          const auto before = collected.candidates.size();
+          walkFolder(folder, "", visited, collected, stop);
+          for (auto i = before; i < collected.candidates.size(); ++i) {
+            collected.candidates[i].split = split;
+          }
+        }
+        report.splitFolders = true;
         break;
       }
       case SourceFormat::Csv:
-        collectCsv(source, collected);
+        collectCsv(source, collected, listings);
         break;
       case SourceFormat::Idx:
         extractIdx(source, catalog.projectDir(), settings.limit, collected, progress, stop);
@@ -585,6 +695,7 @@ ImportReport importImages(Catalog& catalog, const ImportSettings& settings,
     const std::string sourceText = std::string(sourceFormatName(format)) + ":" + source.string();
     std::atomic<std::int64_t> done{0};
     const auto total = static_cast<std::int64_t>(candidates.size());
+    std::size_t inserted = 0;  // candidates[0, inserted) went to the catalog
     for (std::size_t begin = 0; begin < candidates.size() && !stop.stop_requested();
          begin += kChunk) {
       const std::size_t end = std::min(candidates.size(), begin + kChunk);
@@ -609,8 +720,8 @@ ImportReport importImages(Catalog& catalog, const ImportSettings& settings,
           }
         }
         if (!sameAs) {
-          const auto [it, inserted] = chunkHashes.emplace(result.hash, candidate.path.string());
-          if (!inserted && it->second != candidate.path.string()) {
+          const auto [it, isNew] = chunkHashes.emplace(result.hash, candidate.path.string());
+          if (!isNew && it->second != candidate.path.string()) {
             sameAs = it->second;
           }
         }
@@ -621,13 +732,35 @@ ImportReport importImages(Catalog& catalog, const ImportSettings& settings,
                                  result.header.height, result.header.format, result.bytes,
                                  candidate.category, candidate.split, sourceText});
       }
-      const auto inserted = catalog.insertImages(fresh);
-      report.added += inserted.added;
-      report.alreadyPresent += inserted.alreadyPresent;
+      auto result = catalog.insertImages(fresh);
+      report.added += result.added;
+      report.alreadyPresent += result.alreadyPresent;
+      differentLabels.insert(differentLabels.end(), result.differentLabels.begin(),
+                             result.differentLabels.end());
+      inserted = end;
+    }
+    // Files this import wrote into the project (IDX and TFRecord sources are extracted to
+    // images/) but did not get to add before a stop: removed, so that none is left orphaned.
+    if (format == SourceFormat::Idx || format == SourceFormat::TfRecord) {
+      for (std::size_t i = inserted; i < candidates.size(); ++i) {
+        std::error_code ec;
+        if (fs::remove(candidates[i].path, ec)) {
+          ++report.extractedRemoved;
+        }
+      }
     }
     catalog.recordImportIssues(collected.issues, sourceText);
     report.skipped.insert(report.skipped.end(), collected.issues.begin(), collected.issues.end());
   }
+  // Known images listed with another category: kept as they are, or relabeled in one edit.
+  if (settings.relabel && !differentLabels.empty()) {
+    std::vector<std::pair<std::int64_t, std::string>> changes;
+    for (const auto& d : differentLabels) {
+      changes.emplace_back(d.imageId, d.listed);
+    }
+    report.relabelEdit = catalog.relabelEach(changes);
+  }
+  report.differentLabels = std::move(differentLabels);
   report.cancelled = stop.stop_requested();
   if (!report.cancelled) {
     assignSplits(catalog,

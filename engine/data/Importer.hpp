@@ -32,6 +32,9 @@ struct ImportSettings {
   int threads = 0;                             // image checks in parallel; 0: all cores
   std::int64_t limit = 0;                      // at most this many images per source file; 0: all
   std::filesystem::path labelsFile;            // TFRecord: names for labels without text
+  // An image the project has, listed with another category: false keeps its category (and the
+  // report lists it); true gives it the listed one, all such changes as one undoable edit.
+  bool relabel = false;
   ImageCheckLimits checkLimits;
 
   // Every problem at once, each naming the setting; empty when the settings are usable.
@@ -51,13 +54,26 @@ struct ImportReport {
   std::vector<Duplicate> duplicates;
   std::int64_t categories = 0;                       // categories in the project afterwards
   std::int64_t train = 0, validation = 0, test = 0;  // images in each split afterwards
+  // Images the project had, listed with another category (kept, or relabeled: relabelEdit).
+  std::vector<DifferentLabel> differentLabels;
+  std::int64_t relabelEdit = 0;       // the edit that relabeled them (0: none)
+  bool splitFolders = false;          // a source was laid out as train/, validation/, test/ folders
+  std::int64_t extractedRemoved = 0;  // extracted files removed because a stop came first
   bool cancelled = false;
 };
 
-// Runs the import. `progress` is called on the calling thread and the worker threads. A stop
-// request finishes the current chunk, leaves the catalog consistent (what was added stays) and
-// returns with cancelled set. Throws core::Error for problems with the project or the settings;
-// problems with single files land in the report.
+// Checks the settings and every source (exists, has a format, a CSV file reads as one) without
+// writing anything; throws core::Error naming the first source at fault. importImages calls it
+// first; a caller that creates the project first calls it before.
+void checkImportSources(const ImportSettings& settings);
+
+// Runs the import. A folder whose folders are all named train, validation or test (the seed's
+// layout) keeps those splits; CSV rows listing a file twice with two labels keep the first and
+// report the conflict; no category is created for an image that is not added. `progress` is
+// called on the calling thread and the worker threads. A stop request finishes the current chunk,
+// leaves the catalog consistent (what was added stays; files extracted into the project but not
+// added are removed) and returns with cancelled set. Throws core::Error for problems with the
+// project or the settings; problems with single files land in the report.
 ImportReport importImages(Catalog& catalog, const ImportSettings& settings,
                           const core::ProgressFn& progress = {}, std::stop_token stop = {});
 

@@ -145,6 +145,26 @@ std::vector<SplitPlan> planFromFolders(const RecordBuildSettings& settings,
     }
     plans.push_back(std::move(plan));
   }
+  // A label without a single image would be a category the model is asked to learn from nothing
+  // (usually a misspelt or missing folder): refused, naming them.
+  std::vector<bool> used(labels.size(), false);
+  for (const auto& plan : plans) {
+    for (const auto& entry : plan.entries) {
+      used[static_cast<std::size_t>(entry.label - 1)] = true;
+    }
+  }
+  std::string unused;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (!used[i]) {
+      unused += (unused.empty() ? "\"" : ", \"") + labels[i] + "\"";
+    }
+  }
+  if (!unused.empty() && !stop.stop_requested()) {
+    core::throwFileError(settings.labelsFile,
+                         "names categories that have no images in the given folders (no such "
+                         "folder, or an empty one): " +
+                             unused);
+  }
   return plans;
 }
 

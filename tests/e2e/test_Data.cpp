@@ -8,6 +8,7 @@
 #include "RunCommand.hpp"
 #include "TestFiles.hpp"
 #include "core/Text.hpp"
+#include "data/Catalog.hpp"
 #include "data/ImageExample.hpp"
 #include "data/RecordFile.hpp"
 
@@ -120,6 +121,148 @@ TEST(DataCli, ImportThenBuildRecordsFromTheProject) {
   EXPECT_EQ(taxon({"build-records", project, "--train_shards=1"}).exitCode, 0);
   EXPECT_FALSE(fs::exists(fs::path(project) / "records" / "train-00002-of-00003"));
   EXPECT_EQ(readShards(fs::path(project) / "records", "train").size(), 27u);
+}
+
+std::vector<std::string> categoryPaths(const fs::path& project) {
+  data::Catalog catalog(project, /*create=*/false);
+  std::vector<std::string> paths;
+  for (const auto& c : catalog.categories()) {
+    paths.push_back(c.path);
+  }
+  return paths;
+}
+
+std::string categoryOf(const fs::path& project, const fs::path& image) {
+  data::Catalog catalog(project, /*create=*/false);
+  const auto record = catalog.imageByPath(image);
+  if (!record || record->categoryId == 0) {
+    return "";
+  }
+  return catalog.category(record->categoryId)->path;
+}
+
+// The same file listed twice with two labels: the conflict is named (file, both lines, both
+// labels), the first label kept, and no empty category made. A known image listed again with a
+// new label is said to be kept as it is, or with --relabel relabeled in one undoable edit.
+TEST(DataCli, CsvConflictsAreReportedAndMakeNoEmptyCategories) {
+  TempDir dir;
+  writeFile(dir / "a.jpg", makeJpeg(40, 30, 1));
+  writeFile(dir / "b.jpg", makeJpeg(40, 30, 2));
+  writeFile(dir / "list.csv", "path,label\na.jpg,Men\nb.jpg,Men\na.jpg,Women\nb.jpg,Men\n");
+  const auto project = dir / "p";
+  auto r = taxon({"import", project.string(), (dir / "list.csv").string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find((dir / "list.csv").string() + ":4: conflicting label: " +
+                       (dir / "a.jpg").string() + " is listed at " + (dir / "list.csv").string() +
+                       ":2 as \"Men\" and here as \"Women\"; the "
+                       "first is kept"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("Imported 2 new images"), std::string::npos) << r.out;
+  EXPECT_EQ(categoryPaths(project), std::vector<std::string>{"Men"});
+
+  writeFile(dir / "again.csv", "a.jpg,Other\nb.jpg,Men\n");
+  r = taxon({"import", project.string(), (dir / "again.csv").string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find("1 image already in the project is listed with another category; kept"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("a.jpg: Men -> Other"), std::string::npos) << r.err;
+  EXPECT_EQ(categoryPaths(project), std::vector<std::string>{"Men"});
+  EXPECT_EQ(categoryOf(project, dir / "a.jpg"), "Men");
+
+  r = taxon({"import", project.string(), (dir / "again.csv").string(), "--relabel"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find("relabeled as listed (one edit"), std::string::npos) << r.err;
+  EXPECT_EQ(categoryOf(project, dir / "a.jpg"), "Other");
+  {
+    data::Catalog catalog(project, /*create=*/false);
+    ASSERT_TRUE(catalog.undo());
+  }
+  EXPECT_EQ(categoryOf(project, dir / "a.jpg"), "Men");
+}
+
+// Rows with more columns than path,label,split, and a file separated by semicolons: named with
+// the file and line and the expected columns; an import that adds nothing fails.
+TEST(DataCli, CsvRowsOfAnotherShapeAreNamedAndNothingImportedFails) {
+  TempDir dir;
+  writeFile(dir / "a.jpg", makeJpeg(40, 30, 1));
+  writeFile(dir / "extra.csv", "path,label,split,extra\na.jpg,Men,train,x\n");
+  const auto project = dir / "p";
+  auto r = taxon({"import", project.string(), (dir / "extra.csv").string()});
+  EXPECT_EQ(r.exitCode, 1) << r.err;
+  EXPECT_NE(r.err.find((dir / "extra.csv").string() +
+                       ":2: 4 columns; expected the columns path,label[,split] separated by "
+                       "commas"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("nothing was imported"), std::string::npos) << r.err;
+
+  writeFile(dir / "semi.csv", "path;label\na.jpg;Men\n");
+  const auto other = dir / "q";
+  r = taxon({"import", other.string(), (dir / "semi.csv").string()});
+  EXPECT_EQ(r.exitCode, 1) << r.err;
+  EXPECT_NE(r.err.find((dir / "semi.csv").string() + ": line 1 is separated by ';'"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(other)) << "a failed import must leave no project behind";
+}
+
+// Doing nothing that was asked is exit 1 with the reason: a folder given as a CSV file, a folder
+// whose images are all broken, a labels file naming a folder that does not exist.
+TEST(DataCli, NothingDoneIsAnErrorWithTheReason) {
+  TempDir dir;
+  makeSeedFolders(dir / "photos", 1);
+  auto r = taxon({"import", "--format", "csv", (dir / "p").string(), (dir / "photos").string()});
+  EXPECT_EQ(r.exitCode, 1) << r.err;
+  EXPECT_NE(r.err.find("is a folder, not a CSV manifest"), std::string::npos) << r.err;
+
+  writeFile(dir / "broken" / "Men" / "x.jpg", "not a picture");
+  writeFile(dir / "broken" / "Women" / "y.jpg", "");
+  r = taxon({"import", (dir / "p").string(), (dir / "broken").string()});
+  EXPECT_EQ(r.exitCode, 1) << r.err;
+  EXPECT_NE(r.err.find("nothing was imported: every file or row was skipped (2"), std::string::npos)
+      << r.err;
+
+  writeFile(dir / "labels.txt", "Women\nNoSuchFolder\n");
+  r = taxon({"build-records", "--train_directory", (dir / "photos").string(),
+             "--validation_directory", (dir / "photos").string(), "--labels_file",
+             (dir / "labels.txt").string(), "--output_directory", (dir / "out").string()});
+  EXPECT_EQ(r.exitCode, 1) << r.err;
+  EXPECT_NE(r.err.find("NoSuchFolder"), std::string::npos) << r.err;
+}
+
+// A missing source is found before anything is written: no project is created, and a first
+// source that exists is not imported either.
+TEST(DataCli, AFailedImportLeavesNothingBehind) {
+  TempDir dir;
+  makeSeedFolders(dir / "photos", 1);
+  const auto project = dir / "p";
+  auto r = taxon({"import", project.string(), "/nonexistent/photos"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_FALSE(fs::exists(project / "taxon.sqlite"));
+  r = taxon({"import", project.string(), (dir / "photos").string(), "/nonexistent/more"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("/nonexistent/more: does not exist"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(project / "taxon.sqlite"));
+}
+
+// The seed's layout: DIR/train/CATEGORY..., DIR/validation/CATEGORY...: the split folders are
+// recognised, their splits kept, and the categories are the folders below them.
+TEST(DataCli, SplitFoldersKeepTheirSplits) {
+  TempDir dir;
+  makeSeedFolders(dir / "data" / "train", 3);
+  makeSeedFolders(dir / "data" / "validation", 1);
+  const auto project = dir / "p";
+  const auto r = taxon({"import", project.string(), (dir / "data").string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find("split folders"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("3 categories; 9 train, 3 validation, 0 test"), std::string::npos) << r.out;
+  const auto paths = categoryPaths(project);
+  EXPECT_EQ(paths.size(), 3u);
+  for (const auto& p : paths) {
+    EXPECT_EQ(p.find("train"), std::string::npos) << p;
+  }
 }
 
 TEST(DataCli, ErrorsNameTheProblem) {

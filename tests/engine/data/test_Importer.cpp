@@ -165,7 +165,8 @@ TEST(Importer, CsvManifestWithQuotedHierarchicalLabels) {
   EXPECT_EQ(catalog.imageByPath(dir / "img" / "b, with comma.jpg")->split, Split::Validation);
   EXPECT_TRUE(catalog.findCategory("婦人 > 靴"));
   EXPECT_NE(reasonFor(report, "missing.jpg").find("No such file"), std::string::npos);
-  EXPECT_EQ(reasonFor(report, "list.csv:6"), "expected path,label[,split]");
+  EXPECT_EQ(reasonFor(report, "list.csv:6"),
+            "1 column; expected the columns path,label[,split] separated by commas");
   EXPECT_NE(reasonFor(report, "list.csv:7").find("unknown split"), std::string::npos);
 }
 
@@ -222,6 +223,43 @@ TEST(Importer, FashionMnistIdxFilesBecomePngsWithATwoLevelTaxonomy) {
   EXPECT_EQ(again.added, 0);
   EXPECT_EQ(again.alreadyPresent, 110);
   EXPECT_EQ(again.validation, report.validation);
+}
+
+// Stopped while extracting an IDX file (the stop is seen after the extraction, before the checks):
+// the PNGs written into the project but not yet added are
+// removed (none is left orphaned in images/), the report says how many, and the next import
+// starts again cleanly.
+TEST(Importer, AStopDuringExtractionLeavesNoOrphanedFiles) {
+  TempDir dir;
+  const auto data = dir / "fmnist";
+  fs::create_directories(data);
+  const int n = 60;
+  std::string images = bigEndian(0x803) + bigEndian(n) + bigEndian(28) + bigEndian(28);
+  std::string labels = bigEndian(0x801) + bigEndian(n);
+  for (int i = 0; i < n; ++i) {
+    images += std::string(28 * 28, static_cast<char>(i * 4));
+    labels += static_cast<char>(i % 10);
+  }
+  writeGz(data / "train-images-idx3-ubyte.gz", images);
+  writeGz(data / "train-labels-idx1-ubyte.gz", labels);
+  Catalog catalog(dir / "project", true);
+  std::stop_source stop;
+  const auto progress = [&](const core::Progress& p) {
+    if (p.stage.starts_with("extract") && p.done >= 25) {
+      stop.request_stop();
+    }
+  };
+  const auto report = importImages(catalog, settingsFor(data), progress, stop.get_token());
+  EXPECT_TRUE(report.cancelled);
+  EXPECT_EQ(report.added, 0);
+  EXPECT_GE(report.extractedRemoved, 25);
+  std::int64_t files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir / "project" / "images")) {
+    files += entry.is_regular_file() ? 1 : 0;
+  }
+  EXPECT_EQ(files, 0);
+  const auto again = importImages(catalog, settingsFor(data));
+  EXPECT_EQ(again.added, n);
 }
 
 TEST(Importer, ReadsDebiansFashionMnistWithALimit) {
