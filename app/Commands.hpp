@@ -33,4 +33,12 @@ void printIssues(const std::string& title, const std::vector<data::ImportIssue>&
 // "12,345"
 std::string withThousands(std::int64_t value);
 
+// "1 image", "12,345 images": the count and the noun, plural when it is not 1 (`plural`, or the
+// noun with an s).
+std::string countOf(std::int64_t count, const std::string& noun, const std::string& plural = "");
+
+// A whole number of at least `minimum`, said so when it is not ("must be a whole number of at
+// least 1", not CLI11's range of 300 digits).
+CLI::Validator atLeast(long long minimum);
+
 }  // namespace taxon::app

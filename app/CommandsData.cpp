@@ -25,6 +25,29 @@ std::string withThousands(std::int64_t value) {
   return value < 0 ? "-" + digits : digits;
 }
 
+std::string countOf(std::int64_t count, const std::string& noun, const std::string& plural) {
+  return withThousands(count) + " " + (count == 1 ? noun : (plural.empty() ? noun + "s" : plural));
+}
+
+CLI::Validator atLeast(long long minimum) {
+  return CLI::Validator(
+      [minimum](std::string& value) -> std::string {
+        long long number = 0;
+        std::size_t used = 0;
+        try {
+          number = std::stoll(value, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != value.size() || number < minimum) {
+          return "must be a whole number of at least " + std::to_string(minimum) + " (got '" +
+                 value + "')";
+        }
+        return {};
+      },
+      ">= " + std::to_string(minimum));
+}
+
 void printIssues(const std::string& title, const std::vector<data::ImportIssue>& issues,
                  const std::string& fullListFile, std::size_t shown) {
   if (issues.empty()) {
@@ -133,13 +156,14 @@ int runImport(ImportOptions& o) {
                  "The source is laid out as split folders (train/, validation/, test/): their "
                  "splits are kept and the folders below them are the categories.\n");
   }
-  std::printf("Imported %s new images into %s (%s already there, %s skipped).\n",
-              withThousands(report.added).c_str(), catalog.projectDir().c_str(),
+  std::printf("Imported %s into %s (%s already there, %s skipped).\n",
+              countOf(report.added, "new image").c_str(), catalog.projectDir().c_str(),
               withThousands(report.alreadyPresent).c_str(),
               withThousands(static_cast<std::int64_t>(report.skipped.size())).c_str());
-  std::printf("The project has %s categories; %s train, %s validation, %s test images.\n",
-              withThousands(report.categories).c_str(), withThousands(report.train).c_str(),
-              withThousands(report.validation).c_str(), withThousands(report.test).c_str());
+  std::printf("The project has %s; %s train, %s validation, %s test images.\n",
+              countOf(report.categories, "category", "categories").c_str(),
+              withThousands(report.train).c_str(), withThousands(report.validation).c_str(),
+              withThousands(report.test).c_str());
   if (report.cancelled) {
     std::fprintf(stderr, "Import cancelled: the %s images added before the stop are kept",
                  withThousands(report.added).c_str());
@@ -227,10 +251,10 @@ Command addImportCommand(CLI::App& app) {
   cli->add_flag("--resplit", o->settings.resplit,
                 "Draw train/validation again for every image (default: keep placed images)");
   cli->add_option("--num_threads", o->settings.threads, "Image checks in parallel (0: all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(atLeast(0))
       ->capture_default_str();
   cli->add_option("--limit", o->settings.limit, "At most N images per source file (0: all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(atLeast(0))
       ->capture_default_str();
   cli->add_option("--labels_file", o->labelsFile,
                   "TFRecord: category names for labels without text (line 1 is label 1)");
@@ -257,18 +281,20 @@ Command addBuildRecordsCommand(CLI::App& app) {
   cli->add_option("--output_directory", o->outputDirectory, "Where the shards go");
   cli->add_option("--labels_file", o->labelsFile,
                   "Category folders to use, one per line (line 1 is label 1)");
-  cli->add_option("--train_shards", s.trainShards)
-      ->check(CLI::PositiveNumber)
+  cli->add_option("--train_shards", s.trainShards, "Shards of the training split")
+      ->check(atLeast(1))
       ->capture_default_str();
-  cli->add_option("--validation_shards", s.validationShards)
-      ->check(CLI::PositiveNumber)
+  cli->add_option("--validation_shards", s.validationShards, "Shards of the validation split")
+      ->check(atLeast(1))
       ->capture_default_str();
   cli->add_option("--test_shards", s.testShards, "Projects: shards of the test split")
-      ->check(CLI::PositiveNumber)
+      ->check(atLeast(1))
       ->capture_default_str();
-  cli->add_option("--num_threads", s.numThreads)->check(CLI::PositiveNumber)->capture_default_str();
+  cli->add_option("--num_threads", s.numThreads, "Images read and checked in parallel")
+      ->check(atLeast(1))
+      ->capture_default_str();
   cli->add_option("--max_side", s.maxSide, "Re-encode images whose longer side exceeds N (0: keep)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(atLeast(0))
       ->capture_default_str();
   cli->add_option("--seed", s.seed, "Order of images across shards")->capture_default_str();
   cli->add_option_function<std::string>(

@@ -308,14 +308,17 @@ Command addDemoCommand(CLI::App& app) {
       ->capture_default_str();
   cli->add_option("--limit", options->limit,
                   "Use only the first N images of each IDX file (0: all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(atLeast(0))
       ->capture_default_str();
   cli->add_option("--epochs", options->epochs, "Training epochs")->capture_default_str();
-  cli->add_option("--image_size", options->imageSize)->capture_default_str();
-  cli->add_option("--depth_multiplier", options->depthMultiplier)->capture_default_str();
-  cli->add_option("--batch_size", options->batchSize)->capture_default_str();
+  cli->add_option("--image_size", options->imageSize, "--model: input side in pixels")
+      ->capture_default_str();
+  cli->add_option("--depth_multiplier", options->depthMultiplier, "--model: channel multiplier")
+      ->capture_default_str();
+  cli->add_option("--batch_size", options->batchSize, "--model: batch for the memory estimate")
+      ->capture_default_str();
   cli->add_option("--num_threads", options->threads, "Threads for image checks (0: all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(atLeast(0));
   return {cli, [options] { return runDemo(*options); }};
 }
 

@@ -1,6 +1,7 @@
 // `taxon train`, `eval`, `classify` and `export`: the seed's flags and output lines on top of the
 // engine's trainer, evaluator and classifier.
 #include <unistd.h>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -55,6 +56,8 @@ struct TrainFlags {
   bool noAux = false;
   bool noDistort = false;
   bool colour = true;
+  // Each given flag's copy into the settings. The copies hold a plain pointer to these flags,
+  // never the shared_ptr that owns them: that would be a cycle, never freed.
   std::vector<std::pair<CLI::Option*, std::function<void(train::TrainSettings&)>>> copies;
 };
 
@@ -119,8 +122,17 @@ int runTrain(TrainFlags& f) {
                  settings.trainDir.c_str());
     return 1;
   }
-  std::fprintf(stderr, "Trained %s steps in %s (step %s); checkpoint %s\n",
-               withThousands(result.stepsThisRun).c_str(),
+  if (f.resume && result.stepsThisRun == 0 && result.step >= result.totalSteps) {
+    std::fprintf(stderr,
+                 "taxon train: error: nothing to train: the run in %s is at step %s, the end set "
+                 "by %s (%s steps). To train on, resume with a larger %s.\n",
+                 settings.trainDir.c_str(), withThousands(result.step).c_str(),
+                 result.limit.c_str(), withThousands(result.totalSteps).c_str(),
+                 result.limit.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "Trained %s in %s (step %s); checkpoint %s\n",
+               countOf(result.stepsThisRun, "step").c_str(),
                core::formatDuration(result.seconds).c_str(), withThousands(result.step).c_str(),
                result.lastCheckpoint.empty() ? "written by rank 0" : result.lastCheckpoint.c_str());
   return 0;
@@ -146,22 +158,23 @@ Command addTrainCommand(CLI::App& app) {
       cli->add_option("--num_gpus", f->numGpus,
                       "GPUs to train on, one replica each (implies --device cuda); the global "
                       "batch is split between them")
-          ->check(CLI::PositiveNumber)
+          ->check(atLeast(1))
           ->capture_default_str();
-  f->copies.emplace_back(f->numGpusOption,
-                         [f](train::TrainSettings& s) { s.replicas = f->numGpus; });
+  f->copies.emplace_back(f->numGpusOption, [flags = f.get()](train::TrainSettings& s) {
+    s.replicas = flags->numGpus;
+  });
   f->deviceOption =
       addSetting(*cli, *f, "--device", &train::TrainSettings::device, "cpu, cuda or cuda:N")
           ->default_str("cpu");
   addSetting(*cli, *f, "--replicas", &train::TrainSettings::replicas,
              "Data-parallel replicas in this process (CPU ranks, or GPUs like --num_gpus); "
              "torchrun or srun multiply them by the number of processes")
-      ->check(CLI::PositiveNumber)
+      ->check(atLeast(1))
       ->default_str("1");
   f->copies.emplace_back(
       cli->add_flag("--sync_batchnorm", f->syncBatchNorm,
                     "Batch-norm statistics over every replica's batch (default: each its own)"),
-      [f](train::TrainSettings& s) { s.syncBatchNorm = f->syncBatchNorm; });
+      [flags = f.get()](train::TrainSettings& s) { s.syncBatchNorm = flags->syncBatchNorm; });
   addSetting(*cli, *f, "--precision", &train::TrainSettings::precision,
              "CUDA: bf16 (autocast) or fp32")
       ->check(CLI::IsMember({"bf16", "fp32"}))
@@ -180,7 +193,7 @@ Command addTrainCommand(CLI::App& app) {
              "rank")
       ->default_str("1800");
   addSetting(*cli, *f, "--batch_size", &train::TrainSettings::batchSize, "Global batch size")
-      ->check(CLI::PositiveNumber)
+      ->check(atLeast(1))
       ->default_str("32");
   addSetting(*cli, *f, "--max_steps", &train::TrainSettings::maxSteps, "Stop after this many steps")
       ->default_str("10000000");
@@ -199,12 +212,15 @@ Command addTrainCommand(CLI::App& app) {
   f->copies.emplace_back(
       cli->add_option("--optimizer", f->optimizer, "rmsprop or sgd (default: the recipe's)")
           ->check(CLI::IsMember({"rmsprop", "sgd"})),
-      [f](train::TrainSettings& s) { s.optimizer = train::parseOptimizer(f->optimizer); });
-  f->copies.emplace_back(
-      cli->add_option("--lr_schedule", f->schedule,
-                      "staircase, cosine or constant (default: the recipe's)")
-          ->check(CLI::IsMember({"staircase", "cosine", "constant"})),
-      [f](train::TrainSettings& s) { s.schedule = train::parseSchedule(f->schedule); });
+      [flags = f.get()](train::TrainSettings& s) {
+        s.optimizer = train::parseOptimizer(flags->optimizer);
+      });
+  f->copies.emplace_back(cli->add_option("--lr_schedule", f->schedule,
+                                         "staircase, cosine or constant (default: the recipe's)")
+                             ->check(CLI::IsMember({"staircase", "cosine", "constant"})),
+                         [flags = f.get()](train::TrainSettings& s) {
+                           s.schedule = train::parseSchedule(flags->schedule);
+                         });
   addSetting(*cli, *f, "--warmup_epochs", &train::TrainSettings::warmupEpochs,
              "Linear learning-rate warm-up (default: the recipe's)");
   addSetting(*cli, *f, "--momentum", &train::TrainSettings::momentum, "Default 0.9");
@@ -230,19 +246,20 @@ Command addTrainCommand(CLI::App& app) {
   f->copies.emplace_back(
       cli->add_option("--colour_distort", f->colour,
                       "Random brightness, saturation, hue and contrast (default: the recipe's)"),
-      [f](train::TrainSettings& s) { s.colourDistort = f->colour; });
+      [flags = f.get()](train::TrainSettings& s) { s.colourDistort = flags->colour; });
   f->copies.emplace_back(
       cli->add_flag("--no_distort", f->noDistort,
                     "Train on whole images: no random crop, flip or colour change"),
-      [f](train::TrainSettings& s) { s.distort = !f->noDistort; });
-  f->copies.emplace_back(cli->add_flag("--no_aux_logits", f->noAux, "Leave out the auxiliary head"),
-                         [f](train::TrainSettings& s) { s.auxLogits = !f->noAux; });
+      [flags = f.get()](train::TrainSettings& s) { s.distort = !flags->noDistort; });
+  f->copies.emplace_back(
+      cli->add_flag("--no_aux_logits", f->noAux, "Leave out the auxiliary head"),
+      [flags = f.get()](train::TrainSettings& s) { s.auxLogits = !flags->noAux; });
   auto* initFrom = addSetting(*cli, *f, "--init_from", &train::TrainSettings::initFrom,
                               "Start from a torchvision state_dict (transfer learning)");
   f->copies.emplace_back(
       cli->add_option("--pretrained_model_checkpoint_path", f->initFrom, "Same as --init_from")
           ->excludes(initFrom),
-      [f](train::TrainSettings& s) { s.initFrom = f->initFrom; });
+      [flags = f.get()](train::TrainSettings& s) { s.initFrom = flags->initFrom; });
   addSetting(*cli, *f, "--seed", &train::TrainSettings::seed, "Seed of weights and data order")
       ->default_str("1");
   addSetting(*cli, *f, "--num_preprocess_threads", &train::TrainSettings::loaderThreads,
@@ -284,14 +301,15 @@ Command addEvalCommand(CLI::App& app) {
   s->model.batchSize = 64;
   cli->add_option("--checkpoint_dir", s->checkpoint, "Train dir (its newest checkpoint) or file")
       ->required();
-  cli->add_option("--eval_dir", s->evalDir, "Where the report files go");
+  cli->add_option("--eval_dir", s->evalDir,
+                  "Where the report files go (default: eval/ in the train dir)");
   cli->add_option("--data_dir", s->dataDir, "Record shards (default: the ones trained on)");
-  cli->add_option("--subset", s->model.subset)
+  cli->add_option("--subset", s->model.subset, "Split to evaluate")
       ->check(CLI::IsMember({"validation", "test", "train"}))
       ->capture_default_str();
-  cli->add_option("--device", s->device)->capture_default_str();
-  cli->add_option("--batch_size", s->model.batchSize)
-      ->check(CLI::PositiveNumber)
+  cli->add_option("--device", s->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cli->add_option("--batch_size", s->model.batchSize, "Images per forward pass")
+      ->check(atLeast(1))
       ->capture_default_str();
   cli->add_option("--num_examples", s->model.maxExamples, "Evaluate the first N only (0: all)")
       ->capture_default_str();
@@ -301,14 +319,25 @@ Command addEvalCommand(CLI::App& app) {
                   "images (checkpoints that carry none of their own; 0: off)")
       ->capture_default_str();
   cli->add_option("--top_k", s->model.metrics.topK, "K of recall@K")
-      ->check(CLI::PositiveNumber)
+      ->check(atLeast(1))
       ->capture_default_str();
   cli->add_flag("--skip_corrupt", s->model.skipCorrupt,
                 "Evaluate past damaged records (failing their checksums, or a shard cut short) "
                 "instead of failing; what was skipped and lost is reported");
-  cli->add_option("--max_mislabeled", s->model.metrics.maxMislabeled)->capture_default_str();
-  cli->add_option("--max_confused_pairs", s->model.metrics.maxConfusedPairs)->capture_default_str();
+  cli->add_option("--max_mislabeled", s->model.metrics.maxMislabeled,
+                  "Images most likely mislabeled to list in the report")
+      ->capture_default_str();
+  cli->add_option("--max_confused_pairs", s->model.metrics.maxConfusedPairs,
+                  "Most-confused category pairs to list in the report")
+      ->capture_default_str();
   return {cli, [s]() -> int {
+            // The report goes to the run's eval/ unless told otherwise.
+            if (s->evalDir.empty()) {
+              std::error_code error;
+              s->evalDir = fs::is_directory(s->checkpoint, error)
+                               ? s->checkpoint / "eval"
+                               : s->checkpoint.parent_path() / "eval";
+            }
             const auto bar = barIfTerminal();
             const auto outcome = eval::evaluateCheckpoint(
                 *s, interruptToken(), bar ? bar->callback() : core::ProgressFn{});
@@ -332,10 +361,9 @@ Command addEvalCommand(CLI::App& app) {
               std::fprintf(stderr, "warning: and %zu more skipped (all in summary.json)\n",
                            r.skipped.size() - kListed);
             }
-            std::fprintf(stderr, "%s (step %lld), %s of the %s images of %s\n",
-                         outcome.checkpoint.c_str(), static_cast<long long>(outcome.step),
-                         withThousands(r.examples).c_str(),
-                         withThousands(r.expectedExamples).c_str(), s->model.subset.c_str());
+            std::fprintf(stderr, "%s (step %lld), %s of the %s of %s\n", outcome.checkpoint.c_str(),
+                         static_cast<long long>(outcome.step), withThousands(r.examples).c_str(),
+                         countOf(r.expectedExamples, "image").c_str(), s->model.subset.c_str());
             if (r.lostExamples > 0) {
               std::fprintf(stderr,
                            "warning: %s images were lost to damaged records or images that do "
@@ -371,19 +399,51 @@ Command addClassifyCommand(CLI::App& app) {
   auto o = std::make_shared<Options>();
   cli->add_option("--checkpoint_dir", o->checkpointDir, "Train dir (its newest checkpoint) or file")
       ->required();
-  cli->add_option("--top_k", o->topK)->check(CLI::PositiveNumber)->capture_default_str();
-  cli->add_option("--csv", o->csv, "Also write a CSV table (path,rank,class,category,score)");
-  cli->add_option("--device", o->settings.device)->capture_default_str();
-  cli->add_option("--batch_size", o->settings.batchSize)
-      ->check(CLI::PositiveNumber)
+  cli->add_option("--top_k", o->topK, "Categories to print per image")
+      ->check(atLeast(1))
       ->capture_default_str();
-  cli->add_option("images", o->images, "Image files")->required();
+  cli->add_option("--csv", o->csv, "Also write a CSV table (path,rank,class,category,score)");
+  cli->add_option("--device", o->settings.device, "cpu, cuda or cuda:N")->capture_default_str();
+  cli->add_option("--batch_size", o->settings.batchSize, "Images per forward pass")
+      ->check(atLeast(1))
+      ->capture_default_str();
+  cli->add_option("images", o->images,
+                  "Image files, or folders: the files below them, in path order")
+      ->required();
   return {cli, [o]() -> int {
+            // The output is checked before anything is classified: an unwritable --csv must not
+            // fail after the whole batch.
+            if (!o->csv.empty()) {
+              core::checkWritableFile(o->csv);
+            }
+            std::vector<fs::path> files;
+            for (const auto& image : o->images) {
+              std::error_code error;
+              if (!fs::is_directory(image, error)) {
+                files.emplace_back(image);
+                continue;
+              }
+              std::vector<fs::path> inside;
+              for (auto it = fs::recursive_directory_iterator(
+                       image, fs::directory_options::skip_permission_denied, error);
+                   !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+                if (it->is_regular_file(error)) {
+                  inside.push_back(it->path());
+                }
+              }
+              if (error) {
+                core::throwFileError(image, "cannot be read: " + error.message());
+              }
+              if (inside.empty()) {
+                core::throwFileError(image, "is a folder with no files");
+              }
+              std::sort(inside.begin(), inside.end());
+              files.insert(files.end(), inside.begin(), inside.end());
+            }
             infer::Classifier classifier(o->checkpointDir, o->settings);
             for (const auto& warning : classifier.warnings()) {
               std::fprintf(stderr, "warning: %s\n", warning.c_str());
             }
-            std::vector<fs::path> files(o->images.begin(), o->images.end());
             const auto bar = files.size() > 64 ? barIfTerminal() : nullptr;
             const auto results = classifier.classifyFiles(
                 files, o->topK, interruptToken(), bar ? bar->callback() : core::ProgressFn{});
@@ -438,11 +498,12 @@ Command addExportCommand(CLI::App& app) {
   (*o)[1] = "torchvision";
   cli->add_option("--checkpoint_dir", (*o)[0], "Train dir (its newest checkpoint) or file")
       ->required();
-  cli->add_option("--format", (*o)[1])
+  cli->add_option("--format", (*o)[1], "Export format")
       ->check(CLI::IsMember({"torchvision"}))
       ->capture_default_str();
   cli->add_option("--output", (*o)[2], "The .pth file to write")->required();
   return {cli, [o]() -> int {
+            core::checkWritableFile((*o)[2]);  // before loading anything
             const auto trained = train::exportTorchvision((*o)[0], (*o)[2]);
             std::fprintf(stderr,
                          "Wrote %s (step %lld, averaged weights). In Python:\n"

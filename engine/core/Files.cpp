@@ -11,12 +11,32 @@
 
 namespace taxon::core {
 
+void checkWritableFile(const std::filesystem::path& path) {
+  std::error_code error;
+  const std::string text = path.string();
+  if (text.empty()) {
+    throw Error("no file name given");
+  }
+  if (text.back() == '/' || std::filesystem::is_directory(path, error)) {
+    throwFileError(path, "is a folder; give the name of a file to write");
+  }
+  const auto folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  if (!std::filesystem::is_directory(folder, error)) {
+    throwFileError(path, "cannot be written: the folder " + folder.string() + " does not exist");
+  }
+  if (::access(folder.c_str(), W_OK) != 0) {
+    throwFileError(path, "cannot be written: no permission to write in " + folder.string());
+  }
+}
+
+// Errors name `path`, the user's file, not the temporary one beside it.
 void writeFileAtomic(const std::filesystem::path& path, std::string_view bytes, bool durable) {
+  checkWritableFile(path);
   std::filesystem::path temporary = path;
   temporary += ".tmp-" + std::to_string(getpid());
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
-    throwFileError(temporary, "cannot create: " + errnoText(errno));
+    throwFileError(path, "cannot be written: " + errnoText(errno));
   }
   std::size_t written = 0;
   while (written < bytes.size()) {
@@ -28,14 +48,14 @@ void writeFileAtomic(const std::filesystem::path& path, std::string_view bytes, 
       const int error = errno;
       ::close(fd);
       ::unlink(temporary.c_str());
-      throwFileError(temporary, "write failed: " + errnoText(error));
+      throwFileError(path, "write failed: " + errnoText(error));
     }
     written += static_cast<std::size_t>(n);
   }
   if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) {
     const int error = errno;
     ::unlink(temporary.c_str());
-    throwFileError(temporary, "write failed: " + errnoText(error));
+    throwFileError(path, "write failed: " + errnoText(error));
   }
   if (::rename(temporary.c_str(), path.c_str()) != 0) {
     const int error = errno;

@@ -16,6 +16,10 @@ std::string readFile(const std::filesystem::path& path);
 void writeFileAtomic(const std::filesystem::path& path, std::string_view bytes,
                      bool durable = true);
 
+// Throws core::Error naming `path` when a file could not be written there: it names a folder (or
+// ends with '/'), or its folder does not exist or is not writable. Writes nothing.
+void checkWritableFile(const std::filesystem::path& path);
+
 // A file name made safe for any file system from arbitrary text: path separators and control
 // characters become '_', UTF-8 is kept, and the result is at most `maxBytes` long.
 std::string safeFileName(std::string_view text, std::size_t maxBytes = 120);

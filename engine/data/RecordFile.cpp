@@ -192,14 +192,18 @@ bool RecordReader::next(std::string& payload) {
     }
     char header[kHeaderBytes];
     if (!readExact(header, sizeof header)) {
-      damage(start, "truncated record header (" + std::to_string(size_ - start) +
-                        " bytes left in the file)");
+      damage(start, start == 0 ? "not a TFRecord file: shorter than one record header"
+                               : "truncated record header (" + std::to_string(size_ - start) +
+                                     " bytes left in the file)");
       seek(size_);
       return false;
     }
     const std::uint64_t length = getLe64(header);
     if (unmaskCrc(getLe32(header + 8)) != crc32c(header, 8) || length > kMaxRecordBytes) {
-      damage(start, "record length checksum mismatch");
+      // At the very start the file is most likely something else (a JSON file, an image).
+      damage(start, start == 0 ? "not a TFRecord file: its first bytes are not a record header "
+                                 "(length checksum mismatch)"
+                               : "record length checksum mismatch");
       if (!resync(start + 1)) {
         return false;
       }

@@ -273,7 +273,9 @@ MetricsReport MetricsAccumulator::report() const {
   const auto classCount = static_cast<std::int64_t>(classes);
   MetricsReport report;
   report.examples = examples_;
-  report.topK = settings_.topK;
+  // The k used: asking for 10 of 4 categories measures recall @ 4.
+  report.topK = static_cast<int>(
+      std::min<std::int64_t>(settings_.topK, static_cast<std::int64_t>(categoryNames_.size())));
   report.precisionAt1 = fraction(top1Correct_, examples_);
   report.recallAtK = fraction(topKCorrect_, examples_);
   report.meanLoss = examples_ == 0 ? 0.0 : lossSum_ / static_cast<double>(examples_);

@@ -122,7 +122,7 @@ struct MetricsReport {
   std::int64_t expectedExamples = 0;
   std::int64_t lostExamples = 0;
   std::vector<SkippedExample> skipped;
-  int topK = 5;             // as requested, even when there are fewer classes
+  int topK = 5;             // the K used: as requested, or the number of classes if fewer
   double precisionAt1 = 0;  // fraction of examples whose label is the top-1
   double recallAtK = 0;     // fraction of examples whose label is in the top-K
   double meanLoss = 0;      // mean cross-entropy -log p(label), p clamped at 1e-12

@@ -286,6 +286,12 @@ c10::Device parseDevice(const std::string& device) {
 
 TrainedModel loadTrainedModel(const fs::path& checkpointDir, const std::string& device) {
   TrainedModel out;
+  std::error_code error;
+  if (!fs::exists(checkpointDir, error)) {
+    core::throwFileError(checkpointDir,
+                         "does not exist (expected a train dir or a checkpoint "
+                         "file, model.ckpt-STEP.taxon)");
+  }
   auto data = readLatestCheckpoint(checkpointDir, &out.warnings, &out.checkpoint);
   if (!data) {
     core::throwFileError(checkpointDir, "holds no checkpoint (model.ckpt-*.taxon)");

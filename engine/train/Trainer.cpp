@@ -404,10 +404,15 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
                                                std::to_string(settings.batchSize));
   }
   std::int64_t totalSteps = settings.maxSteps;
+  result.limit = "--max_steps";
   if (settings.maxEpochs > 0.0) {
     const auto byEpochs = static_cast<std::int64_t>(std::ceil(settings.maxEpochs * stepsPerEpoch));
+    if (totalSteps <= 0 || byEpochs < totalSteps) {
+      result.limit = "--num_epochs";
+    }
     totalSteps = totalSteps > 0 ? std::min(totalSteps, byEpochs) : byEpochs;
   }
+  result.totalSteps = totalSteps;
 
   // --- model, optimizer ---
   const bool cuda = device.is_cuda();
@@ -799,9 +804,9 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
                               {"eval/loss", point.loss}});
     events->flush();
     char line[160];
-    std::snprintf(line, sizeof line, "step %lld: %s precision @ 1 = %.4f recall @ 5 = %.4f",
+    std::snprintf(line, sizeof line, "step %lld: %s precision @ 1 = %.4f recall @ %d = %.4f",
                   static_cast<long long>(step), point.subset.c_str(), point.precisionAt1,
-                  point.recallAt5);
+                  report.topK, point.recallAt5);
     log(line);
     result.lastEval = point;
     if (callbacks.onEval) {

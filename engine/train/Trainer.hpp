@@ -80,7 +80,9 @@ struct TrainCallbacks {
 struct TrainResult {
   std::int64_t step = 0;  // steps done in all (a resumed run counts the earlier ones)
   std::int64_t stepsThisRun = 0;
-  bool stopped = false;  // cancelled before the end; a checkpoint was written
+  std::int64_t totalSteps = 0;  // the run's length
+  std::string limit;            // the setting that set it: "--max_steps" or "--num_epochs"
+  bool stopped = false;         // cancelled before the end; a checkpoint was written
   std::filesystem::path lastCheckpoint;
   std::optional<EvalPoint> lastEval;
   std::optional<StepMetrics> lastStep;

@@ -1,7 +1,11 @@
 // The `taxon` command line as a user meets it: help, version, exit codes, flag syntax.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <sstream>
+
 #include "RunCommand.hpp"
+#include "TestFiles.hpp"
 
 namespace taxon::test {
 namespace {
@@ -92,6 +96,69 @@ TEST(Cli, TrainNamesWhatIsMissing) {
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_NE(r.err.find("/nonexistent/records"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists("/nonexistent/run"));
+}
+
+// `taxon help [COMMAND]`, a typo's nearest command, a usage error pointing at its command's help,
+// a range said in words, every flag described, examples, exit codes explained.
+TEST(Cli, HelpIsWhereANewUserLooks) {
+  auto r = taxon({"help"});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("\"The seed\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Exit codes: 0 done; 1"), std::string::npos) << r.out;
+  r = taxon({"help", "eval"});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("taxon eval"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Examples:"), std::string::npos) << r.out;
+
+  r = taxon({"traim"});
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.err.find("did you mean 'train'?"), std::string::npos) << r.err;
+
+  r = taxon({"classify", "--checkpoint_dir", "x", "--top_k", "0", "a.jpg"});
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.err.find("--top_k: must be a whole number of at least 1 (got '0')"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("Run 'taxon classify --help'"), std::string::npos) << r.err;
+
+  for (const auto& command : kCommands) {
+    r = taxon({command, "--help"});
+    EXPECT_NE(r.out.find("Examples:"), std::string::npos) << command;
+    // A flag without a description is a line that ends right after the flag's name and type.
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+      std::istringstream words(line);
+      std::vector<std::string> tokens;
+      for (std::string w; words >> w;) {
+        tokens.push_back(w);
+      }
+      const bool bare = !tokens.empty() && tokens.size() <= 3 &&
+                        (tokens.size() < 3 || tokens.back() == "REQUIRED");
+      if (line.rfind("  --", 0) == 0 && bare) {
+        std::string next;
+        const auto at = lines.tellg();
+        std::getline(lines, next);
+        EXPECT_EQ(next.rfind("        ", 0), 0u) << command << ": no description for " << line;
+        lines.seekg(at);
+      }
+    }
+  }
+}
+
+// Messages that name the real problem.
+TEST(Cli, ErrorsSayWhatIsReallyWrong) {
+  TempDir dir;
+  writeFile(dir / "settings.json", "{\"batch_size\": 32}\n");
+  auto r = taxon({"info", (dir / "settings.json").string()});
+  EXPECT_NE(r.exitCode, 0);
+  EXPECT_NE(r.err.find("not a TFRecord file"), std::string::npos) << r.err;
+  r = taxon({"eval", "--checkpoint_dir", "/nonexistent/run"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("/nonexistent/run: does not exist"), std::string::npos) << r.err;
+  r = taxon(
+      {"export", "--checkpoint_dir", "/nonexistent/run", "--output", dir.path().string() + "/"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("is a folder; give the name of a file"), std::string::npos) << r.err;
 }
 
 TEST(Cli, DemoNamesAMissingDataFile) {
