@@ -213,6 +213,10 @@ int runBuildRecords(RecordsOptions& o) {
   const fs::path reportFile =
       report.skipped.empty() ? fs::path() : writeReport(out, "skipped", report.skipped, {});
   printIssues("Skipped files", report.skipped, reportFile.string());
+  for (const auto& name : report.emptyCategories) {
+    std::fprintf(stderr, "warning: category \"%s\" has no images and gets no label\n",
+                 name.c_str());
+  }
   for (const auto& split : report.splits) {
     std::printf("%-10s %s records in %zu shard%s\n", split.name.c_str(),
                 withThousands(split.records).c_str(), split.shards.size(),

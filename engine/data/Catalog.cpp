@@ -135,7 +135,12 @@ std::string normalizeCategoryPath(std::string_view path) {
     if (!out.empty()) {
       out += " > ";
     }
-    out += segment;
+    // Runs of spaces inside a name count as one ("Running  Shoes" is "Running Shoes").
+    for (std::size_t i = 0; i < segment.size(); ++i) {
+      if (segment[i] != ' ' || segment[i - 1] != ' ') {  // segment[0] is never a space
+        out += segment[i];
+      }
+    }
     if (end == std::string_view::npos) {
       break;
     }

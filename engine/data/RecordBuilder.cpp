@@ -170,15 +170,21 @@ std::vector<SplitPlan> planFromFolders(const RecordBuildSettings& settings,
 
 // Project mode: the catalog's splits.
 std::vector<SplitPlan> planFromProject(const RecordBuildSettings& settings,
-                                       std::vector<std::string>& labels) {
+                                       std::vector<std::string>& labels,
+                                       std::vector<std::string>& leftOut) {
   Catalog catalog(settings.project, /*create=*/false);
   if (catalog.imageCount(std::nullopt, Split::Unassigned) > 0) {
     assignSplits(catalog, SplitSettings{});  // places only the unassigned images
   }
+  // A category without images gets no label: the model would have an output it never learns.
   std::map<std::int64_t, std::int64_t> labelOf;
-  for (const auto& category : catalog.categories()) {
-    labels.push_back(category.path);
-    labelOf.emplace(category.id, static_cast<std::int64_t>(labels.size()));
+  for (const auto& counts : catalog.countsByCategory()) {
+    if (counts.total() == 0) {
+      leftOut.push_back(counts.path);
+      continue;
+    }
+    labels.push_back(counts.path);
+    labelOf.emplace(counts.categoryId, static_cast<std::int64_t>(labels.size()));
   }
   std::vector<SplitPlan> plans;
   const std::pair<Split, int> splits[] = {{Split::Train, settings.trainShards},
@@ -335,7 +341,7 @@ RecordBuildReport buildRecords(const RecordBuildSettings& settings,
   RecordBuildReport report;
   auto plans = settings.project.empty()
                    ? planFromFolders(settings, report.labels, report.skipped, stop)
-                   : planFromProject(settings, report.labels);
+                   : planFromProject(settings, report.labels, report.emptyCategories);
   if (report.labels.empty()) {
     throw core::Error("no categories to write: the labels are empty");
   }

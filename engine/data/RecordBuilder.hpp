@@ -60,6 +60,7 @@ struct RecordBuildReport {
   std::vector<SplitRecords> splits;
   std::vector<std::string> labels;  // labels[i] is label i + 1
   std::vector<ImportIssue> skipped;
+  std::vector<std::string> emptyCategories;  // a project's categories without images: no label
   std::int64_t reencoded = 0;
   std::int64_t bytesWritten = 0;
   bool cancelled = false;

@@ -180,6 +180,17 @@ TEST(DataCli, CsvConflictsAreReportedAndMakeNoEmptyCategories) {
     ASSERT_TRUE(catalog.undo());
   }
   EXPECT_EQ(categoryOf(project, dir / "a.jpg"), "Men");
+
+  // A category without images (made in the app, or emptied by relabeling) gets no label.
+  {
+    data::Catalog catalog(project, /*create=*/false);
+    catalog.createCategory("Empty");
+  }
+  r = taxon({"build-records", project.string(), "--validation_shards=1"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find("category \"Empty\" has no images and gets no label"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(readFile(project / "records" / "labels.txt").find("Empty"), std::string::npos);
 }
 
 // Rows with more columns than path,label,split, and a file separated by semicolons: named with

@@ -20,6 +20,8 @@ NewImage image(const std::string& path, const std::string& category,
 TEST(CategoryPath, NormalizesLevels) {
   EXPECT_EQ(normalizeCategoryPath("Women>Shoes >  Sneakers "), "Women > Shoes > Sneakers");
   EXPECT_EQ(normalizeCategoryPath("靴 > スニーカー"), "靴 > スニーカー");
+  EXPECT_EQ(normalizeCategoryPath("Running  Shoes >  Trail   Runners"),
+            "Running Shoes > Trail Runners");
   EXPECT_THROW(normalizeCategoryPath("Women >  > Sneakers"), core::Error);
   EXPECT_THROW(normalizeCategoryPath(""), core::Error);
   EXPECT_EQ(categorySegments("A > B > C"), (std::vector<std::string>{"A", "B", "C"}));
