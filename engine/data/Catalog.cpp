@@ -321,7 +321,7 @@ void Catalog::renameCategory(std::int64_t id, std::string_view rawPath) {
 
 void Catalog::recordCategoryEdit(std::string_view kind, std::int64_t categoryId,
                                  const std::string& oldPath, const std::string& newPath) {
-  const std::int64_t edit = recordEdit({}, 0, kind);
+  const std::int64_t edit = recordEdit({}, kind);
   Statement mark(*db_, "UPDATE edits SET category_id = ?, old_path = ?, new_path = ? WHERE id = ?");
   mark.bind(1, categoryId).bind(2, oldPath).bind(3, newPath).bind(4, edit).run();
 }
@@ -334,13 +334,13 @@ std::int64_t Catalog::mergeCategories(std::int64_t from, std::int64_t into) {
     throw core::Error("merge: no category with id " + std::to_string(category(from) ? into : from));
   }
   Transaction tx(*db_);
-  std::vector<std::pair<std::int64_t, std::int64_t>> moves;
+  std::vector<LabelMove> moves;
   Statement members(*db_, "SELECT id FROM images WHERE category_id = ?");
   members.bind(1, from);
   while (members.step()) {
-    moves.emplace_back(members.int64(0), from);
+    moves.push_back({members.int64(0), from, into});
   }
-  const auto edit = recordEdit(moves, into, "merge");
+  const auto edit = recordEdit(moves, "merge");
   Statement mark(*db_, "UPDATE edits SET deleted_category_id = ? WHERE id = ?");
   mark.bind(1, from).bind(2, edit).run();
   Statement remove(*db_,
@@ -530,8 +530,7 @@ void Catalog::setSplits(const std::vector<std::pair<std::int64_t, Split>>& split
 
 // --- labels -------------------------------------------------------------------------------
 
-std::int64_t Catalog::recordEdit(const std::vector<std::pair<std::int64_t, std::int64_t>>& moves,
-                                 std::int64_t newCategoryId, std::string_view kind) {
+std::int64_t Catalog::recordEdit(const std::vector<LabelMove>& moves, std::string_view kind) {
   // A new edit ends the redo chain.
   db_->exec("UPDATE edits SET state = 'discarded' WHERE state = 'undone'");
   Statement edit(*db_, "INSERT INTO edits(kind) VALUES (?)");
@@ -541,49 +540,44 @@ std::int64_t Catalog::recordEdit(const std::vector<std::pair<std::int64_t, std::
                    "INSERT INTO label_history(edit_id, image_id, old_category_id, "
                    "new_category_id) VALUES (?, ?, ?, ?)");
   Statement update(*db_, "UPDATE images SET category_id = ? WHERE id = ?");
-  for (const auto& [imageId, oldCategoryId] : moves) {
+  for (const auto& move : moves) {
     change.bind(1, editId)
-        .bind(2, imageId)
-        .bind(3, nullableId(oldCategoryId))
-        .bind(4, nullableId(newCategoryId))
+        .bind(2, move.imageId)
+        .bind(3, nullableId(move.oldCategoryId))
+        .bind(4, nullableId(move.newCategoryId))
         .run();
-    update.bind(1, nullableId(newCategoryId)).bind(2, imageId).run();
+    update.bind(1, nullableId(move.newCategoryId)).bind(2, move.imageId).run();
   }
   return editId;
 }
 
-std::int64_t Catalog::relabelEach(
-    const std::vector<std::pair<std::int64_t, std::string>>& changes) {
-  Transaction tx(*db_);
+std::int64_t Catalog::relabelTo(const std::vector<std::pair<std::int64_t, std::int64_t>>& targets) {
   Statement current(*db_, "SELECT category_id FROM images WHERE id = ?");
-  Statement change(*db_,
-                   "INSERT INTO label_history(edit_id, image_id, old_category_id, "
-                   "new_category_id) VALUES (?, ?, ?, ?)");
-  Statement update(*db_, "UPDATE images SET category_id = ? WHERE id = ?");
-  std::int64_t editId = 0;
-  for (const auto& [imageId, path] : changes) {
-    const std::int64_t target = path.empty() ? 0 : ensureCategory(path);
+  std::vector<LabelMove> moves;
+  for (const auto& [imageId, target] : targets) {
     current.bind(1, imageId);
     if (!current.step()) {
       throw core::Error("relabel: no image with id " + std::to_string(imageId));
     }
     const std::int64_t old = current.isNull(0) ? 0 : current.int64(0);
     current.reset();
-    if (old == target) {
-      continue;
+    if (old != target) {
+      moves.push_back({imageId, old, target});
     }
-    if (editId == 0) {
-      editId = recordEdit({}, 0, "relabel");
-    }
-    change.bind(1, editId)
-        .bind(2, imageId)
-        .bind(3, nullableId(old))
-        .bind(4, nullableId(target))
-        .run();
-    update.bind(1, nullableId(target)).bind(2, imageId).run();
   }
+  return moves.empty() ? 0 : recordEdit(moves, "relabel");
+}
+
+std::int64_t Catalog::relabelEach(
+    const std::vector<std::pair<std::int64_t, std::string>>& changes) {
+  Transaction tx(*db_);
+  std::vector<std::pair<std::int64_t, std::int64_t>> targets;
+  for (const auto& [imageId, path] : changes) {
+    targets.emplace_back(imageId, path.empty() ? 0 : ensureCategory(path));
+  }
+  const auto edit = relabelTo(targets);
   tx.commit();
-  return editId;
+  return edit;
 }
 
 std::int64_t Catalog::relabel(const std::vector<std::int64_t>& imageIds, std::int64_t categoryId) {
@@ -591,23 +585,11 @@ std::int64_t Catalog::relabel(const std::vector<std::int64_t>& imageIds, std::in
     throw core::Error("relabel: no category with id " + std::to_string(categoryId));
   }
   Transaction tx(*db_);
-  std::vector<std::pair<std::int64_t, std::int64_t>> moves;
-  Statement current(*db_, "SELECT category_id FROM images WHERE id = ?");
+  std::vector<std::pair<std::int64_t, std::int64_t>> targets;
   for (const auto id : imageIds) {
-    current.bind(1, id);
-    if (!current.step()) {
-      throw core::Error("relabel: no image with id " + std::to_string(id));
-    }
-    const std::int64_t old = current.isNull(0) ? 0 : current.int64(0);
-    current.reset();
-    if (old != categoryId) {
-      moves.emplace_back(id, old);
-    }
+    targets.emplace_back(id, categoryId);
   }
-  if (moves.empty()) {
-    return 0;
-  }
-  const auto edit = recordEdit(moves, categoryId, "relabel");
+  const auto edit = relabelTo(targets);
   tx.commit();
   return edit;
 }

@@ -174,8 +174,17 @@ class Catalog {
   // Gives the category `path`, moving a deleted category's claim on the name out of the way;
   // throws core::Error when a live category has it.
   void setCategoryPath(std::int64_t id, const std::string& path);
-  std::int64_t recordEdit(const std::vector<std::pair<std::int64_t, std::int64_t>>& moves,
-                          std::int64_t newCategoryId, std::string_view kind);
+  // One image's move in an edit (category ids; 0: none).
+  struct LabelMove {
+    std::int64_t imageId = 0;
+    std::int64_t oldCategoryId = 0;
+    std::int64_t newCategoryId = 0;
+  };
+  // Moves each image to its category id (0: none) as one relabel edit, inside the caller's
+  // transaction; returns the edit id, 0 when nothing changed.
+  std::int64_t relabelTo(const std::vector<std::pair<std::int64_t, std::int64_t>>& targets);
+  // Records an edit of `kind` and applies its moves (none for a category edit).
+  std::int64_t recordEdit(const std::vector<LabelMove>& moves, std::string_view kind);
 
   std::filesystem::path projectDir_;
   std::unique_ptr<Database> db_;

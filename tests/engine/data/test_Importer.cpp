@@ -181,11 +181,9 @@ std::string bigEndian(std::uint32_t v) {
           static_cast<char>(v)};
 }
 
-TEST(Importer, FashionMnistIdxFilesBecomePngsWithATwoLevelTaxonomy) {
-  TempDir dir;
-  const auto data = dir / "fmnist";
-  fs::create_directories(data);
-  const int n = 100;
+// DIR/train-images-idx3-ubyte.gz and its labels: n 28 x 28 images (pixel p of image i is
+// (13 i + p) mod 256), labels i mod 10. Returns the uncompressed bytes of both files.
+std::pair<std::string, std::string> writeIdxTrainFiles(const fs::path& dir, int n) {
   std::string images = bigEndian(0x803) + bigEndian(n) + bigEndian(28) + bigEndian(28);
   std::string labels = bigEndian(0x801) + bigEndian(n);
   for (int i = 0; i < n; ++i) {
@@ -194,8 +192,17 @@ TEST(Importer, FashionMnistIdxFilesBecomePngsWithATwoLevelTaxonomy) {
     }
     labels += static_cast<char>(i % 10);
   }
-  writeGz(data / "train-images-idx3-ubyte.gz", images);
-  writeGz(data / "train-labels-idx1-ubyte.gz", labels);
+  writeGz(dir / "train-images-idx3-ubyte.gz", images);
+  writeGz(dir / "train-labels-idx1-ubyte.gz", labels);
+  return {images, labels};
+}
+
+TEST(Importer, FashionMnistIdxFilesBecomePngsWithATwoLevelTaxonomy) {
+  TempDir dir;
+  const auto data = dir / "fmnist";
+  fs::create_directories(data);
+  const int n = 100;
+  const auto [images, labels] = writeIdxTrainFiles(data, n);
   writeGz(data / "t10k-images-idx3-ubyte.gz", images.substr(0, 16 + 28 * 28 * 10));
   writeGz(data / "t10k-labels-idx1-ubyte.gz",
           bigEndian(0x801) + bigEndian(10) + labels.substr(8, 10));
@@ -234,14 +241,7 @@ TEST(Importer, AStopDuringExtractionLeavesNoOrphanedFiles) {
   const auto data = dir / "fmnist";
   fs::create_directories(data);
   const int n = 60;
-  std::string images = bigEndian(0x803) + bigEndian(n) + bigEndian(28) + bigEndian(28);
-  std::string labels = bigEndian(0x801) + bigEndian(n);
-  for (int i = 0; i < n; ++i) {
-    images += std::string(28 * 28, static_cast<char>(i * 4));
-    labels += static_cast<char>(i % 10);
-  }
-  writeGz(data / "train-images-idx3-ubyte.gz", images);
-  writeGz(data / "train-labels-idx1-ubyte.gz", labels);
+  writeIdxTrainFiles(data, n);
   Catalog catalog(dir / "project", true);
   std::stop_source stop;
   const auto progress = [&](const core::Progress& p) {
