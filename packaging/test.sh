@@ -2,7 +2,7 @@
 # The README's test command. On a fresh Debian 12 machine it installs what is missing, builds,
 # and runs the whole suite: the format check, every CTest label but gpu (unit, e2e, ui, slow),
 # the numeric label again under a second oneDNN instruction set, then the engine's unit tests
-# again under AddressSanitizer and UBSan.
+# and the non-training CLI tests again under AddressSanitizer and UBSan.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$taxon_root"
@@ -41,7 +41,7 @@ step "configure (preset asan: engine and CLI, no GUI, sanitizers on)"
 cmake --preset asan
 step "build (preset asan)"
 cmake --build --preset asan
-step "tests under ASan+UBSan: label unit"
+step "tests under ASan+UBSan: labels unit and cli (leak detection on in the CLI processes)"
 ctest --preset asan -j2
 
 ccache --show-stats 2>/dev/null | grep -iE 'hit|miss' | head -4 || true

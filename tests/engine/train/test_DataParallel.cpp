@@ -182,7 +182,13 @@ TEST(DataParallel, GradientAveragerRebuildsItsBucketsOnceAndStaysFlatInMemory) {
   EXPECT_TRUE(torch::equal(grads[1], torch::full({4}, 1.5f)));
   std::printf("resident memory from step 200 to %d: %+.1f MB\n", kSteps,
               static_cast<double>(after - before) / 1e6);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed memory in quarantine (256 MB by default), so resident memory
+  // grows with every allocation, leak or not: the bound holds in the other builds only.
+  (void)after;
+#else
   EXPECT_LT(after - before, 5'000'000);
+#endif
 }
 
 // A parameter that gets no gradient in a step (here: a head the loss does not use) is named at the
