@@ -8,7 +8,7 @@
 
 #include "Commands.hpp"
 #include "core/Error.hpp"
-#include "core/Runtime.hpp"
+#include "core/torch/Runtime.hpp"
 
 namespace taxon::app {
 

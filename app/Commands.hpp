@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "data/Catalog.hpp"
+#include "project/Catalog.hpp"
 
 namespace taxon::app {
 
@@ -27,7 +27,7 @@ Command addInfoCommand(CLI::App& app);
 Command addDemoCommand(CLI::App& app);
 
 // Prints skipped files ("  PATH: REASON") to stderr, at most `shown`, and says where the rest is.
-void printIssues(const std::string& title, const std::vector<data::ImportIssue>& issues,
+void printIssues(const std::string& title, const std::vector<project::ImportIssue>& issues,
                  const std::string& fullListFile, std::size_t shown = 30);
 
 // "12,345"

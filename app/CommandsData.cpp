@@ -10,8 +10,9 @@
 #include "core/Error.hpp"
 #include "core/Files.hpp"
 #include "core/Progress.hpp"
-#include "data/Importer.hpp"
-#include "data/RecordBuilder.hpp"
+#include "project/Importer.hpp"
+#include "project/ProjectRecords.hpp"
+#include "records/RecordBuilder.hpp"
 
 namespace taxon::app {
 
@@ -48,7 +49,7 @@ CLI::Validator atLeast(long long minimum) {
       ">= " + std::to_string(minimum));
 }
 
-void printIssues(const std::string& title, const std::vector<data::ImportIssue>& issues,
+void printIssues(const std::string& title, const std::vector<project::ImportIssue>& issues,
                  const std::string& fullListFile, std::size_t shown) {
   if (issues.empty()) {
     return;
@@ -69,8 +70,8 @@ namespace {
 
 // Writes the skipped files and duplicates as a tab-separated report; returns its path.
 fs::path writeReport(const fs::path& dir, const std::string& stem,
-                     const std::vector<data::ImportIssue>& skipped,
-                     const std::vector<data::Duplicate>& duplicates) {
+                     const std::vector<project::ImportIssue>& skipped,
+                     const std::vector<project::Duplicate>& duplicates) {
   const std::time_t now = std::time(nullptr);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&now));
@@ -91,7 +92,7 @@ struct ImportOptions {
   std::string project;
   std::vector<std::string> sources;
   std::string format = "auto";
-  data::ImportSettings settings;
+  project::ImportSettings settings;
   std::string labelsFile;
 };
 
@@ -99,24 +100,24 @@ int runImport(ImportOptions& o) {
   auto& s = o.settings;
   s.sources.assign(o.sources.begin(), o.sources.end());
   s.labelsFile = o.labelsFile;
-  const std::pair<const char*, data::SourceFormat> formats[] = {
-      {"auto", data::SourceFormat::Auto},
-      {"folders", data::SourceFormat::Folders},
-      {"csv", data::SourceFormat::Csv},
-      {"idx", data::SourceFormat::Idx},
-      {"tfrecord", data::SourceFormat::TfRecord}};
+  const std::pair<const char*, project::SourceFormat> formats[] = {
+      {"auto", project::SourceFormat::Auto},
+      {"folders", project::SourceFormat::Folders},
+      {"csv", project::SourceFormat::Csv},
+      {"idx", project::SourceFormat::Idx},
+      {"tfrecord", project::SourceFormat::TfRecord}};
   for (const auto& [name, format] : formats) {
     if (o.format == name) {
       s.format = format;
     }
   }
   // Every source is checked before the project is created or anything is written.
-  data::checkImportSources(s);
-  data::Catalog catalog(o.project, /*create=*/true);
-  data::ImportReport report;
+  project::checkImportSources(s);
+  project::Catalog catalog(o.project, /*create=*/true);
+  project::ImportReport report;
   {
     core::TerminalProgress bar;
-    report = data::importImages(catalog, s, bar.callback(), interruptToken());
+    report = project::importImages(catalog, s, bar.callback(), interruptToken());
   }
   const fs::path reportFile = report.skipped.empty() && report.duplicates.empty()
                                   ? fs::path()
@@ -189,7 +190,7 @@ int runImport(ImportOptions& o) {
 
 struct RecordsOptions {
   std::string project;
-  data::RecordBuildSettings settings;
+  records::RecordBuildSettings settings;
   std::string trainDirectory, validationDirectory, outputDirectory, labelsFile;
 };
 
@@ -200,10 +201,10 @@ int runBuildRecords(RecordsOptions& o) {
   s.validationDirectory = o.validationDirectory;
   s.outputDirectory = o.outputDirectory;
   s.labelsFile = o.labelsFile;
-  data::RecordBuildReport report;
+  records::RecordBuildReport report;
   {
     core::TerminalProgress bar;
-    report = data::buildRecords(s, bar.callback(), interruptToken());
+    report = project::buildRecords(s, bar.callback(), interruptToken());
   }
   if (report.cancelled) {
     std::fprintf(stderr, "Cancelled: finished shards are in place, unfinished ones removed.\n");

@@ -9,10 +9,10 @@
 #include "Cli.hpp"
 #include "Commands.hpp"
 #include "core/Error.hpp"
-#include "core/Runtime.hpp"
 #include "core/Text.hpp"
-#include "data/Catalog.hpp"
-#include "data/RecordFile.hpp"
+#include "core/torch/Runtime.hpp"
+#include "project/Catalog.hpp"
+#include "records/RecordFile.hpp"
 #include "train/Trainer.hpp"
 
 namespace taxon::app {
@@ -29,7 +29,7 @@ struct InfoOptions {
 
 // A project: categories with their images per split.
 int describeProject(const fs::path& dir) {
-  data::Catalog catalog(dir, /*create=*/false);
+  project::Catalog catalog(dir, /*create=*/false);
   const auto counts = catalog.countsByCategory();
   std::int64_t train = 0, validation = 0, test = 0, unassigned = 0;
   std::printf("Project %s\n", catalog.projectDir().c_str());
@@ -86,13 +86,13 @@ int verifyShards(const fs::path& path, bool skipCorrupt) {
   std::int64_t records = 0;
   std::int64_t damaged = 0;
   for (const auto& shard : shards) {
-    data::RecordReader::Options options;
+    records::RecordReader::Options options;
     options.skipCorrupt = skipCorrupt;
-    options.onDamage = [](const data::RecordDamage& d) {
+    options.onDamage = [](const records::RecordDamage& d) {
       std::fprintf(stderr, "  %s: byte %lld: %s (skipped)\n", d.file.c_str(),
                    static_cast<long long>(d.offset), d.what.c_str());
     };
-    data::RecordReader reader(shard, options);
+    records::RecordReader reader(shard, options);
     std::string payload;
     std::int64_t count = 0;
     while (reader.next(payload)) {
@@ -113,7 +113,7 @@ int runInfo(const InfoOptions& options) {
     if (!fs::exists(path)) {
       core::throwFileError(path, "does not exist");
     }
-    if (fs::exists(path / data::Catalog::kFileName)) {
+    if (fs::exists(path / project::Catalog::kFileName)) {
       return describeProject(path);
     }
     return verifyShards(path, options.skipCorrupt);

@@ -11,12 +11,13 @@
 
 #include "Commands.hpp"
 #include "Interrupt.hpp"
+#include "checkpoint/Checkpoint.hpp"
+#include "checkpoint/TrainedModel.hpp"
 #include "core/Error.hpp"
 #include "core/Files.hpp"
 #include "core/Progress.hpp"
-#include "eval/Evaluator.hpp"
+#include "eval/torch/Evaluator.hpp"
 #include "infer/Classifier.hpp"
-#include "train/Checkpoint.hpp"
 #include "train/Trainer.hpp"
 
 namespace taxon::app {
@@ -46,7 +47,7 @@ void printLine(const std::unique_ptr<core::TerminalProgress>& bar, std::FILE* to
 // `taxon train` options: each flag the user gives is copied onto the settings of the run, which
 // are the recipe's defaults for a new run and the saved ones for --resume.
 struct TrainFlags {
-  train::TrainSettings given;
+  settings::TrainSettings given;
   std::string trainDir, dataDir, initFrom, optimizer, schedule, recipe = "inception";
   int numGpus = 1;
   CLI::Option* numGpusOption = nullptr;
@@ -58,15 +59,15 @@ struct TrainFlags {
   bool colour = true;
   // Each given flag's copy into the settings. The copies hold a plain pointer to these flags,
   // never the shared_ptr that owns them: that would be a cycle, never freed.
-  std::vector<std::pair<CLI::Option*, std::function<void(train::TrainSettings&)>>> copies;
+  std::vector<std::pair<CLI::Option*, std::function<void(settings::TrainSettings&)>>> copies;
 };
 
 template <typename T>
 CLI::Option* addSetting(CLI::App& cli, TrainFlags& f, const std::string& flag,
-                        T train::TrainSettings::*member, const std::string& help) {
+                        T settings::TrainSettings::*member, const std::string& help) {
   auto* option = cli.add_option(flag, f.given.*member, help);
   f.copies.emplace_back(option,
-                        [&f, member](train::TrainSettings& s) { s.*member = f.given.*member; });
+                        [&f, member](settings::TrainSettings& s) { s.*member = f.given.*member; });
   return option;
 }
 
@@ -74,7 +75,7 @@ int runTrain(TrainFlags& f) {
   if (f.trainDir.empty() || (f.dataDir.empty() && !f.resume)) {
     throw core::UsageError("--train_dir and --data_dir are required");
   }
-  train::TrainSettings settings;
+  settings::TrainSettings settings;
   if (f.resume) {
     settings = train::readRunSettings(f.trainDir);
     if (!f.recipe.empty() && f.copies.front().first->count() > 0) {
@@ -160,13 +161,13 @@ Command addTrainCommand(CLI::App& app) {
                       "batch is split between them")
           ->check(atLeast(1))
           ->capture_default_str();
-  f->copies.emplace_back(f->numGpusOption, [flags = f.get()](train::TrainSettings& s) {
+  f->copies.emplace_back(f->numGpusOption, [flags = f.get()](settings::TrainSettings& s) {
     s.replicas = flags->numGpus;
   });
   f->deviceOption =
-      addSetting(*cli, *f, "--device", &train::TrainSettings::device, "cpu, cuda or cuda:N")
+      addSetting(*cli, *f, "--device", &settings::TrainSettings::device, "cpu, cuda or cuda:N")
           ->default_str("cpu");
-  addSetting(*cli, *f, "--replicas", &train::TrainSettings::replicas,
+  addSetting(*cli, *f, "--replicas", &settings::TrainSettings::replicas,
              "Data-parallel replicas in this process (CPU ranks, or GPUs like --num_gpus); "
              "torchrun or srun multiply them by the number of processes")
       ->check(atLeast(1))
@@ -174,117 +175,119 @@ Command addTrainCommand(CLI::App& app) {
   f->copies.emplace_back(
       cli->add_flag("--sync_batchnorm", f->syncBatchNorm,
                     "Batch-norm statistics over every replica's batch (default: each its own)"),
-      [flags = f.get()](train::TrainSettings& s) { s.syncBatchNorm = flags->syncBatchNorm; });
-  addSetting(*cli, *f, "--precision", &train::TrainSettings::precision,
+      [flags = f.get()](settings::TrainSettings& s) { s.syncBatchNorm = flags->syncBatchNorm; });
+  addSetting(*cli, *f, "--precision", &settings::TrainSettings::precision,
              "CUDA: bf16 (autocast) or fp32")
       ->check(CLI::IsMember({"bf16", "fp32"}))
       ->default_str("bf16");
-  addSetting(*cli, *f, "--channels_last", &train::TrainSettings::channelsLast,
+  addSetting(*cli, *f, "--channels_last", &settings::TrainSettings::channelsLast,
              "CUDA: NHWC memory layout")
       ->default_str("true");
-  addSetting(*cli, *f, "--cudnn_benchmark", &train::TrainSettings::cudnnBenchmark,
+  addSetting(*cli, *f, "--cudnn_benchmark", &settings::TrainSettings::cudnnBenchmark,
              "CUDA: let cuDNN pick the fastest algorithms")
       ->default_str("true");
-  addSetting(*cli, *f, "--bucket_cap_mb", &train::TrainSettings::bucketMiB,
+  addSetting(*cli, *f, "--bucket_cap_mb", &settings::TrainSettings::bucketMiB,
              "Gradient all-reduce bucket size in MiB")
       ->default_str("25");
-  addSetting(*cli, *f, "--collective_timeout", &train::TrainSettings::collectiveTimeoutSeconds,
+  addSetting(*cli, *f, "--collective_timeout", &settings::TrainSettings::collectiveTimeoutSeconds,
              "Seconds a replica may wait for the others before the run stops naming the silent "
              "rank")
       ->default_str("1800");
-  addSetting(*cli, *f, "--batch_size", &train::TrainSettings::batchSize, "Global batch size")
+  addSetting(*cli, *f, "--batch_size", &settings::TrainSettings::batchSize, "Global batch size")
       ->check(atLeast(1))
       ->default_str("32");
-  addSetting(*cli, *f, "--max_steps", &train::TrainSettings::maxSteps, "Stop after this many steps")
+  addSetting(*cli, *f, "--max_steps", &settings::TrainSettings::maxSteps,
+             "Stop after this many steps")
       ->default_str("10000000");
-  addSetting(*cli, *f, "--num_epochs", &train::TrainSettings::maxEpochs,
+  addSetting(*cli, *f, "--num_epochs", &settings::TrainSettings::maxEpochs,
              "Stop after this many epochs (whichever limit comes first)");
-  addSetting(*cli, *f, "--initial_learning_rate", &train::TrainSettings::learningRate,
+  addSetting(*cli, *f, "--initial_learning_rate", &settings::TrainSettings::learningRate,
              "Learning rate after warm-up (default: the recipe's rate per 256 x batch_size / 256)");
-  addSetting(*cli, *f, "--learning_rate_per_256", &train::TrainSettings::learningRatePer256,
+  addSetting(*cli, *f, "--learning_rate_per_256", &settings::TrainSettings::learningRatePer256,
              "Linear scaling rule: 0.1 inception, 0.4 small-data");
-  addSetting(*cli, *f, "--num_epochs_per_decay", &train::TrainSettings::decayEpochs,
+  addSetting(*cli, *f, "--num_epochs_per_decay", &settings::TrainSettings::decayEpochs,
              "Staircase schedule: epochs between decays")
       ->default_str("30");
-  addSetting(*cli, *f, "--learning_rate_decay_factor", &train::TrainSettings::decayFactor,
+  addSetting(*cli, *f, "--learning_rate_decay_factor", &settings::TrainSettings::decayFactor,
              "Staircase schedule: factor per decay")
       ->default_str("0.16");
   f->copies.emplace_back(
       cli->add_option("--optimizer", f->optimizer, "rmsprop or sgd (default: the recipe's)")
           ->check(CLI::IsMember({"rmsprop", "sgd"})),
-      [flags = f.get()](train::TrainSettings& s) {
-        s.optimizer = train::parseOptimizer(flags->optimizer);
+      [flags = f.get()](settings::TrainSettings& s) {
+        s.optimizer = settings::parseOptimizer(flags->optimizer);
       });
   f->copies.emplace_back(cli->add_option("--lr_schedule", f->schedule,
                                          "staircase, cosine or constant (default: the recipe's)")
                              ->check(CLI::IsMember({"staircase", "cosine", "constant"})),
-                         [flags = f.get()](train::TrainSettings& s) {
-                           s.schedule = train::parseSchedule(flags->schedule);
+                         [flags = f.get()](settings::TrainSettings& s) {
+                           s.schedule = settings::parseSchedule(flags->schedule);
                          });
-  addSetting(*cli, *f, "--warmup_epochs", &train::TrainSettings::warmupEpochs,
+  addSetting(*cli, *f, "--warmup_epochs", &settings::TrainSettings::warmupEpochs,
              "Linear learning-rate warm-up (default: the recipe's)");
-  addSetting(*cli, *f, "--momentum", &train::TrainSettings::momentum, "Default 0.9");
-  addSetting(*cli, *f, "--rmsprop_decay", &train::TrainSettings::rmsDecay, "Default 0.9");
-  addSetting(*cli, *f, "--rmsprop_epsilon", &train::TrainSettings::rmsEpsilon, "Default 1.0");
-  addSetting(*cli, *f, "--label_smoothing", &train::TrainSettings::labelSmoothing, "Default 0.1");
-  addSetting(*cli, *f, "--aux_loss_weight", &train::TrainSettings::auxWeight, "Default 0.4");
-  addSetting(*cli, *f, "--weight_decay", &train::TrainSettings::weightDecay, "Default 4e-5");
-  addSetting(*cli, *f, "--batchnorm_decay", &train::TrainSettings::batchNormDecay,
+  addSetting(*cli, *f, "--momentum", &settings::TrainSettings::momentum, "Default 0.9");
+  addSetting(*cli, *f, "--rmsprop_decay", &settings::TrainSettings::rmsDecay, "Default 0.9");
+  addSetting(*cli, *f, "--rmsprop_epsilon", &settings::TrainSettings::rmsEpsilon, "Default 1.0");
+  addSetting(*cli, *f, "--label_smoothing", &settings::TrainSettings::labelSmoothing,
+             "Default 0.1");
+  addSetting(*cli, *f, "--aux_loss_weight", &settings::TrainSettings::auxWeight, "Default 0.4");
+  addSetting(*cli, *f, "--weight_decay", &settings::TrainSettings::weightDecay, "Default 4e-5");
+  addSetting(*cli, *f, "--batchnorm_decay", &settings::TrainSettings::batchNormDecay,
              "Default: the recipe's (0.9997 inception, 0.99 small-data)");
-  addSetting(*cli, *f, "--moving_average_decay", &train::TrainSettings::emaDecay,
+  addSetting(*cli, *f, "--moving_average_decay", &settings::TrainSettings::emaDecay,
              "Weight average used by eval and classify (0.9999 inception, 0.999 small-data)");
-  addSetting(*cli, *f, "--dropout", &train::TrainSettings::dropout,
+  addSetting(*cli, *f, "--dropout", &settings::TrainSettings::dropout,
              "Before the classifier (default 0.2: the seed's keep probability 0.8)");
-  addSetting(*cli, *f, "--image_size", &train::TrainSettings::imageSize, "Input side in pixels")
+  addSetting(*cli, *f, "--image_size", &settings::TrainSettings::imageSize, "Input side in pixels")
       ->check(CLI::Range(75, 1024))
       ->default_str("299");
-  addSetting(*cli, *f, "--depth_multiplier", &train::TrainSettings::depthMultiplier,
+  addSetting(*cli, *f, "--depth_multiplier", &settings::TrainSettings::depthMultiplier,
              "TF-slim's channel multiplier (minimum depth 16)")
       ->default_str("1.0");
-  addSetting(*cli, *f, "--min_crop_area", &train::TrainSettings::minCropArea,
+  addSetting(*cli, *f, "--min_crop_area", &settings::TrainSettings::minCropArea,
              "Smallest random crop, fraction of the area (0.05 inception, 0.8 small-data)");
   f->copies.emplace_back(
       cli->add_option("--colour_distort", f->colour,
                       "Random brightness, saturation, hue and contrast (default: the recipe's)"),
-      [flags = f.get()](train::TrainSettings& s) { s.colourDistort = flags->colour; });
+      [flags = f.get()](settings::TrainSettings& s) { s.colourDistort = flags->colour; });
   f->copies.emplace_back(
       cli->add_flag("--no_distort", f->noDistort,
                     "Train on whole images: no random crop, flip or colour change"),
-      [flags = f.get()](train::TrainSettings& s) { s.distort = !flags->noDistort; });
+      [flags = f.get()](settings::TrainSettings& s) { s.distort = !flags->noDistort; });
   f->copies.emplace_back(
       cli->add_flag("--no_aux_logits", f->noAux, "Leave out the auxiliary head"),
-      [flags = f.get()](train::TrainSettings& s) { s.auxLogits = !flags->noAux; });
-  auto* initFrom = addSetting(*cli, *f, "--init_from", &train::TrainSettings::initFrom,
+      [flags = f.get()](settings::TrainSettings& s) { s.auxLogits = !flags->noAux; });
+  auto* initFrom = addSetting(*cli, *f, "--init_from", &settings::TrainSettings::initFrom,
                               "Start from a torchvision state_dict (transfer learning)");
   f->copies.emplace_back(
       cli->add_option("--pretrained_model_checkpoint_path", f->initFrom, "Same as --init_from")
           ->excludes(initFrom),
-      [flags = f.get()](train::TrainSettings& s) { s.initFrom = flags->initFrom; });
-  addSetting(*cli, *f, "--seed", &train::TrainSettings::seed, "Seed of weights and data order")
+      [flags = f.get()](settings::TrainSettings& s) { s.initFrom = flags->initFrom; });
+  addSetting(*cli, *f, "--seed", &settings::TrainSettings::seed, "Seed of weights and data order")
       ->default_str("1");
-  addSetting(*cli, *f, "--num_preprocess_threads", &train::TrainSettings::loaderThreads,
+  addSetting(*cli, *f, "--num_preprocess_threads", &settings::TrainSettings::loaderThreads,
              "Image decoding threads (0: one per core)");
-  addSetting(*cli, *f, "--num_threads", &train::TrainSettings::torchThreads,
+  addSetting(*cli, *f, "--num_threads", &settings::TrainSettings::torchThreads,
              "LibTorch threads on the CPU (0: its default)");
-  addSetting(*cli, *f, "--shuffle_buffer", &train::TrainSettings::shuffleBuffer, "Records")
+  addSetting(*cli, *f, "--shuffle_buffer", &settings::TrainSettings::shuffleBuffer, "Records")
       ->default_str("8192");
-  addSetting(*cli, *f, "--log_every_n_steps", &train::TrainSettings::logEverySteps,
+  addSetting(*cli, *f, "--log_every_n_steps", &settings::TrainSettings::logEverySteps,
              "The seed's line and event-file scalars")
       ->default_str("10");
-  addSetting(*cli, *f, "--save_every_n_steps", &train::TrainSettings::saveEverySteps,
+  addSetting(*cli, *f, "--save_every_n_steps", &settings::TrainSettings::saveEverySteps,
              "Checkpoint interval (and one at the end, or when stopped)")
       ->default_str("5000");
-  addSetting(*cli, *f, "--keep_checkpoints", &train::TrainSettings::keepCheckpoints, "Newest K")
+  addSetting(*cli, *f, "--keep_checkpoints", &settings::TrainSettings::keepCheckpoints, "Newest K")
       ->default_str("5");
-  addSetting(*cli, *f, "--eval_every_n_steps", &train::TrainSettings::evalEverySteps,
+  addSetting(*cli, *f, "--eval_every_n_steps", &settings::TrainSettings::evalEverySteps,
              "Validation during training (0: only at the end)");
-  addSetting(*cli, *f, "--eval_subset", &train::TrainSettings::evalSubset,
+  addSetting(*cli, *f, "--eval_subset", &settings::TrainSettings::evalSubset,
              "Split evaluated during training")
       ->default_str("validation");
-  addSetting(*cli, *f, "--eval_examples", &train::TrainSettings::evalExamples,
+  addSetting(*cli, *f, "--eval_examples", &settings::TrainSettings::evalExamples,
              "Validation images per evaluation (0: all)")
       ->default_str("10000");
-  addSetting(*cli, *f, "--recalibrate_batch_norm", &train::TrainSettings::recalibrateExamples,
+  addSetting(*cli, *f, "--recalibrate_batch_norm", &settings::TrainSettings::recalibrateExamples,
              "Training images from which batch-norm statistics are recomputed for the averaged "
              "weights at each evaluation and checkpoint (0: the training network's)")
       ->default_str("4096");
@@ -504,7 +507,7 @@ Command addExportCommand(CLI::App& app) {
   cli->add_option("--output", (*o)[2], "The .pth file to write")->required();
   return {cli, [o]() -> int {
             core::checkWritableFile((*o)[2]);  // before loading anything
-            const auto trained = train::exportTorchvision((*o)[0], (*o)[2]);
+            const auto trained = checkpoint::exportTorchvision((*o)[0], (*o)[2]);
             std::fprintf(stderr,
                          "Wrote %s (step %lld, averaged weights). In Python:\n"
                          "  m = torchvision.models.inception_v3(num_classes=%zu, aux_logits=%s, "

@@ -19,16 +19,16 @@
 #include <algorithm>
 #include <memory>
 
+#include "checkpoint/CheckpointFiles.hpp"
 #include "classify/ClassifyPage.hpp"
 #include "common/EngineTask.hpp"
 #include "common/Paths.hpp"
 #include "common/ProjectSession.hpp"
-#include "core/Runtime.hpp"
-#include "data/Importer.hpp"
-#include "eval/Evaluator.hpp"
+#include "core/torch/Runtime.hpp"
+#include "eval/torch/Evaluator.hpp"
 #include "inspect/InspectPage.hpp"
 #include "labeling/DataPage.hpp"
-#include "train/CheckpointFiles.hpp"
+#include "project/Importer.hpp"
 #include "training/TrainPage.hpp"
 
 namespace taxon::ui {
@@ -251,7 +251,7 @@ void MainWindow::loadLatestReport() {
   if (run.isEmpty()) {
     QDateTime newestCheckpoint;
     for (const QString& dir : session_->runDirs()) {
-      if (const auto checkpoint = train::newestCheckpoint(toPath(dir))) {
+      if (const auto checkpoint = checkpoint::newestCheckpoint(toPath(dir))) {
         const QDateTime written = QFileInfo(fromPath(checkpoint->path)).lastModified();
         if (!newestCheckpoint.isValid() || written > newestCheckpoint) {
           newestCheckpoint = written;
@@ -340,13 +340,13 @@ void MainWindow::importSources(const QStringList& sources, qint64 limitPerFile) 
                         });
   import_->start([project, sources, limitPerFile](std::stop_token stop,
                                                   const core::ProgressFn& progress) {
-    data::Catalog catalog(toPath(project), false);
-    data::ImportSettings settings;
+    project::Catalog catalog(toPath(project), false);
+    project::ImportSettings settings;
     for (const QString& source : sources) {
       settings.sources.push_back(toPath(source));
     }
     settings.limit = limitPerFile;
-    const auto report = data::importImages(catalog, settings, progress, stop);
+    const auto report = project::importImages(catalog, settings, progress, stop);
     QString text = QObject::tr(
                        "%1 images added, %2 already present, %3 skipped, %4 duplicates; "
                        "%5 categories; %6 train, %7 validation, %8 test.")

@@ -9,8 +9,9 @@
 #include <cstdio>
 #include <string>
 
-#include "data/BatchTensors.hpp"
 #include "data/Loader.hpp"
+#include "data/torch/BatchTensors.hpp"
+#include "records/RecordSet.hpp"
 
 using namespace taxon;
 using Clock = std::chrono::steady_clock;
@@ -50,7 +51,7 @@ int main(int argc, char** argv) {
   }
   try {
     data::LoaderSettings settings;
-    settings.shards = data::listShards(argv[1], "train-");
+    settings.shards = records::listShards(argv[1], "train-");
     settings.workerThreads = argc > 2 ? std::stoi(argv[2]) : 2;
     settings.batchSize = argc > 3 ? std::stoi(argv[3]) : 32;
     const int size = argc > 4 ? std::stoi(argv[4]) : 299;

@@ -28,19 +28,19 @@
 #include <thread>
 #include <vector>
 
-#include "data/BatchStager.hpp"
-#include "data/ScaleToUnitRange.hpp"
+#include "data/torch/BatchStager.hpp"
+#include "data/torch/ScaleToUnitRange.hpp"
 #include "model/InceptionV3.hpp"
 #include "model/SyncBatchNorm.hpp"
+#include "settings/TrainSettings.hpp"
 #include "train/CudaStep.hpp"
 #include "train/Optimizer.hpp"
-#include "train/TrainSettings.hpp"
 #include "train/TrainStep.hpp"
 
 namespace {
 
+using taxon::checkpoint::NamedTensors;
 using taxon::train::Autocast;
-using taxon::train::NamedTensors;
 namespace F = torch::nn::functional;
 
 struct Options {
@@ -153,8 +153,8 @@ bool runChecks(const c10::Device& cuda, std::string& json) {
     small.imageSize = 75;
     small.dropout = 0.0;
     Net net = makeNet(small, cuda, true, 1);
-    taxon::train::TrainSettings recipe;  // SGD with momentum, as the small-data recipe
-    recipe.optimizer = taxon::train::OptimizerKind::kSgd;
+    taxon::settings::TrainSettings recipe;  // SGD with momentum, as the small-data recipe
+    recipe.optimizer = taxon::settings::OptimizerKind::kSgd;
     taxon::train::Optimizer optimizer(net.parameters, net.decay, recipe);
     torch::manual_seed(2);
     const auto labels = torch::arange(64, torch::kLong).remainder(10).to(cuda);
@@ -265,7 +265,8 @@ bool runChecks(const c10::Device& cuda, std::string& json) {
 // figures with the L2 term read one step late, the optimizer and the weight average), with the
 // seed's recipe on the paper's model.
 double benchmark(const c10::Device& cuda, const Options& o, bool pipeline) {
-  const taxon::train::TrainSettings recipe;  // the seed's: RMSProp 0.9/0.9/1.0, weight decay 4e-5
+  const taxon::settings::TrainSettings
+      recipe;  // the seed's: RMSProp 0.9/0.9/1.0, weight decay 4e-5
   taxon::model::InceptionSettings full;
   full.dropout = recipe.dropout;
   Net net = makeNet(full, cuda, true, 11);

@@ -20,9 +20,10 @@
 #include <map>
 #include <string>
 
+#include "checkpoint/Checkpoint.hpp"
+#include "checkpoint/TrainedModel.hpp"
 #include "model/InceptionV3.hpp"
 #include "model/TorchvisionWeights.hpp"
-#include "train/Checkpoint.hpp"
 
 namespace {
 
@@ -201,8 +202,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "checkpoints" && argc == 4) {
-    const auto a = taxon::train::readLatestCheckpoint(argv[2]);
-    const auto b = taxon::train::readLatestCheckpoint(argv[3]);
+    const auto a = taxon::checkpoint::readLatestCheckpoint(argv[2]);
+    const auto b = taxon::checkpoint::readLatestCheckpoint(argv[3]);
     Tensors am, bm;
     for (const auto& [name, t] : a->model) {
       am["model." + name] = t.to(torch::kDouble);

@@ -34,4 +34,11 @@ void throwIfInvalid(const std::string& what, const std::vector<std::string>& pro
 // The text of errno `code` ("No such file or directory").
 std::string errnoText(int code);
 
+// A file that was passed over, and why: a corrupt image skipped at import or when building
+// records, an unreadable folder.
+struct FileIssue {
+  std::string path;
+  std::string reason;
+};
+
 }  // namespace taxon::core

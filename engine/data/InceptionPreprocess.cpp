@@ -10,7 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/Error.hpp"
-#include "data/ImageDecode.hpp"
+#include "image/ImageDecode.hpp"
 
 namespace taxon::data {
 
@@ -146,7 +146,7 @@ InceptionPreprocess::InceptionPreprocess(PreprocessSettings settings)
   core::throwIfInvalid("preprocessing", settings_.validate());
 }
 
-cv::Rect InceptionPreprocess::sampleCrop(int width, int height, SeededRandom& random) const {
+cv::Rect InceptionPreprocess::sampleCrop(int width, int height, core::SeededRandom& random) const {
   const double area = static_cast<double>(width) * height;
   const double logMin = std::log(settings_.minAspect);
   const double logMax = std::log(settings_.maxAspect);
@@ -181,7 +181,7 @@ cv::Rect InceptionPreprocess::centralCrop(int width, int height) const {
   return {x, y, std::max(1, width - 2 * x), std::max(1, height - 2 * y)};
 }
 
-void InceptionPreprocess::drawRest(SeededRandom& random, TrainDraw& draw) const {
+void InceptionPreprocess::drawRest(core::SeededRandom& random, TrainDraw& draw) const {
   const auto& s = settings_;
   // Always draw everything, in this order, so the sequence does not depend on the settings.
   const bool flip = random.coin();
@@ -274,22 +274,22 @@ void InceptionPreprocess::finish(const cv::Mat& source, const cv::Rect& crop, bo
 TrainDraw InceptionPreprocess::train(std::string_view encoded, std::uint64_t seed, cv::Mat& out,
                                      std::string_view name) const {
   checkOutput(out);
-  SeededRandom random(seed);
+  core::SeededRandom random(seed);
   TrainDraw draw;
-  const auto header = settings_.reducedDecode ? readJpegHeader(encoded) : std::nullopt;
+  const auto header = settings_.reducedDecode ? image::readJpegHeader(encoded) : std::nullopt;
   cv::Mat image;
   std::optional<cv::Rect> crop;
   if (header) {
     draw.crop = sampleCrop(header->width, header->height, random);
-    draw.reduction =
-        chooseReduction(draw.crop.width, draw.crop.height, settings_.width, settings_.height);
-    image = decodeImage(encoded, name, {draw.reduction, true});
+    draw.reduction = image::chooseReduction(draw.crop.width, draw.crop.height, settings_.width,
+                                            settings_.height);
+    image = image::decodeImage(encoded, name, {draw.reduction, true});
     crop = reduceCrop(draw.crop, header->width, header->height, draw.reduction, image);
     if (!crop && draw.reduction > 1) {  // the header disagreed with the decoder: decode in full
-      image = decodeImage(encoded, name, {1, true});
+      image = image::decodeImage(encoded, name, {1, true});
     }
   } else {
-    image = decodeImage(encoded, name, {1, true});
+    image = image::decodeImage(encoded, name, {1, true});
   }
   if (!crop) {
     draw.reduction = 1;
@@ -304,18 +304,18 @@ TrainDraw InceptionPreprocess::train(std::string_view encoded, std::uint64_t see
 void InceptionPreprocess::eval(std::string_view encoded, cv::Mat& out,
                                std::string_view name) const {
   checkOutput(out);
-  const auto header = settings_.reducedDecode ? readJpegHeader(encoded) : std::nullopt;
+  const auto header = settings_.reducedDecode ? image::readJpegHeader(encoded) : std::nullopt;
   if (header) {
     const cv::Rect full = centralCrop(header->width, header->height);
     const int reduction =
-        chooseReduction(full.width, full.height, settings_.width, settings_.height);
-    const cv::Mat image = decodeImage(encoded, name, {reduction, true});
+        image::chooseReduction(full.width, full.height, settings_.width, settings_.height);
+    const cv::Mat image = image::decodeImage(encoded, name, {reduction, true});
     if (const auto crop = reduceCrop(full, header->width, header->height, reduction, image)) {
       finish(image, *crop, true, nullptr, out);
       return;
     }
   }
-  const cv::Mat image = decodeImage(encoded, name, {1, true});
+  const cv::Mat image = image::decodeImage(encoded, name, {1, true});
   finish(image, centralCrop(image.cols, image.rows), true, nullptr, out);
 }
 
@@ -325,7 +325,7 @@ TrainDraw InceptionPreprocess::trainImage(const cv::Mat& rgb, std::uint64_t seed
   if (rgb.type() != CV_8UC3 || rgb.empty()) {
     throw core::Error("preprocessing input must be an 8-bit 3-channel image");
   }
-  SeededRandom random(seed);
+  core::SeededRandom random(seed);
   TrainDraw draw;
   draw.crop = sampleCrop(rgb.cols, rgb.rows, random);
   drawRest(random, draw);

@@ -25,41 +25,11 @@
 
 #include <opencv2/core/mat.hpp>
 
+#include "core/SeededRandom.hpp"
+
 namespace taxon::data {
 
-// SplitMix64: a small, fast generator whose sequence is the same on every platform (unlike the
-// standard distributions). mix() derives independent seeds from several numbers.
-class SeededRandom {
- public:
-  explicit SeededRandom(std::uint64_t seed) : state_(seed) {}
-
-  std::uint64_t next() {
-    state_ += 0x9e3779b97f4a7c15ULL;
-    return finalize(state_);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double uniform(double low, double high) { return low + (high - low) * uniform(); }
-  // [0, n) for n > 0 (the modulo bias is below n / 2^64).
-  std::uint64_t below(std::uint64_t n) { return next() % n; }
-  bool coin() { return (next() >> 63) != 0; }
-
-  static std::uint64_t mix(std::initializer_list<std::uint64_t> values) {
-    std::uint64_t h = 0x6a09e667f3bcc909ULL;
-    for (std::uint64_t v : values) {
-      h = finalize(h ^ finalize(v + 0x9e3779b97f4a7c15ULL));
-    }
-    return h;
-  }
-
- private:
-  static std::uint64_t finalize(std::uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-
-  std::uint64_t state_;
-};
+using core::SeededRandom;
 
 struct PreprocessSettings {
   int height = 299;  // output size in pixels (Inception v3: 299 x 299)
@@ -120,13 +90,13 @@ class InceptionPreprocess {
   void evalImage(const cv::Mat& rgb, cv::Mat& out) const;
 
   // The training crop for a width x height image, drawn from `random`.
-  cv::Rect sampleCrop(int width, int height, SeededRandom& random) const;
+  cv::Rect sampleCrop(int width, int height, core::SeededRandom& random) const;
   // The evaluation crop (TensorFlow's central_crop geometry).
   cv::Rect centralCrop(int width, int height) const;
 
  private:
   // Draws flip and colour after the crop, in a fixed sequence.
-  void drawRest(SeededRandom& random, TrainDraw& draw) const;
+  void drawRest(core::SeededRandom& random, TrainDraw& draw) const;
   // Resizes `source(crop)` and writes the flipped, colour-distorted result as R, G, B to `out`.
   void finish(const cv::Mat& source, const cv::Rect& crop, bool sourceIsBgr, const TrainDraw* draw,
               cv::Mat& out) const;

@@ -15,8 +15,8 @@
 
 #include "core/Error.hpp"
 #include "core/Progress.hpp"
-#include "data/ImageExample.hpp"
-#include "data/RecordFile.hpp"
+#include "records/ImageExample.hpp"
+#include "records/RecordFile.hpp"
 
 namespace taxon::data {
 
@@ -86,7 +86,7 @@ class Loader::Pipeline {
   // Pops the next record of `slot`; false when the slot has nothing left.
   bool pull(int slot, Record& record);
   void interleaveAndShuffle();
-  void take(Record&& record, SeededRandom& shuffleRandom, std::vector<Record>& buffer);
+  void take(Record&& record, core::SeededRandom& shuffleRandom, std::vector<Record>& buffer);
   void emit(Record&& record);
   void work();
   Result process(std::int64_t sequence, const Record& record) const;
@@ -151,8 +151,8 @@ Loader::Pipeline::Pipeline(const LoaderSettings& settings, const InceptionPrepro
   std::iota(shardOrder_.begin(), shardOrder_.end(), 0);
   if (train_) {
     // The same order on every rank: the partition below relies on it.
-    SeededRandom random(
-        SeededRandom::mix({settings_.seed, static_cast<std::uint64_t>(epoch_), kShardOrderTag}));
+    core::SeededRandom random(core::SeededRandom::mix(
+        {settings_.seed, static_cast<std::uint64_t>(epoch_), kShardOrderTag}));
     for (int i = shardCount - 1; i > 0; --i) {
       std::swap(shardOrder_[static_cast<std::size_t>(i)],
                 shardOrder_[random.below(static_cast<std::uint64_t>(i) + 1)]);
@@ -244,7 +244,7 @@ void Loader::Pipeline::readShards(int thread) {
     mine.push_back(s);
   }
   struct Open {
-    std::unique_ptr<RecordReader> reader;
+    std::unique_ptr<records::RecordReader> reader;
     std::size_t nextShard = 0;
   };
   std::vector<Open> open(mine.size());
@@ -280,14 +280,14 @@ void Loader::Pipeline::readShards(int thread) {
     const int shard = slot.shards[o.nextShard];
     const fs::path& path = settings_.shards[static_cast<std::size_t>(shard)];
     if (!o.reader) {
-      RecordReader::Options options;
+      records::RecordReader::Options options;
       options.skipCorrupt = settings_.skipCorruptRecords;
-      options.onDamage = [this](const RecordDamage& damage) {
+      options.onDamage = [this](const records::RecordDamage& damage) {
         skip({recordKey(damage.file, damage.offset),
               core::fileMessage(damage.file,
                                 "byte " + std::to_string(damage.offset) + ": " + damage.what)});
       };
-      o.reader = std::make_unique<RecordReader>(path, std::move(options));
+      o.reader = std::make_unique<records::RecordReader>(path, std::move(options));
     }
     Record record;
     record.shard = shard;
@@ -326,9 +326,9 @@ bool Loader::Pipeline::pull(int slotIndex, Record& record) {
 // --- interleave, partition, shuffle ---------------------------------------------------------
 
 void Loader::Pipeline::interleaveAndShuffle() {
-  SeededRandom shuffleRandom(
-      SeededRandom::mix({settings_.seed, static_cast<std::uint64_t>(epoch_),
-                         static_cast<std::uint64_t>(settings_.rank), kShuffleTag}));
+  core::SeededRandom shuffleRandom(
+      core::SeededRandom::mix({settings_.seed, static_cast<std::uint64_t>(epoch_),
+                               static_cast<std::uint64_t>(settings_.rank), kShuffleTag}));
   std::vector<Record> buffer;
   const int slotCount = static_cast<int>(slots_.size());
   Record record;
@@ -376,7 +376,7 @@ void Loader::Pipeline::interleaveAndShuffle() {
   resultsChanged_.notify_all();
 }
 
-void Loader::Pipeline::take(Record&& record, SeededRandom& shuffleRandom,
+void Loader::Pipeline::take(Record&& record, core::SeededRandom& shuffleRandom,
                             std::vector<Record>& buffer) {
   std::int64_t k = 0;
   {
@@ -443,7 +443,7 @@ Result Loader::Pipeline::process(std::int64_t sequence, const Record& record) co
   }
   result.key = recordKey(settings_.shards[static_cast<std::size_t>(record.shard)], record.offset);
   try {
-    const ImageExample example = decodeExample(record.bytes);
+    const records::ImageExample example = records::decodeExample(record.bytes);
     if (!example.filename.empty()) {
       result.key = example.filename;
     }
@@ -452,9 +452,9 @@ Result Loader::Pipeline::process(std::int64_t sequence, const Record& record) co
     result.image.create(p.height, p.width, CV_8UC3);
     if (train_) {
       const std::uint64_t seed =
-          SeededRandom::mix({settings_.seed, static_cast<std::uint64_t>(epoch_),
-                             static_cast<std::uint64_t>(settings_.rank),
-                             static_cast<std::uint64_t>(sequence), kImageTag});
+          core::SeededRandom::mix({settings_.seed, static_cast<std::uint64_t>(epoch_),
+                                   static_cast<std::uint64_t>(settings_.rank),
+                                   static_cast<std::uint64_t>(sequence), kImageTag});
       preprocess_.train(example.encoded, seed, result.image, result.key);
     } else {
       preprocess_.eval(example.encoded, result.image, result.key);
@@ -692,24 +692,4 @@ std::optional<Batch> Loader::next() {
 LoaderStats Loader::stats() const {
   return pipeline_->stats();
 }
-
-std::vector<fs::path> listShards(const fs::path& directory, std::string_view prefix) {
-  std::error_code error;
-  std::vector<fs::path> shards;
-  fs::directory_iterator it(directory, error);
-  if (error) {
-    core::throwFileError(directory, "cannot list the record files: " + error.message());
-  }
-  for (const auto& entry : it) {
-    const std::string name = entry.path().filename().string();
-    // RecordWriter's temporary files ("NAME.tmp-PID") are shards still being written.
-    if (entry.is_regular_file() && name.compare(0, prefix.size(), prefix) == 0 &&
-        name.find(".tmp-") == std::string::npos) {
-      shards.push_back(entry.path());
-    }
-  }
-  std::sort(shards.begin(), shards.end());
-  return shards;
-}
-
 }  // namespace taxon::data

@@ -137,10 +137,4 @@ class Loader {
   std::int64_t epoch_ = 0;
   std::unique_ptr<Pipeline> pipeline_;
 };
-
-// The regular files in `directory` whose names start with `prefix` ("train-", "validation-"),
-// sorted by name. Throws core::Error when the directory cannot be read.
-std::vector<std::filesystem::path> listShards(const std::filesystem::path& directory,
-                                              std::string_view prefix);
-
 }  // namespace taxon::data

@@ -21,8 +21,8 @@
 
 #include "core/Error.hpp"
 #include "core/Version.hpp"
+#include "core/torch/Device.hpp"
 #include "dist/NcclBackend.hpp"
-#include "train/Checkpoint.hpp"
 
 namespace taxon::dist {
 
@@ -216,7 +216,7 @@ Group::Group(const Rendezvous& rendezvous, const GroupOptions& options)
     : state_(std::make_unique<State>()) {
   auto& s = *state_;
   s.options = options;
-  s.device = train::parseDevice(options.device);
+  s.device = core::parseDevice(options.device);
   s.where = rendezvous.state().where;
   const auto base = rendezvous.state().store;
   s.health = c10::make_intrusive<c10d::PrefixStore>(options.name + "/health", base);

@@ -7,17 +7,18 @@
 #include <sstream>
 #include <thread>
 
+#include "checkpoint/TrainedModel.hpp"
 #include "core/Error.hpp"
-#include "data/BatchTensors.hpp"
+#include "core/torch/Device.hpp"
 #include "data/InceptionPreprocess.hpp"
-#include "train/Checkpoint.hpp"
+#include "data/torch/BatchTensors.hpp"
 
 namespace taxon::infer {
 
 namespace fs = std::filesystem;
 
 struct Classifier::State {
-  train::TrainedModel trained;
+  checkpoint::TrainedModel trained;
   ClassifierSettings settings;
   c10::Device device{c10::kCPU};
   std::unique_ptr<data::InceptionPreprocess> preprocess;
@@ -26,8 +27,8 @@ struct Classifier::State {
 Classifier::Classifier(const fs::path& checkpointDir, ClassifierSettings settings)
     : state_(std::make_unique<State>()) {
   state_->settings = settings;
-  state_->device = train::parseDevice(settings.device);
-  state_->trained = train::loadTrainedModel(checkpointDir, settings.device);
+  state_->device = core::parseDevice(settings.device);
+  state_->trained = checkpoint::loadTrainedModel(checkpointDir, settings.device);
   data::PreprocessSettings preprocess;
   preprocess.height = static_cast<int>(state_->trained.settings.imageSize);
   preprocess.width = preprocess.height;

@@ -12,8 +12,8 @@
 
 namespace taxon::train {
 
-LearningRateSchedule::LearningRateSchedule(const TrainSettings& settings, double stepsPerEpoch,
-                                           std::int64_t totalSteps)
+LearningRateSchedule::LearningRateSchedule(const settings::TrainSettings& settings,
+                                           double stepsPerEpoch, std::int64_t totalSteps)
     : kind_(settings.schedule),
       base_(settings.baseLearningRate()),
       decayEpochs_(settings.decayEpochs),
@@ -30,21 +30,21 @@ double LearningRateSchedule::at(std::int64_t step) const {
     return base_ * std::min(1.0, (s + 1.0) / warmupSteps_);  // a fractional warm-up ends at base
   }
   switch (kind_) {
-    case ScheduleKind::kStaircase:
+    case settings::ScheduleKind::kStaircase:
       return base_ * std::pow(decayFactor_, std::floor(s / stepsPerEpoch_ / decayEpochs_));
-    case ScheduleKind::kCosine: {
+    case settings::ScheduleKind::kCosine: {
       const double span = std::max(1.0, static_cast<double>(totalSteps_) - warmupSteps_);
       const double t = std::clamp((s - warmupSteps_) / span, 0.0, 1.0);
       return base_ * 0.5 * (1.0 + std::cos(std::numbers::pi * t));
     }
-    case ScheduleKind::kConstant:
+    case settings::ScheduleKind::kConstant:
       return base_;
   }
   return base_;
 }
 
 Optimizer::Optimizer(NamedTensors parameters, std::vector<bool> decay,
-                     const TrainSettings& settings)
+                     const settings::TrainSettings& settings)
     : kind_(settings.optimizer),
       rmsDecay_(settings.rmsDecay),
       momentum_(settings.momentum),
@@ -56,7 +56,7 @@ Optimizer::Optimizer(NamedTensors parameters, std::vector<bool> decay,
     slot.parameter = parameters[i].second;
     slot.decay = i < decay.size() && decay[i];
     at::NoGradGuard noGrad;
-    if (kind_ == OptimizerKind::kRmsProp) {
+    if (kind_ == settings::OptimizerKind::kRmsProp) {
       slot.ms = at::ones_like(slot.parameter);
     }
     slot.mom = at::zeros_like(slot.parameter);
@@ -83,7 +83,7 @@ void Optimizer::step(double learningRate) {
     }
     params.push_back(slot.parameter);
     grads.push_back(grad);
-    if (kind_ == OptimizerKind::kRmsProp) {
+    if (kind_ == settings::OptimizerKind::kRmsProp) {
       ms.push_back(slot.ms);
     }
     mom.push_back(slot.mom);
@@ -102,7 +102,7 @@ void Optimizer::step(double learningRate) {
       grads[decayedAt[k]] = std::move(added[k]);
     }
   }
-  if (kind_ == OptimizerKind::kRmsProp) {
+  if (kind_ == settings::OptimizerKind::kRmsProp) {
     at::_foreach_mul_(ms, rmsDecay_);
     at::_foreach_addcmul_(ms, grads, grads, 1.0 - rmsDecay_);
     auto denominators = at::_foreach_add(ms, epsilon_);
@@ -132,7 +132,8 @@ NamedTensors Optimizer::state() const {
     if (slot.ms.defined()) {
       out.emplace_back("ms/" + slot.name, slot.ms);
     }
-    out.emplace_back((kind_ == OptimizerKind::kRmsProp ? "mom/" : "buf/") + slot.name, slot.mom);
+    out.emplace_back((kind_ == settings::OptimizerKind::kRmsProp ? "mom/" : "buf/") + slot.name,
+                     slot.mom);
   }
   return out;
 }

@@ -11,11 +11,13 @@
 #include <utility>
 #include <vector>
 
-#include "train/TrainSettings.hpp"
+#include "checkpoint/StateDict.hpp"
+#include "settings/TrainSettings.hpp"
 
 namespace taxon::train {
 
-using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+using checkpoint::NamedTensors;
+using settings::TrainSettings;
 
 // The learning rate at a step: linear warm-up from 0 over warmupEpochs, but never over more than
 // kMaxWarmupFraction of the run (a one-epoch warm-up would otherwise fill a one-epoch run, whose
@@ -29,12 +31,12 @@ inline constexpr double kMaxWarmupFraction = 0.1;
 class LearningRateSchedule {
  public:
   // stepsPerEpoch: optimizer steps in one epoch; totalSteps: the run's length (for cosine).
-  LearningRateSchedule(const TrainSettings& settings, double stepsPerEpoch,
+  LearningRateSchedule(const settings::TrainSettings& settings, double stepsPerEpoch,
                        std::int64_t totalSteps);
   double at(std::int64_t step) const;
 
  private:
-  ScheduleKind kind_;
+  settings::ScheduleKind kind_;
   double base_, decayEpochs_, decayFactor_, warmupSteps_, stepsPerEpoch_;
   std::int64_t totalSteps_;
 };
@@ -46,7 +48,8 @@ class LearningRateSchedule {
 //   SGD: buf = momentum buf + g;  w -= lr buf (PyTorch's SGD, dampening 0).
 class Optimizer {
  public:
-  Optimizer(NamedTensors parameters, std::vector<bool> decay, const TrainSettings& settings);
+  Optimizer(NamedTensors parameters, std::vector<bool> decay,
+            const settings::TrainSettings& settings);
   // Applies one update from the parameters' .grad() (a parameter without one is left alone).
   void step(double learningRate);
   void zeroGrad();
@@ -61,7 +64,7 @@ class Optimizer {
     at::Tensor parameter, ms, mom;  // SGD keeps its buffer in mom
     bool decay = false;
   };
-  OptimizerKind kind_;
+  settings::OptimizerKind kind_;
   double rmsDecay_, momentum_, epsilon_, weightDecay_;
   std::vector<Slot> slots_;
 };

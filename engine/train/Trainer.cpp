@@ -18,19 +18,21 @@
 #include <sstream>
 #include <thread>
 
+#include "checkpoint/Checkpoint.hpp"
+#include "checkpoint/TrainedModel.hpp"
 #include "core/Error.hpp"
 #include "core/Files.hpp"
-#include "data/BatchStager.hpp"
-#include "data/BatchTensors.hpp"
+#include "core/torch/Device.hpp"
 #include "data/Loader.hpp"
-#include "data/RecordSet.hpp"
+#include "data/torch/BatchStager.hpp"
+#include "data/torch/BatchTensors.hpp"
 #include "dist/Distributed.hpp"
-#include "eval/Evaluator.hpp"
+#include "eval/torch/Evaluator.hpp"
 #include "model/TorchvisionWeights.hpp"
-#include "train/Checkpoint.hpp"
+#include "records/EventFile.hpp"
+#include "records/RecordSet.hpp"
+#include "settings/TrainSettingsJson.hpp"
 #include "train/CudaStep.hpp"
-#include "train/EventFile.hpp"
-#include "train/TrainSettingsJson.hpp"
 #include "train/TrainStep.hpp"
 
 namespace taxon::train {
@@ -48,7 +50,7 @@ double unixNow() {
 }
 
 // The fields that define the network and the data order: a resumed run must keep them.
-void checkResumable(const TrainSettings& saved, const TrainSettings& asked) {
+void checkResumable(const settings::TrainSettings& saved, const settings::TrainSettings& asked) {
   std::vector<std::string> changed;
   const auto same = [&](bool equal, const char* what) {
     if (!equal) {
@@ -237,18 +239,18 @@ RunFiles findRunFiles(const fs::path& trainDir) {
   std::error_code error;
   files.settings = fs::exists(trainDir / kSettingsFile, error);
   files.metrics = fs::exists(trainDir / kMetricsFile, error);
-  files.checkpoints = static_cast<int>(listCheckpoints(trainDir).size());
+  files.checkpoints = static_cast<int>(checkpoint::listCheckpoints(trainDir).size());
   return files;
 }
 
-TrainSettings readRunSettings(const fs::path& trainDir) {
+settings::TrainSettings readRunSettings(const fs::path& trainDir) {
   const fs::path path = trainDir / kSettingsFile;
   std::error_code error;
   if (!fs::exists(path, error)) {
     core::throwFileError(trainDir, "holds no training run to resume (no settings.json)");
   }
   try {
-    return trainSettingsFromJson(nlohmann::json::parse(core::readFile(path)));
+    return settings::trainSettingsFromJson(nlohmann::json::parse(core::readFile(path)));
   } catch (const nlohmann::json::exception& e) {
     core::throwFileError(path, std::string("is not valid JSON: ") + e.what());
   }
@@ -318,15 +320,16 @@ std::vector<double> parameterChecksum(torch::nn::Module& module) {
   return {host[0].item<double>(), host[1].item<double>()};
 }
 
-TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCallbacks& callbacks,
-                         std::stop_token stop, const Replica& replica) {
+TrainResult trainReplica(const settings::TrainSettings& asked, bool resume,
+                         const TrainCallbacks& callbacks, std::stop_token stop,
+                         const Replica& replica) {
   const auto log = [&](const std::string& text) {
     if (callbacks.onLog) {
       callbacks.onLog(text);
     }
   };
   const auto started = std::chrono::steady_clock::now();
-  TrainSettings settings = asked;
+  settings::TrainSettings settings = asked;
   TrainResult result;
   const fs::path dir = settings.trainDir;
   const bool leader = replica.leader();
@@ -353,23 +356,24 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
   };
 
   // --- the run's folder: new, or one to continue (rank 0 reads and writes it) ---
-  std::optional<CheckpointData> checkpoint;
+  std::optional<checkpoint::CheckpointData> checkpoint;
   fs::path checkpointPath;
   if (leader) {
     const RunFiles existing = findRunFiles(dir);
     if (resume) {
-      if (const int removed = removeUnfinishedCheckpoints(dir); removed > 0) {
+      if (const int removed = checkpoint::removeUnfinishedCheckpoints(dir); removed > 0) {
         log("removed " + std::to_string(removed) +
             " unfinished checkpoint file(s) of an interrupted save in " + dir.string());
       }
       std::vector<std::string> warnings;
-      checkpoint = readLatestCheckpoint(dir, &warnings, &checkpointPath);
+      checkpoint = checkpoint::readLatestCheckpoint(dir, &warnings, &checkpointPath);
       for (const auto& warning : warnings) {
         log("warning: " + warning);
       }
       if (checkpoint) {
-        checkResumable(trainSettingsFromJson(nlohmann::json::parse(checkpoint->settingsJson)),
-                       settings);
+        checkResumable(
+            settings::trainSettingsFromJson(nlohmann::json::parse(checkpoint->settingsJson)),
+            settings);
       } else if (existing.settings) {
         // Stopped before its first checkpoint: nothing to continue from but the start.
         checkResumable(readRunSettings(dir), settings);
@@ -387,8 +391,8 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
   }
 
   // --- data ---
-  const data::RecordSet records = data::openRecordSet(settings.dataDir);
-  const data::RecordSplit& trainSplit = records.split("train");
+  const records::RecordSet records = records::openRecordSet(settings.dataDir);
+  const records::RecordSplit& trainSplit = records.split("train");
   if (checkpoint && checkpoint->categories != records.categories) {
     core::throwFileError(settings.dataDir, "its categories are not the ones the run in " +
                                                dir.string() + " was trained on");
@@ -418,7 +422,7 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
   const bool cuda = device.is_cuda();
   const bool bf16 = cuda && settings.precision == "bf16";
   const bool channelsLast = cuda && settings.channelsLast;
-  const auto netSettings = modelSettings(settings, records.numClasses());
+  const auto netSettings = checkpoint::modelSettings(settings, records.numClasses());
   // Every replica draws the same initial weights (replica threads share the CPU generator, so one
   // at a time), which are also those of a single-replica run with the same seed. Dropout then
   // draws from the replica's own generator (see replicaSeed).
@@ -514,7 +518,7 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
   bool resumed = checkpoint.has_value();     // known to every replica after the broadcast
   if (checkpoint) {
     try {
-      const auto missing = copyInto(*net, checkpoint->model);
+      const auto missing = checkpoint::copyInto(*net, checkpoint->model);
       if (!missing.empty()) {
         throw core::Error("it lacks '" + missing.front() + "'");
       }
@@ -649,7 +653,7 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
   }
 
   std::optional<MetricsLog> metricsLog;
-  std::optional<EventFileWriter> events;
+  std::optional<records::EventFileWriter> events;
   if (leader) {
     metricsLog.emplace(dir / kMetricsFile);
     events.emplace(dir);
@@ -683,13 +687,13 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
       }
       evalNet->to(device);
     }
-    copyInto(*evalNet, namedState(*net));     // batch-norm statistics
-    copyInto(*evalNet, average->averages());  // averaged parameters
+    checkpoint::copyInto(*evalNet, namedState(*net));     // batch-norm statistics
+    checkpoint::copyInto(*evalNet, average->averages());  // averaged parameters
     if (settings.recalibrateExamples <= 0) {
       return;
     }
     if (statisticsStep == step) {
-      copyInto(*evalNet, averagedStatistics);
+      checkpoint::copyInto(*evalNet, averagedStatistics);
       return;
     }
     eval::RecalibrationSettings recalibration;
@@ -736,7 +740,7 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
     if (!leader) {
       return;
     }
-    CheckpointData data;
+    checkpoint::CheckpointData data;
     data.step = step;
     data.epoch = epoch;
     data.positionRecords = position.records;
@@ -761,7 +765,7 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
       data.generators.emplace_back(generatorName(r),
                                    unpackBytes(generators.data() + r * ownGenerator.size()));
     }
-    result.lastCheckpoint = saveCheckpoint(dir, data, settings.keepCheckpoints);
+    result.lastCheckpoint = checkpoint::saveCheckpoint(dir, data, settings.keepCheckpoints);
   };
 
   // Validation with the averaged weights.
@@ -1072,10 +1076,11 @@ TrainResult trainReplica(const TrainSettings& asked, bool resume, const TrainCal
 
 // Devices of this process's replicas: the CPU for all, or consecutive GPUs from the asked index
 // (offset by the process's LOCAL_RANK when each process of a node drives its own GPUs).
-std::vector<c10::Device> replicaDevices(const TrainSettings& settings, const dist::Launch& launch) {
+std::vector<c10::Device> replicaDevices(const settings::TrainSettings& settings,
+                                        const dist::Launch& launch) {
   std::vector<c10::Device> devices;
   if (settings.device.rfind("cuda", 0) != 0) {
-    devices.assign(static_cast<std::size_t>(settings.replicas), parseDevice(settings.device));
+    devices.assign(static_cast<std::size_t>(settings.replicas), core::parseDevice(settings.device));
     return devices;
   }
   const auto colon = settings.device.find(':');
@@ -1102,8 +1107,8 @@ std::vector<c10::Device> replicaDevices(const TrainSettings& settings, const dis
 
 }  // namespace
 
-TrainResult train(const TrainSettings& asked, bool resume, const TrainCallbacks& callbacks,
-                  std::stop_token stop) {
+TrainResult train(const settings::TrainSettings& asked, bool resume,
+                  const TrainCallbacks& callbacks, std::stop_token stop) {
   core::throwIfInvalid("training", asked.validate());
   const dist::Launch launch = dist::launchFromEnvironment();
   const int local = asked.replicas;

@@ -34,7 +34,7 @@
 #include <string>
 
 #include "core/Progress.hpp"
-#include "train/TrainSettings.hpp"
+#include "settings/TrainSettings.hpp"
 
 namespace taxon::train {
 
@@ -99,15 +99,15 @@ struct RunFiles {
 RunFiles findRunFiles(const std::filesystem::path& trainDir);
 
 // The settings a run in `trainDir` was started with (settings.json). Throws core::Error.
-TrainSettings readRunSettings(const std::filesystem::path& trainDir);
+settings::TrainSettings readRunSettings(const std::filesystem::path& trainDir);
 
 // Trains. With `resume`, continues the run in settings.trainDir from its newest readable
 // checkpoint (the model, data order and schedule must match the checkpoint's; the length,
 // intervals, device and threads may change); without it, refuses (core::Error, touching nothing)
 // when the train dir already holds a run. A non-finite loss stops the run with core::Error and no
 // checkpoint of the broken state. Cancelling through `stop` writes a checkpoint and returns.
-TrainResult train(const TrainSettings& settings, bool resume, const TrainCallbacks& callbacks,
-                  std::stop_token stop = {});
+TrainResult train(const settings::TrainSettings& settings, bool resume,
+                  const TrainCallbacks& callbacks, std::stop_token stop = {});
 
 // The seed's log line: "2016-12-21 07:40:47.901352: step 89910, loss = 5.92 (141.0
 // examples/sec; 1.816 sec/batch)" (local time).

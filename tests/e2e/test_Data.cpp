@@ -8,9 +8,9 @@
 #include "RunCommand.hpp"
 #include "TestFiles.hpp"
 #include "core/Text.hpp"
-#include "data/Catalog.hpp"
-#include "data/ImageExample.hpp"
-#include "data/RecordFile.hpp"
+#include "project/Catalog.hpp"
+#include "records/ImageExample.hpp"
+#include "records/RecordFile.hpp"
 
 namespace taxon::test {
 namespace {
@@ -28,14 +28,14 @@ void makeSeedFolders(const fs::path& root, int perCategory) {
   }
 }
 
-std::vector<data::ImageExample> readShards(const fs::path& dir, const std::string& split) {
-  std::vector<data::ImageExample> out;
+std::vector<records::ImageExample> readShards(const fs::path& dir, const std::string& split) {
+  std::vector<records::ImageExample> out;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.path().filename().string().starts_with(split + "-")) {
-      data::RecordReader reader(entry.path());
+      records::RecordReader reader(entry.path());
       std::string payload;
       while (reader.next(payload)) {
-        out.push_back(data::decodeExample(payload));
+        out.push_back(records::decodeExample(payload));
       }
     }
   }
@@ -124,7 +124,7 @@ TEST(DataCli, ImportThenBuildRecordsFromTheProject) {
 }
 
 std::vector<std::string> categoryPaths(const fs::path& project) {
-  data::Catalog catalog(project, /*create=*/false);
+  project::Catalog catalog(project, /*create=*/false);
   std::vector<std::string> paths;
   for (const auto& c : catalog.categories()) {
     paths.push_back(c.path);
@@ -133,7 +133,7 @@ std::vector<std::string> categoryPaths(const fs::path& project) {
 }
 
 std::string categoryOf(const fs::path& project, const fs::path& image) {
-  data::Catalog catalog(project, /*create=*/false);
+  project::Catalog catalog(project, /*create=*/false);
   const auto record = catalog.imageByPath(image);
   if (!record || record->categoryId == 0) {
     return "";
@@ -176,14 +176,14 @@ TEST(DataCli, CsvConflictsAreReportedAndMakeNoEmptyCategories) {
   EXPECT_NE(r.err.find("relabeled as listed (one edit"), std::string::npos) << r.err;
   EXPECT_EQ(categoryOf(project, dir / "a.jpg"), "Other");
   {
-    data::Catalog catalog(project, /*create=*/false);
+    project::Catalog catalog(project, /*create=*/false);
     ASSERT_TRUE(catalog.undo());
   }
   EXPECT_EQ(categoryOf(project, dir / "a.jpg"), "Men");
 
   // A category without images (made in the app, or emptied by relabeling) gets no label.
   {
-    data::Catalog catalog(project, /*create=*/false);
+    project::Catalog catalog(project, /*create=*/false);
     catalog.createCategory("Empty");
   }
   r = taxon({"build-records", project.string(), "--validation_shards=1"});

@@ -15,9 +15,10 @@
 #include <vector>
 
 #include "TestFiles.hpp"
-#include "data/Catalog.hpp"
-#include "data/Importer.hpp"
-#include "data/RecordBuilder.hpp"
+#include "project/Catalog.hpp"
+#include "project/Importer.hpp"
+#include "project/ProjectRecords.hpp"
+#include "records/RecordBuilder.hpp"
 
 namespace taxon::test {
 
@@ -73,7 +74,7 @@ inline void makeUiTestProject(const std::filesystem::path& project, int perCateg
   const fs::path source = project / "source";
   for (std::size_t c = 0; c < uiTestCategories().size(); ++c) {
     const auto pictures = fashionMnistPictures(kUiTestFashionClasses[c], perCategory);
-    const auto levels = data::categorySegments(uiTestCategories()[c]);
+    const auto levels = core::categorySegments(uiTestCategories()[c]);
     fs::path folder = source;
     std::string rest = uiTestCategories()[c];
     for (const auto& part : {rest.substr(0, rest.find(" > ")), rest.substr(rest.find(" > ") + 3)}) {
@@ -87,19 +88,19 @@ inline void makeUiTestProject(const std::filesystem::path& project, int perCateg
       writeFile(folder / name, encode(picture, ".png"));
     }
   }
-  data::Catalog catalog(project, /*create=*/true);
-  data::ImportSettings settings;
+  project::Catalog catalog(project, /*create=*/true);
+  project::ImportSettings settings;
   settings.sources = {source};
   settings.validationFraction = 0.25;
   settings.threads = 2;
-  data::importImages(catalog, settings);
+  project::importImages(catalog, settings);
   if (records) {
-    data::RecordBuildSettings build;
+    records::RecordBuildSettings build;
     build.project = project;
     build.trainShards = 1;
     build.validationShards = 1;
     build.numThreads = 2;
-    data::buildRecords(build);
+    project::buildRecords(build);
   }
 }
 

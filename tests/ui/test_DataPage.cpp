@@ -234,11 +234,11 @@ class TestDataPage : public QObject {
   void aMillionImagesInAThousandCategories() {
     taxon::test::TempDir big;
     {
-      taxon::data::Catalog catalog(big.path(), true);
-      std::vector<taxon::data::NewImage> images;
+      taxon::project::Catalog catalog(big.path(), true);
+      std::vector<taxon::project::NewImage> images;
       images.reserve(100000);
       for (int i = 0; i < 1000000; ++i) {
-        taxon::data::NewImage image;
+        taxon::project::NewImage image;
         const int c = i % 1000;
         image.path =
             big.path() / ("images/" + std::to_string(c) + "/" + std::to_string(i) + ".jpg");
@@ -249,7 +249,7 @@ class TestDataPage : public QObject {
         image.bytes = 30000;
         image.categoryPath = "Level " + std::to_string(c / 100) + " > Group " +
                              std::to_string(c / 10 % 10) + " > Leaf " + std::to_string(c);
-        image.split = taxon::data::Split::Train;
+        image.split = taxon::project::Split::Train;
         images.push_back(std::move(image));
         if (images.size() == 100000) {
           catalog.insertImages(images);

@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "checkpoint/CheckpointFiles.hpp"
 #include "common/Paths.hpp"
-#include "train/CheckpointFiles.hpp"
 
 namespace taxon::ui {
 
@@ -207,7 +207,8 @@ void ClassifyJob::process(Worker& worker, const Request& request, std::stop_toke
     worker.newestSeen = -1;
   }
   const fs::path dir = toPath(request.checkpointDir);
-  const auto newest = request.checkpointDir.isEmpty() ? std::nullopt : train::newestCheckpoint(dir);
+  const auto newest =
+      request.checkpointDir.isEmpty() ? std::nullopt : checkpoint::newestCheckpoint(dir);
   if (newest && newest->step > worker.newestSeen) {
     try {
       auto classifier = std::make_unique<infer::Classifier>(dir, settings_);

@@ -24,11 +24,11 @@
 #include <QVBoxLayout>
 #include <algorithm>
 
+#include "checkpoint/CheckpointFiles.hpp"
 #include "classify/ClassifyJob.hpp"
 #include "classify/PredictionModel.hpp"
 #include "classify/ScoreBarDelegate.hpp"
 #include "common/Paths.hpp"
-#include "train/CheckpointFiles.hpp"
 
 namespace taxon::ui {
 
@@ -219,7 +219,7 @@ void ClassifyPage::listCheckpoints() {
     return;
   }
   checkpoints_->addItem(tr("newest checkpoint"), QString());
-  auto files = train::listCheckpoints(toPath(run_));
+  auto files = checkpoint::listCheckpoints(toPath(run_));
   std::reverse(files.begin(), files.end());  // newest first
   for (const auto& file : files) {
     checkpoints_->addItem(tr("step %L1").arg(file.step), fromPath(file.path));

@@ -5,7 +5,7 @@
 #include <exception>
 
 #include "common/Paths.hpp"
-#include "data/Catalog.hpp"
+#include "project/Catalog.hpp"
 
 namespace taxon::ui {
 namespace {
@@ -24,7 +24,7 @@ ProjectSession::~ProjectSession() = default;
 
 bool ProjectSession::open(const QString& dir, bool create, QString* error) {
   try {
-    auto catalog = std::make_unique<data::Catalog>(toPath(dir), create);
+    auto catalog = std::make_unique<project::Catalog>(toPath(dir), create);
     catalog_ = std::move(catalog);
     dir_ = QFileInfo(dir).absoluteFilePath();
   } catch (const std::exception& e) {

@@ -13,7 +13,7 @@
 #include <optional>
 #include <vector>
 
-namespace taxon::data {
+namespace taxon::project {
 class Catalog;
 }
 
@@ -39,7 +39,7 @@ class ProjectSession : public QObject {
   QStringList runDirs() const;
 
   // The catalog; null when no project is open. GUI thread only.
-  data::Catalog* catalog() const { return catalog_.get(); }
+  project::Catalog* catalog() const { return catalog_.get(); }
 
   // Category paths sorted, for pickers.
   QStringList categoryPaths() const;
@@ -76,7 +76,7 @@ class ProjectSession : public QObject {
   bool replay(bool forward, QString* error);
 
   QString dir_;
-  std::unique_ptr<data::Catalog> catalog_;
+  std::unique_ptr<project::Catalog> catalog_;
 };
 
 }  // namespace taxon::ui

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "common/ProjectSession.hpp"
-#include "data/Catalog.hpp"
+#include "project/Catalog.hpp"
 
 namespace taxon::ui {
 

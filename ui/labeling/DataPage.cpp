@@ -167,7 +167,7 @@ void DataPage::categorySelected() {
   const auto ids = current.data(CategoryTreeModel::kSubtreeIdsRole).value<QList<qint64>>();
   const QString split = split_->currentData().toString();
   images_->setCategories(ids,
-                         split.isEmpty() ? std::nullopt : data::parseSplit(split.toStdString()));
+                         split.isEmpty() ? std::nullopt : project::parseSplit(split.toStdString()));
   showStatus(
       tr("%1: %n image(s)", nullptr, static_cast<int>(images_->totalRows())).arg(selectedPath_));
 }
@@ -330,8 +330,8 @@ void DataPage::restoreExpanded() {
     // The ids under the node may have changed (a merge, a new category).
     const auto ids = index.data(CategoryTreeModel::kSubtreeIdsRole).value<QList<qint64>>();
     const QString split = split_->currentData().toString();
-    images_->setCategories(ids,
-                           split.isEmpty() ? std::nullopt : data::parseSplit(split.toStdString()));
+    images_->setCategories(
+        ids, split.isEmpty() ? std::nullopt : project::parseSplit(split.toStdString()));
   }
 }
 

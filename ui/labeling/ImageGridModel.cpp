@@ -28,7 +28,7 @@ ImageGridModel::ImageGridModel(ProjectSession* session, ThumbnailCache* thumbnai
 }
 
 void ImageGridModel::setCategories(const QList<qint64>& categoryIds,
-                                   std::optional<data::Split> split) {
+                                   std::optional<project::Split> split) {
   categoryIds_ = categoryIds;
   split_ = split;
   refresh();
@@ -74,7 +74,7 @@ QVariant ImageGridModel::data(const QModelIndex& index, int role) const {
   if (!index.isValid() || index.row() >= static_cast<int>(rows_.size())) {
     return {};
   }
-  const data::ImageRecord& image = rows_[static_cast<std::size_t>(index.row())];
+  const project::ImageRecord& image = rows_[static_cast<std::size_t>(index.row())];
   switch (role) {
     case Qt::DisplayRole:
       return QFileInfo(QString::fromStdString(image.path)).fileName();
@@ -98,8 +98,8 @@ QVariant ImageGridModel::data(const QModelIndex& index, int role) const {
     case kCategoryRole:
       return categoryNames_.value(image.categoryId);
     case kSplitRole:
-      return QString::fromLatin1(data::splitName(image.split).data(),
-                                 static_cast<int>(data::splitName(image.split).size()));
+      return QString::fromLatin1(project::splitName(image.split).data(),
+                                 static_cast<int>(project::splitName(image.split).size()));
     case kDetailsRole:
       return tr("%1 x %2 %3, %4 KiB, %5 split; from %6")
           .arg(image.width)

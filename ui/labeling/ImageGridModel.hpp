@@ -12,7 +12,7 @@
 #include <optional>
 #include <vector>
 
-#include "data/Catalog.hpp"
+#include "project/Catalog.hpp"
 
 namespace taxon::ui {
 
@@ -36,7 +36,7 @@ class ImageGridModel : public QAbstractListModel {
 
   // Shows the images of these categories (in this order), optionally of one split.
   void setCategories(const QList<qint64>& categoryIds,
-                     std::optional<data::Split> split = std::nullopt);
+                     std::optional<project::Split> split = std::nullopt);
   void refresh();                 // re-reads the catalog, keeping the filter
   std::int64_t totalRows() const  // rows once everything is fetched
   {
@@ -64,9 +64,9 @@ class ImageGridModel : public QAbstractListModel {
   ProjectSession* session_;
   ThumbnailCache* thumbnails_;
   QList<qint64> categoryIds_;
-  std::optional<data::Split> split_;
+  std::optional<project::Split> split_;
   std::vector<Segment> segments_;
-  std::vector<data::ImageRecord> rows_;
+  std::vector<project::ImageRecord> rows_;
   QHash<std::int64_t, int> rowOfImage_;
   QHash<std::int64_t, QString> categoryNames_;
   std::int64_t total_ = 0;

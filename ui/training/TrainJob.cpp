@@ -16,7 +16,7 @@ TrainJob::~TrainJob() {
   }
 }
 
-bool TrainJob::start(const train::TrainSettings& settings, bool resume) {
+bool TrainJob::start(const settings::TrainSettings& settings, bool resume) {
   if (running_) {
     return false;
   }

@@ -39,7 +39,7 @@ class TrainJob : public QObject {
 
   // Starts a run (or with `resume`, continues the one in settings.trainDir). False when one is
   // running already.
-  bool start(const train::TrainSettings& settings, bool resume);
+  bool start(const settings::TrainSettings& settings, bool resume);
   void pause();
   void resume();
   void stop();

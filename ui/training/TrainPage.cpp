@@ -32,8 +32,9 @@
 #include "common/Paths.hpp"
 #include "common/ProjectSession.hpp"
 #include "core/Progress.hpp"
-#include "core/Runtime.hpp"
-#include "data/RecordBuilder.hpp"
+#include "core/torch/Runtime.hpp"
+#include "project/ProjectRecords.hpp"
+#include "records/RecordBuilder.hpp"
 #include "training/ChartPanel.hpp"
 #include "training/TrainJob.hpp"
 
@@ -246,8 +247,8 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
 
 TrainPage::~TrainPage() = default;
 
-train::TrainSettings TrainPage::settingsFromForm() const {
-  train::TrainSettings s;
+settings::TrainSettings TrainPage::settingsFromForm() const {
+  settings::TrainSettings s;
   s.applyRecipe(recipe_->currentData().toString().toStdString());
   s.trainDir = toPath(QDir(session_->runsDir()).filePath(name_->text().trimmed()));
   s.dataDir = toPath(session_->recordsDir());
@@ -320,11 +321,11 @@ void TrainPage::ensureRecords(const std::function<void()>& then) {
                           }
                         });
   records_->start([project](std::stop_token stop, const core::ProgressFn& progress) {
-    data::RecordBuildSettings build;
+    records::RecordBuildSettings build;
     build.project = toPath(project);
     build.numThreads = std::max(1, QThread::idealThreadCount());
     build.trainShards = 4;
-    const auto report = data::buildRecords(build, progress, stop);
+    const auto report = project::buildRecords(build, progress, stop);
     std::int64_t total = 0;
     for (const auto& split : report.splits) {
       total += split.records;
@@ -340,7 +341,7 @@ void TrainPage::startRun() {
   if (!session_->isOpen() || job_->isRunning() || records_->isRunning()) {
     return;
   }
-  const train::TrainSettings settings = settingsFromForm();
+  const settings::TrainSettings settings = settingsFromForm();
   const auto problems = settings.validate();
   if (!problems.empty()) {
     QString text;
@@ -385,14 +386,14 @@ void TrainPage::resumeRun() {
     return;
   }
   // Continue a stopped run with its own settings; the form's length applies.
-  train::TrainSettings settings;
+  settings::TrainSettings settings;
   try {
     settings = train::readRunSettings(toPath(runDir_));
   } catch (const std::exception& e) {
     state_->setText(QString::fromUtf8(e.what()));
     return;
   }
-  const train::TrainSettings form = settingsFromForm();
+  const settings::TrainSettings form = settingsFromForm();
   settings.dataDir = form.dataDir;
   settings.maxSteps = form.maxSteps;
   settings.maxEpochs = form.maxEpochs;

@@ -10,7 +10,7 @@
 #include <QWidget>
 #include <functional>
 
-#include "train/TrainSettings.hpp"
+#include "settings/TrainSettings.hpp"
 #include "training/RunHistory.hpp"
 
 class QCheckBox;
@@ -40,7 +40,7 @@ class TrainPage : public QWidget {
   ~TrainPage() override;
 
   // The settings the form describes (the run goes to PROJECT/runs/NAME, data from its records).
-  train::TrainSettings settingsFromForm() const;
+  settings::TrainSettings settingsFromForm() const;
   // Fills the form (tests; a small run).
   void setForm(int imageSize, double depthMultiplier, int batchSize, qint64 steps,
                const QString& recipe, qint64 evalEvery, const QString& runName);

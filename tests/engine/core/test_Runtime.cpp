@@ -1,4 +1,4 @@
-#include "core/Runtime.hpp"
+#include "core/torch/Runtime.hpp"
 
 #include <gtest/gtest.h>
 

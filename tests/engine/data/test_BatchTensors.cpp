@@ -1,11 +1,11 @@
-#include "data/BatchTensors.hpp"
+#include "data/torch/BatchTensors.hpp"
 
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
 
 #include "core/Error.hpp"
-#include "data/BatchStager.hpp"
+#include "data/torch/BatchStager.hpp"
 
 namespace taxon::data {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "TestFiles.hpp"
 #include "core/Error.hpp"
-#include "data/ImageDecode.hpp"
+#include "image/ImageDecode.hpp"
 
 namespace taxon::data {
 namespace {
@@ -47,7 +47,7 @@ TEST(InceptionPreprocess, CropsStayWithinAreaAndAspectBounds) {
   const int width = 640, height = 480;
   double smallest = 1.0, largest = 0.0, narrowest = 10.0, widest = 0.0;
   for (std::uint64_t seed = 0; seed < 5000; ++seed) {
-    SeededRandom random(seed);
+    core::SeededRandom random(seed);
     const cv::Rect crop = pre.sampleCrop(width, height, random);
     ASSERT_GE(crop.x, 0);
     ASSERT_GE(crop.y, 0);
@@ -76,7 +76,7 @@ TEST(InceptionPreprocess, CropFallsBackToTheClampedWholeImage) {
   PreprocessSettings s;
   s.minArea = 0.9;  // a 10:1 image has no crop of 90% of its area with a ratio up to 4/3
   const InceptionPreprocess pre(s);
-  SeededRandom random(1);
+  core::SeededRandom random(1);
   const cv::Rect crop = pre.sampleCrop(1000, 100, random);
   EXPECT_EQ(crop, cv::Rect(433, 0, 133, 100));
 }
@@ -230,7 +230,7 @@ TEST(InceptionPreprocess, ColourDistortionIsSeededAndVaried) {
   EXPECT_GT(cv::norm(a, c, cv::NORM_L1), 0.0);
   int orders[2] = {0, 0};
   for (std::uint64_t seed = 0; seed < 40; ++seed) {
-    SeededRandom random(seed);
+    core::SeededRandom random(seed);
     cv::Mat out = output(pre.settings());
     ++orders[pre.trainImage(toRgb(test::makePicture(50, 50, 1)), seed, out).colourOrder];
   }

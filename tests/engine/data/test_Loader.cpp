@@ -1,4 +1,5 @@
 #include "data/Loader.hpp"
+#include "records/RecordSet.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +12,8 @@
 
 #include "TestFiles.hpp"
 #include "core/Error.hpp"
-#include "data/ImageExample.hpp"
-#include "data/RecordFile.hpp"
+#include "records/ImageExample.hpp"
+#include "records/RecordFile.hpp"
 
 namespace taxon::data {
 namespace {
@@ -42,9 +43,9 @@ std::vector<std::filesystem::path> writeShards(const test::TempDir& dir,
   int i = 0;
   for (std::size_t s = 0; s < counts.size(); ++s) {
     const auto path = dir / ("train-" + std::to_string(10000 + s).substr(1));
-    RecordWriter writer(path);
+    records::RecordWriter writer(path);
     for (int r = 0; r < counts[s]; ++r, ++i) {
-      ImageExample example;
+      records::ImageExample example;
       const auto c = colourOf(i);
       example.encoded =
           broken.count(i) > 0
@@ -54,7 +55,7 @@ std::vector<std::filesystem::path> writeShards(const test::TempDir& dir,
       example.label = i % 7 + 1;
       example.width = width;
       example.height = height;
-      writer.write(encodeExample(example));
+      writer.write(records::encodeExample(example));
     }
     writer.close();
     shards.push_back(path);
@@ -343,7 +344,7 @@ TEST(Loader, CorruptImagesAndDamagedRecordsAreSkippedAndReported) {
   auto shards = writeShards(dir, {10, 10, 10}, {3, 17});
   // Damage one record's payload in the third shard (image 25): its checksum no longer matches.
   std::string bytes = test::readFile(shards[2]);
-  RecordReader reader(shards[2]);
+  records::RecordReader reader(shards[2]);
   std::string payload;
   for (int r = 0; r < 5; ++r) {
     reader.next(payload);
@@ -426,11 +427,11 @@ TEST(Loader, ListsShardsByPrefix) {
   writeShards(dir, {1, 1, 1});
   test::writeFile(dir / "validation-0000", "x");
   test::writeFile(dir / "train-0003.tmp-123", "x");
-  const auto shards = listShards(dir.path(), "train-");
+  const auto shards = records::listShards(dir.path(), "train-");
   ASSERT_EQ(shards.size(), 3u);
   EXPECT_EQ(shards[0].filename(), "train-0000");
   EXPECT_EQ(shards[2].filename(), "train-0002");
-  EXPECT_THROW(listShards(dir / "nowhere", "train-"), core::Error);
+  EXPECT_THROW(records::listShards(dir / "nowhere", "train-"), core::Error);
 }
 
 }  // namespace

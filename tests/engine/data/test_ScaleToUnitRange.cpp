@@ -1,4 +1,4 @@
-#include "data/ScaleToUnitRange.hpp"
+#include "data/torch/ScaleToUnitRange.hpp"
 
 #include <gtest/gtest.h>
 

@@ -4,8 +4,8 @@
 
 #include <torch/torch.h>
 
-#include "data/BatchStager.hpp"
-#include "data/ScaleToUnitRange.hpp"
+#include "data/torch/BatchStager.hpp"
+#include "data/torch/ScaleToUnitRange.hpp"
 
 namespace taxon::data {
 namespace {

@@ -14,11 +14,12 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include "checkpoint/Checkpoint.hpp"
+#include "checkpoint/TrainedModel.hpp"
 #include "core/Error.hpp"
 #include "model/InceptionV3.hpp"
-#include "train/Checkpoint.hpp"
-#include "train/TrainSettings.hpp"
-#include "train/TrainSettingsJson.hpp"
+#include "settings/TrainSettings.hpp"
+#include "settings/TrainSettingsJson.hpp"
 
 namespace taxon::model {
 namespace {
@@ -178,11 +179,11 @@ TEST(TorchvisionCompat, ExportedCheckpointLoadsIntoTorchvisionWithTheAveragedWei
   ScratchDir dir;
   torch::manual_seed(5);
   InceptionV3 model(tenClasses());
-  train::CheckpointData data;
+  checkpoint::CheckpointData data;
   data.step = 42;
-  train::TrainSettings settings;
+  settings::TrainSettings settings;
   settings.imageSize = 299;
-  data.settingsJson = train::toJson(settings).dump();
+  data.settingsJson = settings::toJson(settings).dump();
   for (int i = 0; i < 10; ++i) {
     data.categories.push_back("category " + std::to_string(i));
   }
@@ -196,12 +197,12 @@ TEST(TorchvisionCompat, ExportedCheckpointLoadsIntoTorchvisionWithTheAveragedWei
                                 item.value() * 0.5 + 0.01 * torch::randn_like(item.value()));
     }
   }
-  train::saveCheckpoint(dir.path(), data, 1);
-  const auto trained = train::exportTorchvision(dir.path(), dir / "taxon.pt");
+  checkpoint::saveCheckpoint(dir.path(), data, 1);
+  const auto trained = checkpoint::exportTorchvision(dir.path(), dir / "taxon.pt");
   EXPECT_EQ(trained.step, 42);
 
   // Our logits with the averaged parameters.
-  const auto missing = train::copyInto(*model, data.average);
+  const auto missing = checkpoint::copyInto(*model, data.average);
   EXPECT_EQ(missing.size(), stateDict(*model).size() - data.average.size());  // the buffers
   model->eval();
   torch::NoGradGuard noGrad;
@@ -216,7 +217,7 @@ TEST(TorchvisionCompat, ExportedCheckpointLoadsIntoTorchvisionWithTheAveragedWei
 
   // A reduced network cannot become torchvision's.
   settings.depthMultiplier = 0.5;
-  data.settingsJson = train::toJson(settings).dump();
+  data.settingsJson = settings::toJson(settings).dump();
   data.step = 43;
   InceptionV3 small(InceptionSettings{.numClasses = 10, .depthMultiplier = 0.5});
   data.model.clear();
@@ -227,8 +228,8 @@ TEST(TorchvisionCompat, ExportedCheckpointLoadsIntoTorchvisionWithTheAveragedWei
   for (const auto& item : small->named_parameters()) {
     data.average.emplace_back(item.key(), item.value());
   }
-  train::saveCheckpoint(dir.path(), data, 1);
-  EXPECT_THROW(train::exportTorchvision(dir.path(), dir / "small.pt"), core::Error);
+  checkpoint::saveCheckpoint(dir.path(), data, 1);
+  EXPECT_THROW(checkpoint::exportTorchvision(dir.path(), dir / "small.pt"), core::Error);
 }
 
 TEST(TorchvisionCompat, LoadingNamesTheFileAndEveryBadKey) {

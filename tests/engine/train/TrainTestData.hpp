@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "TestFiles.hpp"
-#include "data/ImageExample.hpp"
-#include "data/RecordFile.hpp"
-#include "train/TrainSettings.hpp"
+#include "records/ImageExample.hpp"
+#include "records/RecordFile.hpp"
+#include "settings/TrainSettings.hpp"
 
 namespace taxon::test {
 
@@ -47,16 +47,16 @@ inline void writeShard(const std::filesystem::path& dir, const std::string& spli
                        const std::function<std::string(int)>& picture = categoryPng,
                        const std::function<std::int64_t(int)>& label = {}) {
   std::filesystem::create_directories(dir);
-  data::RecordWriter writer(dir / (split + "-00000-of-00001"));
+  records::RecordWriter writer(dir / (split + "-00000-of-00001"));
   for (int i = 0; i < count; ++i) {
-    data::ImageExample example;
+    records::ImageExample example;
     example.encoded = picture(i);
     example.filename = "img-" + std::to_string(i) + ".png";
     example.label = label ? label(i) : i % 4 + 1;
     example.text = fourCategories()[static_cast<std::size_t>(i % 4)];
     example.width = 64;
     example.height = 64;
-    writer.write(data::encodeExample(example));
+    writer.write(records::encodeExample(example));
   }
   writer.close();
 }
@@ -112,9 +112,9 @@ inline std::vector<double> loggedCrossEntropies(const std::filesystem::path& tra
 }
 
 // A network and recipe small enough for tests: 16 channels everywhere, 75 x 75 inputs, batch 8.
-inline train::TrainSettings tinyRun(const std::filesystem::path& trainDir,
-                                    const std::filesystem::path& dataDir) {
-  train::TrainSettings s;
+inline settings::TrainSettings tinyRun(const std::filesystem::path& trainDir,
+                                       const std::filesystem::path& dataDir) {
+  settings::TrainSettings s;
   s.trainDir = trainDir;
   s.dataDir = dataDir;
   s.imageSize = 75;

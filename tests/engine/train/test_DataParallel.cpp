@@ -12,9 +12,10 @@
 #include <unistd.h>
 
 #include "TrainTestData.hpp"
+#include "checkpoint/Checkpoint.hpp"
+#include "checkpoint/TrainedModel.hpp"
 #include "core/Error.hpp"
 #include "dist/Distributed.hpp"
-#include "train/Checkpoint.hpp"
 #include "train/Trainer.hpp"
 
 namespace taxon::test {
@@ -413,13 +414,13 @@ TEST(DataParallel, SynchronizedInceptionMatchesTheCombinedBatch) {
 }
 
 // Deterministic data and model for comparing runs: whole images in file order, no dropout.
-train::TrainSettings comparableRun(const fs::path& trainDir, const fs::path& dataDir) {
+settings::TrainSettings comparableRun(const fs::path& trainDir, const fs::path& dataDir) {
   auto s = tinyRun(trainDir, dataDir);
   s.distort = false;
   s.shuffleBuffer = 1;
   s.dropout = 0.0;
-  s.optimizer = train::OptimizerKind::kSgd;
-  s.schedule = train::ScheduleKind::kConstant;
+  s.optimizer = settings::OptimizerKind::kSgd;
+  s.schedule = settings::ScheduleKind::kConstant;
   // Small steps: this tiny network's gradients are large, and a large rate would amplify float
   // rounding (summation order differs between the runs) into different trajectories.
   s.learningRate = 0.002;
@@ -436,7 +437,7 @@ train::TrainSettings comparableRun(const fs::path& trainDir, const fs::path& dat
 // below it by 2-3 % (measured on oneDNN's AVX2,
 // AVX-512 and SSE4.1 kernels; see SynchronizedInceptionMatchesTheCombinedBatch for the exact
 // comparison in double). Unsynchronized batch norm moves it by more than 30 %.
-double stepDifference(const train::CheckpointData& a, const train::CheckpointData& b) {
+double stepDifference(const checkpoint::CheckpointData& a, const checkpoint::CheckpointData& b) {
   std::vector<torch::Tensor> ga, gb;
   EXPECT_EQ(a.optimizer.size(), b.optimizer.size());
   for (std::size_t i = 0; i < a.optimizer.size() && i < b.optimizer.size(); ++i) {
@@ -482,8 +483,8 @@ TEST_F(DataParallelTraining, TwoReplicasEqualOneWithTheCombinedBatch) {
   ASSERT_EQ(a.size(), 1u);
   ASSERT_EQ(b.size(), 1u);
   EXPECT_NEAR(a[0], b[0], 1e-4 * std::max(1.0, std::abs(a[0])));
-  const auto ca = train::readCheckpoint(single.lastCheckpoint);
-  const auto cb = train::readCheckpoint(pair.lastCheckpoint);
+  const auto ca = checkpoint::readCheckpoint(single.lastCheckpoint);
+  const auto cb = checkpoint::readCheckpoint(pair.lastCheckpoint);
   ASSERT_EQ(ca.model.size(), cb.model.size());
   const double difference = stepDifference(ca, cb);
   std::printf("one step's update: %.2e of its size from the combined batch's\n", difference);
@@ -551,8 +552,8 @@ TEST_F(DataParallelTraining, UnsynchronizedBatchNormDiffersFromTheCombinedBatch)
   ASSERT_EQ(a.size(), b.size());
   EXPECT_GT(std::abs(a[0] - b[0]), 1e-4);  // the same weights and images, normalized differently
   // The measure TwoReplicasEqualOneWithTheCombinedBatch bounds by 0.1 tells the runs apart.
-  const double difference = stepDifference(train::readCheckpoint(single.lastCheckpoint),
-                                           train::readCheckpoint(pair.lastCheckpoint));
+  const double difference = stepDifference(checkpoint::readCheckpoint(single.lastCheckpoint),
+                                           checkpoint::readCheckpoint(pair.lastCheckpoint));
   std::printf("one step's update without synchronization: %.2e of its size\n", difference);
   EXPECT_GT(difference, 0.3);
 }
@@ -579,8 +580,8 @@ TEST_F(DataParallelTraining, TwoReplicasWithDropoutResumeExactly) {
   const auto b = loggedCrossEntropies(parts.trainDir);
   ASSERT_EQ(a.size(), 6u);
   EXPECT_EQ(a, b);
-  const auto ca = train::readCheckpoint(through.lastCheckpoint);
-  const auto cb = train::readCheckpoint(resumed.lastCheckpoint);
+  const auto ca = checkpoint::readCheckpoint(through.lastCheckpoint);
+  const auto cb = checkpoint::readCheckpoint(resumed.lastCheckpoint);
   ASSERT_EQ(ca.model.size(), cb.model.size());
   for (std::size_t i = 0; i < ca.model.size(); ++i) {
     EXPECT_TRUE(torch::equal(ca.model[i].second, cb.model[i].second)) << ca.model[i].first;
@@ -612,9 +613,9 @@ TEST_F(DataParallelTraining, NoAuxiliaryLossWeightTrainsTwoReplicasWithTheHeadUn
   s.saveEverySteps = 2;
   const auto result = train::train(s, false, {});
   EXPECT_EQ(result.step, 4);
-  const auto saved = train::readCheckpoint(result.lastCheckpoint);
+  const auto saved = checkpoint::readCheckpoint(result.lastCheckpoint);
   torch::manual_seed(s.seed);
-  model::InceptionV3 initial(train::modelSettings(s, 4));
+  model::InceptionV3 initial(checkpoint::modelSettings(s, 4));
   const auto start = initial->named_parameters();
   int auxTensors = 0;
   bool trunkMoved = false;
@@ -654,7 +655,7 @@ TEST_F(DataParallelTraining, ResumesOnAnotherReplicaCount) {
   }
   EXPECT_TRUE(told);
   // Epoch 0 has 8 steps: five more after the resume, then 2 of epoch 1.
-  const auto last = train::readCheckpoint(second.lastCheckpoint);
+  const auto last = checkpoint::readCheckpoint(second.lastCheckpoint);
   EXPECT_EQ(last.epoch, 1);
   EXPECT_EQ(last.positionBatches, 2);
   EXPECT_EQ(loggedCrossEntropies(dir_ / "run").size(), 10u);
@@ -691,7 +692,7 @@ TEST_F(DataParallelTraining, AFailingReplicaEndsTheRunNamingIt) {
 }
 
 TEST(DataParallelSettings, ReplicasMustSplitTheBatch) {
-  train::TrainSettings s;
+  settings::TrainSettings s;
   s.trainDir = "x";
   s.dataDir = "y";
   s.batchSize = 10;

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/Error.hpp"
-#include "train/TrainSettingsJson.hpp"
+#include "settings/TrainSettingsJson.hpp"
 
 namespace taxon::train {
 namespace {
@@ -24,7 +24,7 @@ TEST(Optimizer, RmsPropHasTensorFlowsSemantics) {
   // ms starts at 1: ms = 0.9 ms + 0.1 g^2, mom = 0.9 mom + lr g / sqrt(ms + 1), w -= mom.
   // By hand: ms 0.925, mom 0.05 / sqrt(1.925) = 0.0360375, w 0.9639625; then 0.8948423.
   // (PyTorch's RMSprop, with ms from 0 and epsilon outside the root, gives 0.8419 after one.)
-  TrainSettings s;
+  settings::TrainSettings s;
   s.weightDecay = 0.0;
   OneWeight p;
   Optimizer optimizer(p.named(), {true}, s);
@@ -38,8 +38,8 @@ TEST(Optimizer, RmsPropHasTensorFlowsSemantics) {
 
 TEST(Optimizer, SgdWithMomentumAndWeightDecayOnMarkedParametersOnly) {
   // g = 0.5 + 0.01 w; buf = 0.9 buf + g; w -= 0.1 buf: 0.949, then 0.852151.
-  TrainSettings s;
-  s.optimizer = OptimizerKind::kSgd;
+  settings::TrainSettings s;
+  s.optimizer = settings::OptimizerKind::kSgd;
   s.weightDecay = 0.01;
   OneWeight decayed, plain;
   Optimizer optimizer({{"a", decayed.w}, {"b", plain.w}}, {true, false}, s);
@@ -53,7 +53,7 @@ TEST(Optimizer, SgdWithMomentumAndWeightDecayOnMarkedParametersOnly) {
 }
 
 TEST(Optimizer, StateRoundTripsAndMismatchesAreErrors) {
-  TrainSettings s;
+  settings::TrainSettings s;
   OneWeight p;
   Optimizer optimizer(p.named(), {true}, s);
   p.setGrad();
@@ -76,7 +76,7 @@ TEST(Optimizer, StateRoundTripsAndMismatchesAreErrors) {
 }
 
 TEST(LearningRateSchedule, StaircaseCosineWarmupAndConstant) {
-  TrainSettings s;
+  settings::TrainSettings s;
   s.batchSize = 512;  // 0.1 x 512 / 256 = 0.2
   const LearningRateSchedule staircase(s, 100.0, 100000);
   EXPECT_DOUBLE_EQ(staircase.at(0), 0.2);
@@ -84,7 +84,7 @@ TEST(LearningRateSchedule, StaircaseCosineWarmupAndConstant) {
   EXPECT_DOUBLE_EQ(staircase.at(3000), 0.2 * 0.16);
   EXPECT_NEAR(staircase.at(6000), 0.2 * 0.16 * 0.16, 1e-15);
 
-  s.schedule = ScheduleKind::kCosine;
+  s.schedule = settings::ScheduleKind::kCosine;
   s.warmupEpochs = 1.0;
   s.learningRate = 0.4;
   const LearningRateSchedule cosine(s, 10.0, 110);
@@ -94,7 +94,7 @@ TEST(LearningRateSchedule, StaircaseCosineWarmupAndConstant) {
   EXPECT_NEAR(cosine.at(60), 0.2, 1e-12);   // ...is at half halfway...
   EXPECT_NEAR(cosine.at(110), 0.0, 1e-12);  // ...and ends at zero.
 
-  s.schedule = ScheduleKind::kConstant;
+  s.schedule = settings::ScheduleKind::kConstant;
   s.warmupEpochs = 0.0;
   EXPECT_DOUBLE_EQ(LearningRateSchedule(s, 10.0, 100).at(99), 0.4);
 }
@@ -102,8 +102,8 @@ TEST(LearningRateSchedule, StaircaseCosineWarmupAndConstant) {
 // A warm-up as long as the run (the demo: one epoch of warm-up in a one-epoch run) is cut to a
 // tenth of the run, and the cosine still decays to zero by the run's end, however short.
 TEST(LearningRateSchedule, WarmUpAndDecayFitRunsOfAnyLength) {
-  TrainSettings s;
-  s.schedule = ScheduleKind::kCosine;
+  settings::TrainSettings s;
+  s.schedule = settings::ScheduleKind::kCosine;
   s.warmupEpochs = 1.0;
   s.learningRate = 0.1;
   for (const std::int64_t total : {843, 84, 10, 3, 1}) {
@@ -160,26 +160,26 @@ TEST(WeightAverage, DecayIsCappedEarlyLikeTensorFlowsNumUpdates) {
 }
 
 TEST(TrainSettings, RecipesJsonAndValidation) {
-  TrainSettings s;
+  settings::TrainSettings s;
   s.trainDir = "/tmp/a";
   s.dataDir = "/tmp/b";
   EXPECT_TRUE(s.validate().empty());
-  EXPECT_EQ(s.optimizer, OptimizerKind::kRmsProp);
+  EXPECT_EQ(s.optimizer, settings::OptimizerKind::kRmsProp);
   EXPECT_DOUBLE_EQ(s.baseLearningRate(), 0.1 * 32 / 256);
   s.trainDir = "/tmp/a";
   s.dataDir = "/tmp/b";
   s.applyRecipe("small-data");
-  EXPECT_EQ(s.optimizer, OptimizerKind::kSgd);
-  EXPECT_EQ(s.schedule, ScheduleKind::kCosine);
+  EXPECT_EQ(s.optimizer, settings::OptimizerKind::kSgd);
+  EXPECT_EQ(s.schedule, settings::ScheduleKind::kCosine);
   EXPECT_DOUBLE_EQ(s.batchNormDecay, 0.99);
   s.seed = 77;
   s.distort = false;
-  const auto back = trainSettingsFromJson(toJson(s));
+  const auto back = settings::trainSettingsFromJson(toJson(s));
   EXPECT_EQ(toJson(back), toJson(s));
   EXPECT_EQ(back.seed, 77u);
   EXPECT_THROW(s.applyRecipe("fast"), core::UsageError);
 
-  TrainSettings bad;
+  settings::TrainSettings bad;
   bad.imageSize = 60;
   bad.batchSize = 0;
   bad.maxSteps = 0;

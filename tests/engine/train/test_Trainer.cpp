@@ -9,10 +9,11 @@
 #include <stop_token>
 
 #include "TrainTestData.hpp"
+#include "checkpoint/Checkpoint.hpp"
+#include "checkpoint/TrainedModel.hpp"
 #include "core/Error.hpp"
-#include "eval/Evaluator.hpp"
+#include "eval/torch/Evaluator.hpp"
 #include "model/TorchvisionWeights.hpp"
-#include "train/Checkpoint.hpp"
 
 namespace taxon::train {
 namespace {
@@ -45,8 +46,8 @@ void expectSameLosses(const std::map<std::int64_t, double>& expected,
 }
 
 void expectSameWeights(const fs::path& a, const fs::path& b) {
-  const auto x = readCheckpoint(a);
-  const auto y = readCheckpoint(b);
+  const auto x = checkpoint::readCheckpoint(a);
+  const auto y = checkpoint::readCheckpoint(b);
   ASSERT_EQ(x.step, y.step);
   ASSERT_EQ(x.average.size(), y.average.size());
   for (std::size_t i = 0; i < x.average.size(); ++i) {
@@ -136,8 +137,8 @@ TEST_F(Trainer, TinyModelMemorizesThirtyTwoImages) {
   auto s = test::tinyRun(dir_ / "run", dir_ / "records32");
   s.depthMultiplier = 0.25;
   s.distort = false;
-  s.optimizer = OptimizerKind::kSgd;
-  s.schedule = ScheduleKind::kConstant;
+  s.optimizer = settings::OptimizerKind::kSgd;
+  s.schedule = settings::ScheduleKind::kConstant;
   // Noisy pictures (batch norm well conditioned; see writeNoisyRecords), the whole set in every
   // batch, a moderate rate: the loss falls steadily on every instruction set. (Batches of 8 at 0.05
   // were chaotic: the loss jumped between 0.04 and 12 from step to step, and oneDNN's AVX2 and
@@ -192,7 +193,7 @@ TEST_F(Trainer, ShortRunWarmsUpAndDecaysWithinItsLength) {
   test::writeRecordSet(dir_ / "records32", 32);
   auto s = test::tinyRun(dir_ / "run", dir_ / "records32");
   s.applyRecipe("small-data");
-  ASSERT_EQ(s.schedule, ScheduleKind::kCosine);
+  ASSERT_EQ(s.schedule, settings::ScheduleKind::kCosine);
   s.warmupEpochs = 3.0;
   s.learningRate = 0.01;
   s.maxSteps = 0;
@@ -293,7 +294,7 @@ TEST_F(Trainer, AveragedWeightsGetBatchNormStatisticsOfTheirOwn) {
   s.maxSteps = 6;
   s.recalibrateExamples = 32;
   train(s, false, {});
-  const auto saved = readLatestCheckpoint(s.trainDir);
+  const auto saved = checkpoint::readLatestCheckpoint(s.trainDir);
   ASSERT_TRUE(saved);
   std::map<std::string, at::Tensor> training;
   for (const auto& [name, tensor] : saved->model) {
@@ -317,7 +318,7 @@ TEST_F(Trainer, AveragedWeightsGetBatchNormStatisticsOfTheirOwn) {
   }
   EXPECT_GT(differing, 0) << "the saved statistics are the training network's";
 
-  auto trained = loadTrainedModel(s.trainDir, "cpu");
+  auto trained = checkpoint::loadTrainedModel(s.trainDir, "cpu");
   for (const auto& item : model::stateDict(*trained.model)) {
     if (statistics.count(item.key()) > 0) {
       EXPECT_TRUE(torch::equal(item.value(), statistics.at(item.key()))) << item.key();
@@ -326,13 +327,13 @@ TEST_F(Trainer, AveragedWeightsGetBatchNormStatisticsOfTheirOwn) {
 
   // The same images in batches of 8 (as the run did) and in one batch of 32 give the first layer
   // the same means (later layers see activations normalized with each batch's own statistics).
-  const auto records = data::openRecordSet(s.dataDir);
+  const auto records = records::openRecordSet(s.dataDir);
   eval::RecalibrationSettings byEight;
   byEight.examples = 32;
   byEight.batchSize = 8;
   byEight.seed = s.seed;
-  auto eight = loadTrainedModel(s.trainDir, "cpu");
-  auto all = loadTrainedModel(s.trainDir, "cpu");
+  auto eight = checkpoint::loadTrainedModel(s.trainDir, "cpu");
+  auto all = checkpoint::loadTrainedModel(s.trainDir, "cpu");
   const auto generator = at::globalContext().defaultGenerator(c10::Device(c10::kCPU));
   const auto randomBefore = generator.get_state();
   EXPECT_EQ(eval::recalibrateBatchNorm(*eight.model, records, c10::Device(c10::kCPU), byEight), 32);
@@ -394,9 +395,9 @@ TEST_F(Trainer, DamagedCheckpointsAreDetectedAndTheOlderOneIsUsed) {
   train(s, false, {});
   // What a save killed half-way leaves is neither listed nor kept.
   test::writeFile(s.trainDir / "model.ckpt-6.taxon.tmp-12345", "half a checkpoint");
-  const auto all = listCheckpoints(s.trainDir);
+  const auto all = checkpoint::listCheckpoints(s.trainDir);
   ASSERT_EQ(all.size(), 2u);  // steps 2 and 4
-  EXPECT_EQ(removeUnfinishedCheckpoints(s.trainDir), 1);
+  EXPECT_EQ(checkpoint::removeUnfinishedCheckpoints(s.trainDir), 1);
   EXPECT_FALSE(fs::exists(s.trainDir / "model.ckpt-6.taxon.tmp-12345"));
   EXPECT_EQ(all.back().step, 4);
 
@@ -404,7 +405,7 @@ TEST_F(Trainer, DamagedCheckpointsAreDetectedAndTheOlderOneIsUsed) {
   const std::string bytes = test::readFile(all.back().path);
   test::writeFile(all.back().path, bytes.substr(0, bytes.size() / 2));
   try {
-    readCheckpoint(all.back().path);
+    checkpoint::readCheckpoint(all.back().path);
     FAIL() << "a truncated checkpoint was read";
   } catch (const core::Error& e) {
     EXPECT_NE(std::string(e.what()).find(all.back().path.string()), std::string::npos);
@@ -414,14 +415,14 @@ TEST_F(Trainer, DamagedCheckpointsAreDetectedAndTheOlderOneIsUsed) {
   flipped[flipped.size() / 3] ^= 0x20;
   test::writeFile(all.back().path, flipped);
   try {
-    readCheckpoint(all.back().path);
+    checkpoint::readCheckpoint(all.back().path);
     FAIL() << "a damaged checkpoint was read";
   } catch (const core::Error& e) {
     EXPECT_NE(std::string(e.what()).find("checksum"), std::string::npos) << e.what();
   }
   std::vector<std::string> warnings;
   fs::path chosen;
-  const auto latest = readLatestCheckpoint(s.trainDir, &warnings, &chosen);
+  const auto latest = checkpoint::readLatestCheckpoint(s.trainDir, &warnings, &chosen);
   ASSERT_TRUE(latest);
   EXPECT_EQ(latest->step, 2);
   EXPECT_EQ(chosen, all.front().path);
@@ -434,10 +435,10 @@ TEST_F(Trainer, DamagedCheckpointsAreDetectedAndTheOlderOneIsUsed) {
   EXPECT_EQ(resumed.stepsThisRun, 4);
 
   // When none reads, the error says so.
-  for (const auto& c : listCheckpoints(s.trainDir)) {
+  for (const auto& c : checkpoint::listCheckpoints(s.trainDir)) {
     test::writeFile(c.path, "not a checkpoint");
   }
-  EXPECT_THROW(readLatestCheckpoint(s.trainDir), core::Error);
+  EXPECT_THROW(checkpoint::readLatestCheckpoint(s.trainDir), core::Error);
   EXPECT_THROW(train(s, true, {}), core::Error);
 }
 
@@ -447,7 +448,7 @@ TEST_F(Trainer, NonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint) {
   train(s, false, {});
   const auto good = test::readFile(s.trainDir / "model.ckpt-2.taxon");
   s.maxSteps = 40;
-  s.optimizer = OptimizerKind::kRmsProp;
+  s.optimizer = settings::OptimizerKind::kRmsProp;
   s.learningRate = 1e30;
   try {
     train(s, true, {});
@@ -457,7 +458,7 @@ TEST_F(Trainer, NonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint) {
     EXPECT_NE(message.find("the loss is"), std::string::npos) << message;
     EXPECT_NE(message.find("model.ckpt-2.taxon"), std::string::npos) << message;
   }
-  const auto all = listCheckpoints(s.trainDir);
+  const auto all = checkpoint::listCheckpoints(s.trainDir);
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(test::readFile(all.front().path), good);
 }
@@ -494,7 +495,7 @@ TEST_F(Trainer, EventFileHoldsTheLoggedScalars) {
 TEST_F(Trainer, InitFromTorchvisionWeightsReplacesOnlyTheHeads) {
   auto s = test::tinyRun(dir_ / "run", dir_ / "records");
   torch::manual_seed(99);
-  model::InceptionV3 donor(modelSettings(s, 7));
+  model::InceptionV3 donor(checkpoint::modelSettings(s, 7));
   model::saveTorchvisionStateDict(*donor, dir_ / "donor.pt");
   s.initFrom = dir_ / "donor.pt";
   s.maxSteps = 1;
@@ -508,7 +509,7 @@ TEST_F(Trainer, InitFromTorchvisionWeightsReplacesOnlyTheHeads) {
     said = said || line.find("new classifier heads for 4 categories") != std::string::npos;
   }
   EXPECT_TRUE(said);
-  const auto saved = readCheckpoint(result.lastCheckpoint);
+  const auto saved = checkpoint::readCheckpoint(result.lastCheckpoint);
   const auto donorState = model::stateDict(*donor);
   int compared = 0;
   for (const auto& [name, tensor] : saved.model) {

@@ -20,11 +20,11 @@
 #include "TrainTestData.hpp"
 #include "UiTestProject.hpp"
 #include "UiTestSupport.hpp"
+#include "checkpoint/CheckpointFiles.hpp"
 #include "classify/ClassifyJob.hpp"
 #include "classify/ClassifyPage.hpp"
 #include "classify/PredictionModel.hpp"
 #include "classify/ScoreBarDelegate.hpp"
-#include "train/CheckpointFiles.hpp"
 #include "train/Trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -298,7 +298,7 @@ class TestClassifyPage : public QObject {
              {evaluated, {400, 843}}, {other, {95}}, {live, {5}}}) {
       fs::create_directories(dir);
       for (int step : steps) {
-        fs::copy_file(taxon::train::newestCheckpoint(trainDir_)->path,
+        fs::copy_file(taxon::checkpoint::newestCheckpoint(trainDir_)->path,
                       dir / ("model.ckpt-" + std::to_string(step) + ".taxon"));
       }
     }

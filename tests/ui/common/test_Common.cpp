@@ -35,7 +35,7 @@ class TestCommon : public QObject {
     QCOMPARE(labels.count(), 1);
     {
       // Another connection to the same file sees the edit: it was committed.
-      taxon::data::Catalog other(dir_.path(), false);
+      taxon::project::Catalog other(dir_.path(), false);
       QCOMPARE(other.imageCount(sandal->id), std::int64_t{10});
     }
     QVERIFY(session.canUndo());

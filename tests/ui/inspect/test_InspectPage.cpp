@@ -21,7 +21,6 @@
 #include "UiTestSupport.hpp"
 #include "common/CategoryPickerDialog.hpp"
 #include "common/ProjectSession.hpp"
-#include "data/Catalog.hpp"
 #include "eval/Metrics.hpp"
 #include "inspect/CategoryMetricsModel.hpp"
 #include "inspect/ConfusedPairsModel.hpp"
@@ -31,6 +30,7 @@
 #include "inspect/InspectPage.hpp"
 #include "inspect/MislabeledModel.hpp"
 #include "inspect/ThumbnailLoader.hpp"
+#include "project/Catalog.hpp"
 
 using taxon::ui::ConfusionModel;
 using taxon::ui::InspectPage;
@@ -91,7 +91,7 @@ void TestInspectPage::initTestCase() {
   eval_ = project_ / "eval";
 
   const auto& names = taxon::test::uiTestCategories();
-  taxon::data::Catalog catalog(project_, false);
+  taxon::project::Catalog catalog(project_, false);
   std::vector<float> p;
   std::vector<std::int64_t> labels;
   std::vector<std::string> keys;

@@ -1,0 +1,85 @@
+#include "image/CategoryFolders.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "core/Error.hpp"
+
+namespace taxon::image {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void walkFolder(const fs::path& dir, const std::string& category, FolderVisits& visited,
+                std::vector<FolderImage>& images, std::vector<core::FileIssue>& issues,
+                const std::stop_token& stop) {
+  struct stat info {};
+  if (::stat(dir.c_str(), &info) != 0) {
+    issues.push_back({dir.string(), "cannot read folder: " + core::errnoText(errno)});
+    return;
+  }
+  if (!visited.insert({info.st_dev, info.st_ino}).second) {
+    issues.push_back({dir.string(),
+                      "folder reached a second time through a symbolic link "
+                      "(a loop or a duplicate link); skipped"});
+    return;
+  }
+  for (const auto& entry : sortedEntries(dir, issues)) {
+    if (stop.stop_requested()) {
+      return;
+    }
+    std::error_code ec;
+    const auto status = fs::status(entry, ec);  // follows symbolic links
+    if (ec) {
+      issues.push_back({entry.string(), fs::is_symlink(fs::symlink_status(entry, ec))
+                                            ? "broken symbolic link"
+                                            : "cannot read: " + ec.message()});
+      continue;
+    }
+    const std::string name = entry.filename().string();
+    if (fs::is_directory(status)) {
+      walkFolder(entry, category.empty() ? name : category + " > " + name, visited, images, issues,
+                 stop);
+    } else if (!fs::is_regular_file(status)) {
+      issues.push_back({entry.string(), "not a regular file"});
+    } else if (category.empty()) {
+      issues.push_back({entry.string(), "not inside a category folder"});
+    } else {
+      images.push_back({entry, category});
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<fs::path> sortedEntries(const fs::path& dir, std::vector<core::FileIssue>& issues) {
+  std::vector<fs::path> entries;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    issues.push_back({dir.string(), "cannot read folder: " + ec.message()});
+    return entries;
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) {
+      issues.push_back({dir.string(), "cannot read folder: " + ec.message()});
+      break;
+    }
+    entries.push_back(it->path());
+  }
+  std::sort(entries.begin(), entries.end());
+  return entries;
+}
+
+std::vector<FolderImage> scanCategoryFolders(const fs::path& root,
+                                             std::vector<core::FileIssue>& issues,
+                                             std::stop_token stop, FolderVisits* visits) {
+  FolderVisits own;
+  std::vector<FolderImage> images;
+  walkFolder(root, "", visits != nullptr ? *visits : own, images, issues, stop);
+  return images;
+}
+
+}  // namespace taxon::image

@@ -1,0 +1,39 @@
+// Images in category folders, the seed's layout: every file below a folder is an image of the
+// category named by the folders from the root down ("Women/Shoes/Sneakers/1.jpg" is a
+// "Women > Shoes > Sneakers" image). Import and build-records both read it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/Error.hpp"
+
+namespace taxon::image {
+
+struct FolderImage {
+  std::filesystem::path path;
+  std::string category;  // the folders below the root joined by " > "
+};
+
+// Folders already walked (device, inode): a second visit through a link is reported, not walked.
+using FolderVisits = std::set<std::pair<dev_t, ino_t>>;
+
+// Walks `root` (see above). Files directly in `root`, special files, unreadable folders, broken
+// links and symbolic link loops are reported in `issues`. Sorted, deterministic, never follows a
+// loop. Scans that share `visits` also report a folder that a previous one walked.
+std::vector<FolderImage> scanCategoryFolders(const std::filesystem::path& root,
+                                             std::vector<core::FileIssue>& issues,
+                                             std::stop_token stop = {},
+                                             FolderVisits* visits = nullptr);
+
+// The entries of `dir`, sorted by name; a folder that cannot be read adds to `issues`.
+std::vector<std::filesystem::path> sortedEntries(const std::filesystem::path& dir,
+                                                 std::vector<core::FileIssue>& issues);
+
+}  // namespace taxon::image

@@ -1,0 +1,26 @@
+// CRC-32C (Castagnoli), the checksum of TFRecord files, and TFRecord's masking of it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace taxon::records {
+
+// CRC-32C of `size` bytes, continuing from `crc` (0 to start). Slicing-by-8 in software.
+std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc = 0);
+inline std::uint32_t crc32c(std::string_view bytes) {
+  return crc32c(bytes.data(), bytes.size());
+}
+
+// TFRecord stores ((crc >> 15) | (crc << 17)) + 0xa282ead8 so that a CRC of data that itself
+// holds CRCs stays well distributed.
+constexpr std::uint32_t maskCrc(std::uint32_t crc) {
+  return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
+}
+constexpr std::uint32_t unmaskCrc(std::uint32_t masked) {
+  const std::uint32_t rotated = masked - 0xa282ead8u;
+  return (rotated >> 17) | (rotated << 15);
+}
+
+}  // namespace taxon::records

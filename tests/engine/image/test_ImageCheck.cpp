@@ -1,0 +1,107 @@
+#include "image/ImageCheck.hpp"
+
+#include <gtest/gtest.h>
+
+#include "TestFiles.hpp"
+
+namespace taxon::image {
+namespace {
+
+using test::TempDir;
+
+TEST(ImageCheck, AcceptsRealImagesAndReadsTheirSizeFromTheHeader) {
+  const auto jpeg = checkImageBytes(test::makeJpeg(64, 48));
+  ASSERT_TRUE(jpeg.ok) << jpeg.reason;
+  EXPECT_EQ(jpeg.header.format, "JPEG");
+  EXPECT_EQ(jpeg.header.width, 64);
+  EXPECT_EQ(jpeg.header.height, 48);
+  EXPECT_EQ(jpeg.hash.size(), 32u);
+
+  for (const char* ext : {".png", ".bmp", ".webp", ".tiff", ".ppm"}) {
+    const auto checked = checkImageBytes(test::encode(test::makePicture(40, 30, 2), ext));
+    EXPECT_TRUE(checked.ok) << ext << ": " << checked.reason;
+    EXPECT_EQ(checked.header.width, 40) << ext;
+    EXPECT_EQ(checked.header.height, 30) << ext;
+  }
+  const auto gray = checkImageBytes(test::encode(test::makePicture(40, 30, 2, 1), ".png"));
+  EXPECT_TRUE(gray.ok) << gray.reason;
+}
+
+TEST(ImageCheck, ExplainsEveryKindOfBrokenFile) {
+  const std::string jpeg = test::makeJpeg(64, 48);
+  EXPECT_EQ(checkImageBytes("").reason, "empty file (0 bytes)");
+  EXPECT_EQ(checkImageBytes("hello, this is text").reason, "not an image (unrecognized content)");
+  EXPECT_NE(checkImageBytes(jpeg.substr(0, jpeg.size() / 2)).reason.find("truncated JPEG"),
+            std::string::npos);
+  const std::string png = test::makePng(64, 48);
+  EXPECT_NE(checkImageBytes(png.substr(0, png.size() - 30)).reason.find("truncated PNG"),
+            std::string::npos);
+  EXPECT_EQ(checkImageBytes("GIF89a\x10\x00\x10\x00\x00\x00\x00;").reason,
+            "unsupported image format GIF");
+
+  // Damage in the middle of the compressed data of a PNG fails its checksum when decoded.
+  std::string corrupt = png;
+  for (std::size_t i = 60; i < corrupt.size() - 20; i += 7) {
+    corrupt[i] = static_cast<char>(corrupt[i] ^ 0x5a);
+  }
+  const auto broken = checkImageBytes(corrupt);
+  EXPECT_FALSE(broken.ok);
+  EXPECT_NE(broken.reason.find("PNG"), std::string::npos) << broken.reason;
+}
+
+TEST(ImageCheck, RefusesDecompressionBombsFromTheHeaderAlone) {
+  // A PNG header claiming 100000 x 100000 pixels, followed by nothing worth decoding.
+  std::string png = test::makePng(8, 8);
+  const unsigned char big[8] = {0x00, 0x01, 0x86, 0xa0, 0x00, 0x01, 0x86, 0xa0};
+  std::copy(big, big + 8, png.begin() + 16);
+  const auto checked = checkImageBytes(png);
+  EXPECT_FALSE(checked.ok);
+  EXPECT_NE(checked.reason.find("image too large: 100000x100000"), std::string::npos)
+      << checked.reason;
+
+  ImageCheckLimits tight;
+  tight.maxPixels = 100;
+  EXPECT_NE(checkImageBytes(test::makeJpeg(20, 20), tight).reason.find("too large"),
+            std::string::npos);
+}
+
+TEST(ImageCheck, ReportsIoProblemsAsReasons) {
+  TempDir dir;
+  const auto missing = checkImageFile(dir / "missing.jpg");
+  EXPECT_FALSE(missing.ok);
+  EXPECT_NE(missing.reason.find("No such file"), std::string::npos) << missing.reason;
+  test::writeFile(dir / "ok.jpg", test::makeJpeg(16, 16));
+  EXPECT_TRUE(checkImageFile(dir / "ok.jpg").ok);
+}
+
+TEST(ImageCheck, SameBytesSameHash) {
+  const std::string a = test::makeJpeg(30, 30, 1);
+  const std::string b = test::makeJpeg(30, 30, 2);
+  EXPECT_EQ(contentHash(a), contentHash(std::string(a)));
+  EXPECT_NE(contentHash(a), contentHash(b));
+}
+
+}  // namespace
+}  // namespace taxon::image
+
+namespace taxon::image {
+namespace {
+
+TEST(ImageCheck, HeaderOnlyModeSkipsTheDecodeButNotTheStructuralChecks) {
+  ImageCheckLimits headerOnly;
+  headerOnly.decode = false;
+  std::string png = test::makePng(64, 48);
+  std::string corrupt = png;
+  for (std::size_t i = 60; i < corrupt.size() - 20; i += 7) {
+    corrupt[i] = static_cast<char>(corrupt[i] ^ 0x5a);
+  }
+  EXPECT_FALSE(checkImageBytes(corrupt).ok) << "the decode finds damage inside the data";
+  EXPECT_TRUE(checkImageBytes(corrupt, headerOnly).ok) << "the header-only mode cannot";
+  EXPECT_NE(checkImageBytes(png.substr(0, png.size() - 30), headerOnly).reason.find("truncated"),
+            std::string::npos);
+  EXPECT_EQ(checkImageBytes("", headerOnly).reason, "empty file (0 bytes)");
+  EXPECT_EQ(checkImageBytes(png, headerOnly).hash, contentHash(png));
+}
+
+}  // namespace
+}  // namespace taxon::image

@@ -1,0 +1,265 @@
+#include "project/Catalog.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+
+#include "TestFiles.hpp"
+#include "core/Error.hpp"
+
+namespace taxon::project {
+namespace {
+
+using test::TempDir;
+
+NewImage image(const std::string& path, const std::string& category,
+               Split split = Split::Unassigned) {
+  return NewImage{path, "hash-" + path, 10, 20, "JPEG", 123, category, split, "test"};
+}
+
+TEST(CategoryPath, NormalizesLevels) {
+  EXPECT_EQ(core::normalizeCategoryPath("Women>Shoes >  Sneakers "), "Women > Shoes > Sneakers");
+  EXPECT_EQ(core::normalizeCategoryPath("靴 > スニーカー"), "靴 > スニーカー");
+  EXPECT_EQ(core::normalizeCategoryPath("Running  Shoes >  Trail   Runners"),
+            "Running Shoes > Trail Runners");
+  EXPECT_THROW(core::normalizeCategoryPath("Women >  > Sneakers"), core::Error);
+  EXPECT_THROW(core::normalizeCategoryPath(""), core::Error);
+  EXPECT_EQ(core::categorySegments("A > B > C"), (std::vector<std::string>{"A", "B", "C"}));
+  EXPECT_EQ(core::categoryPrefix("A > B > C", 1), "A");
+  EXPECT_EQ(core::categoryPrefix("A > B > C", 2), "A > B");
+  EXPECT_EQ(core::categoryPrefix("A > B > C", 5), "A > B > C");
+}
+
+TEST(Catalog, CreatesAWalModeSqliteFileAndReopensIt) {
+  TempDir dir;
+  const auto project = dir / "プロジェクト shoes";
+  {
+    Catalog catalog(project, /*create=*/true);
+    catalog.insertImages({image("a.jpg", "Women > Shoes > Sneakers")});
+  }
+  ASSERT_TRUE(std::filesystem::exists(project / "taxon.sqlite"));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((project / "taxon.sqlite").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+
+  Catalog again(project, /*create=*/false);
+  EXPECT_EQ(again.imageCount(), 1);
+  EXPECT_TRUE(again.findCategory("Women > Shoes > Sneakers").has_value());
+  EXPECT_THROW(Catalog(dir / "elsewhere", /*create=*/false), core::Error);
+}
+
+TEST(Catalog, StoresPathsRelativeToTheProjectWhenInside) {
+  TempDir dir;
+  Catalog catalog(dir / "p", true);
+  catalog.insertImages(
+      {image((dir / "p" / "images" / "x.png").string(), "A"), image("/elsewhere/y.png", "A")});
+  const auto all = catalog.images();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].path, "images/x.png");
+  EXPECT_EQ(all[1].path, "/elsewhere/y.png");
+  EXPECT_EQ(catalog.resolve(all[0].path), dir / "p" / "images" / "x.png");
+}
+
+TEST(Catalog, InsertingTheSamePathTwiceKeepsTheFirst) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  const auto first = catalog.insertImages({image("/a.jpg", "A")});
+  const auto second = catalog.insertImages({image("/a.jpg", "B"), image("/b.jpg", "B")});
+  EXPECT_EQ(first.added, 1);
+  EXPECT_EQ(second.added, 1);
+  EXPECT_EQ(second.alreadyPresent, 1);
+  EXPECT_EQ(catalog.category(catalog.imageByPath("/a.jpg")->categoryId)->path, "A");
+}
+
+TEST(Catalog, CategoryIdsAreStableAcrossRenameMergeAndDelete) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1.jpg", "Men > Shoes > Sneakers"),
+                        image("/2.jpg", "Women > Shoes > Sneakers"),
+                        image("/3.jpg", "Women > Shoes > Sneakerz")});
+  const auto men = catalog.findCategory("Men > Shoes > Sneakers")->id;
+  const auto women = catalog.findCategory("Women > Shoes > Sneakers")->id;
+  const auto typo = catalog.findCategory("Women > Shoes > Sneakerz")->id;
+
+  catalog.renameCategory(men, "Men > Shoes > Trainers");
+  EXPECT_EQ(catalog.category(men)->path, "Men > Shoes > Trainers");
+  EXPECT_THROW(catalog.renameCategory(men, "Women > Shoes > Sneakers"), core::Error);
+
+  catalog.mergeCategories(typo, women);
+  EXPECT_FALSE(catalog.category(typo).has_value());
+  EXPECT_EQ(catalog.imageCount(women), 2);
+
+  EXPECT_THROW(catalog.deleteCategory(women), core::Error) << "it still has images";
+  const auto empty = catalog.ensureCategory("Kids");
+  catalog.deleteCategory(empty);
+  EXPECT_FALSE(catalog.findCategory("Kids").has_value());
+  EXPECT_EQ(catalog.ensureCategory("Kids"), empty) << "a deleted name comes back with its id";
+  EXPECT_GT(catalog.ensureCategory("New"), typo) << "ids are never reused";
+}
+
+TEST(Catalog, RelabelUndoRedoAndHistory) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1.jpg", "Men"), image("/2.jpg", "Men"), image("/3.jpg", "Women")});
+  const auto men = catalog.findCategory("Men")->id;
+  const auto women = catalog.findCategory("Women")->id;
+  const auto one = catalog.imageByPath("/1.jpg")->id;
+  const auto two = catalog.imageByPath("/2.jpg")->id;
+
+  EXPECT_FALSE(catalog.canUndo());
+  const auto edit = catalog.relabel({one, two}, women);
+  EXPECT_NE(edit, 0);
+  EXPECT_EQ(catalog.imageCount(women), 3);
+  EXPECT_EQ(catalog.relabel({one}, women), 0) << "no change, no edit";
+
+  const auto history = catalog.history();
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].oldCategoryId, men);
+  EXPECT_EQ(history[0].newCategoryId, women);
+  EXPECT_FALSE(history[0].at.empty());
+
+  ASSERT_TRUE(catalog.undo());
+  EXPECT_EQ(catalog.imageCount(men), 2);
+  EXPECT_TRUE(catalog.canRedo());
+  ASSERT_TRUE(catalog.redo());
+  EXPECT_EQ(catalog.imageCount(men), 0);
+  ASSERT_TRUE(catalog.undo());
+
+  // A new edit after an undo clears the redo chain.
+  catalog.relabel({one}, women);
+  EXPECT_FALSE(catalog.canRedo());
+  EXPECT_FALSE(catalog.redo());
+}
+
+TEST(Catalog, UndoingAMergeBringsTheCategoryBack) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1.jpg", "A"), image("/2.jpg", "B")});
+  const auto a = catalog.findCategory("A")->id;
+  const auto b = catalog.findCategory("B")->id;
+  catalog.mergeCategories(a, b);
+  EXPECT_FALSE(catalog.category(a));
+  ASSERT_TRUE(catalog.undo());
+  ASSERT_TRUE(catalog.category(a));
+  EXPECT_EQ(catalog.imageCount(a), 1);
+  ASSERT_TRUE(catalog.redo());
+  EXPECT_FALSE(catalog.category(a));
+  EXPECT_EQ(catalog.imageCount(b), 2);
+}
+
+TEST(Catalog, CategoryCreateRenameAndDeleteUndoAndRedo) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1.jpg", "Shoes > Sneaker")});
+  const auto boots = catalog.createCategory("Shoes > Boots");
+  EXPECT_THROW(catalog.createCategory("Shoes > Boots"), core::Error);
+  catalog.renameCategory(boots, "Shoes > Winter boots");
+  catalog.deleteCategory(boots);
+  EXPECT_FALSE(catalog.category(boots));
+  // Undo walks back: the delete, the rename, the creation.
+  ASSERT_TRUE(catalog.undo());
+  ASSERT_TRUE(catalog.category(boots));
+  EXPECT_EQ(catalog.category(boots)->path, "Shoes > Winter boots");
+  ASSERT_TRUE(catalog.undo());
+  EXPECT_EQ(catalog.category(boots)->path, "Shoes > Boots");
+  ASSERT_TRUE(catalog.undo());
+  EXPECT_FALSE(catalog.findCategory("Shoes > Boots"));
+  EXPECT_FALSE(catalog.canUndo());
+  // Redo walks forward again.
+  ASSERT_TRUE(catalog.redo());
+  EXPECT_EQ(catalog.category(boots)->path, "Shoes > Boots");
+  ASSERT_TRUE(catalog.redo());
+  EXPECT_EQ(catalog.category(boots)->path, "Shoes > Winter boots");
+  ASSERT_TRUE(catalog.redo());
+  EXPECT_FALSE(catalog.category(boots));
+  EXPECT_FALSE(catalog.canRedo());
+}
+
+TEST(Catalog, ACategoryEditThatCannotBeRevertedIsRefusedAndChangesNothing) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  const auto bags = catalog.createCategory("Bags");
+  catalog.insertImages({image("/1.jpg", "Bags")});  // an import fills it (not an edit)
+  EXPECT_THROW(catalog.undo(), core::Error);        // would delete a category with images
+  EXPECT_TRUE(catalog.category(bags));
+  EXPECT_TRUE(catalog.canUndo());
+  // A rename whose old name was taken since.
+  const auto tops = catalog.createCategory("Tops");
+  catalog.renameCategory(tops, "Shirts");
+  catalog.ensureCategory("Tops");  // an import made "Tops" again
+  EXPECT_THROW(catalog.undo(), core::Error);
+  EXPECT_EQ(catalog.category(tops)->path, "Shirts");
+}
+
+TEST(Catalog, AVersionOneCatalogIsUpgradedInPlace) {
+  TempDir dir;
+  {
+    Catalog catalog(dir.path(), true);
+    catalog.insertImages({image("/1.jpg", "A"), image("/2.jpg", "B")});
+    catalog.relabel({catalog.imageByPath("/1.jpg")->id}, catalog.findCategory("B")->id);
+  }
+  {
+    // Make it the first version's file: no category columns in edits.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir.path() / Catalog::kFileName).c_str(), &db), SQLITE_OK);
+    for (const char* sql :
+         {"ALTER TABLE edits DROP COLUMN category_id", "ALTER TABLE edits DROP COLUMN old_path",
+          "ALTER TABLE edits DROP COLUMN new_path", "PRAGMA user_version = 1"}) {
+      ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+    }
+    sqlite3_close(db);
+  }
+  Catalog catalog(dir.path(), false);
+  EXPECT_EQ(catalog.imageCount(catalog.findCategory("B")->id), 2);
+  ASSERT_TRUE(catalog.undo());  // the old edit still undoes
+  EXPECT_EQ(catalog.imageCount(catalog.findCategory("B")->id), 1);
+  const auto c = catalog.createCategory("C");  // and new category edits are recorded
+  ASSERT_TRUE(catalog.undo());
+  EXPECT_FALSE(catalog.category(c));
+}
+
+TEST(Catalog, EditsSurviveTheProcessDyingRightAfter) {
+  TempDir dir;
+  const auto project = dir / "p";
+  {
+    Catalog catalog(project, true);
+    catalog.insertImages({image("/1.jpg", "A"), image("/2.jpg", "B")});
+  }
+  // A child process relabels and dies at once, without closing anything.
+  const pid_t child = fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    Catalog catalog(project, false);
+    catalog.relabel({catalog.imageByPath("/1.jpg")->id}, catalog.findCategory("B")->id);
+    _exit(0);  // no destructors, no checkpoint of the WAL
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  Catalog catalog(project, false);
+  EXPECT_EQ(catalog.imageCount(catalog.findCategory("B")->id), 2);
+  EXPECT_TRUE(catalog.canUndo());
+}
+
+TEST(Catalog, CountsPerCategoryAndSplit) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1", "A", Split::Train), image("/2", "A", Split::Validation),
+                        image("/3", "A", Split::Test), image("/4", "B")});
+  const auto counts = catalog.countsByCategory();
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0].path, "A");
+  EXPECT_EQ(counts[0].train, 1);
+  EXPECT_EQ(counts[0].validation, 1);
+  EXPECT_EQ(counts[0].test, 1);
+  EXPECT_EQ(counts[1].unassigned, 1);
+  EXPECT_EQ(counts[1].total(), 1);
+}
+
+}  // namespace
+}  // namespace taxon::project
