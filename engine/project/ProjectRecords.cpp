@@ -5,6 +5,7 @@
 
 #include "core/Error.hpp"
 #include "project/Catalog.hpp"
+#include "project/ProjectLayout.hpp"
 #include "project/Split.hpp"
 
 namespace taxon::project {
@@ -59,7 +60,7 @@ records::RecordBuildReport buildRecords(records::RecordBuildSettings settings,
     return records::buildRecordsFromFolders(settings, progress, stop);
   }
   if (settings.outputDirectory.empty()) {
-    settings.outputDirectory = settings.project / "records";
+    settings.outputDirectory = ProjectLayout(settings.project).recordsDir();
   }
   return records::writeRecords(planFromProject(settings), settings, progress, stop);
 }
