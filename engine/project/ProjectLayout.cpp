@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <system_error>
 
-#include "project/Catalog.hpp"
 #include "records/RecordSet.hpp"
 
 namespace taxon::project {
@@ -22,34 +21,6 @@ std::optional<fs::file_time_type> modified(const fs::path& file) {
 }
 
 }  // namespace
-
-fs::path ProjectLayout::catalogFile() const {
-  return root_ / Catalog::kFileName;
-}
-
-fs::path ProjectLayout::recordsDir() const {
-  return root_ / "records";
-}
-
-fs::path ProjectLayout::runsDir() const {
-  return root_ / "runs";
-}
-
-fs::path ProjectLayout::demoRunDir() const {
-  return root_ / "train";
-}
-
-fs::path ProjectLayout::demoEvalDir() const {
-  return root_ / "eval";
-}
-
-fs::path ProjectLayout::reportsDir() const {
-  return root_ / "reports";
-}
-
-fs::path ProjectLayout::imagesDir() const {
-  return root_ / "images";
-}
 
 std::vector<fs::path> ProjectLayout::runDirs() const {
   std::vector<fs::path> dirs;

@@ -23,13 +23,13 @@ class ProjectLayout {
   explicit ProjectLayout(std::filesystem::path root) : root_(std::move(root)) {}
 
   const std::filesystem::path& root() const { return root_; }
-  std::filesystem::path catalogFile() const;
-  std::filesystem::path recordsDir() const;
-  std::filesystem::path runsDir() const;
-  std::filesystem::path demoRunDir() const;
-  std::filesystem::path demoEvalDir() const;
-  std::filesystem::path reportsDir() const;
-  std::filesystem::path imagesDir() const;
+  std::filesystem::path catalogFile() const { return root_ / "taxon.sqlite"; }
+  std::filesystem::path recordsDir() const { return root_ / "records"; }
+  std::filesystem::path runsDir() const { return root_ / "runs"; }
+  std::filesystem::path demoRunDir() const { return root_ / "train"; }
+  std::filesystem::path demoEvalDir() const { return root_ / "eval"; }
+  std::filesystem::path reportsDir() const { return root_ / "reports"; }
+  std::filesystem::path imagesDir() const { return root_ / "images"; }
 
   // The runs: every folder of runs/ by name, then the demo's run when it has logged metrics.
   std::vector<std::filesystem::path> runDirs() const;

@@ -107,14 +107,7 @@ void EventFileWriter::writeRecord(std::string_view payload) {
   if (file_ == nullptr) {
     core::throwFileError(path_, "cannot write: the event file is closed");
   }
-  const records::RecordFrame frame = records::frameRecord(payload);
-  const auto& header = frame.header;
-  const auto& footer = frame.footer;
-  if (std::fwrite(header, 1, sizeof header, file_) != sizeof header ||
-      std::fwrite(payload.data(), 1, payload.size(), file_) != payload.size() ||
-      std::fwrite(footer, 1, sizeof footer, file_) != sizeof footer) {
-    core::throwFileError(path_, "write failed: " + core::errnoText(errno));
-  }
+  writeFramedRecord(file_, payload, path_);
   ++events_;
 }
 

@@ -76,17 +76,19 @@ RecordFrame frameRecord(std::string_view payload) {
   return frame;
 }
 
-void RecordWriter::write(std::string_view payload) {
+void writeFramedRecord(std::FILE* file, std::string_view payload, const fs::path& path) {
   const RecordFrame frame = frameRecord(payload);
-  const auto& header = frame.header;
-  const auto& footer = frame.footer;
-  if (std::fwrite(header, 1, sizeof header, file_) != sizeof header ||
-      std::fwrite(payload.data(), 1, payload.size(), file_) != payload.size() ||
-      std::fwrite(footer, 1, sizeof footer, file_) != sizeof footer) {
-    core::throwFileError(temporary_, "write failed: " + core::errnoText(errno));
+  if (std::fwrite(frame.header, 1, sizeof frame.header, file) != sizeof frame.header ||
+      std::fwrite(payload.data(), 1, payload.size(), file) != payload.size() ||
+      std::fwrite(frame.footer, 1, sizeof frame.footer, file) != sizeof frame.footer) {
+    core::throwFileError(path, "write failed: " + core::errnoText(errno));
   }
+}
+
+void RecordWriter::write(std::string_view payload) {
+  writeFramedRecord(file_, payload, temporary_);
   ++records_;
-  bytes_ += static_cast<std::int64_t>(kHeaderBytes + payload.size() + sizeof footer);
+  bytes_ += static_cast<std::int64_t>(kHeaderBytes + payload.size() + sizeof(RecordFrame::footer));
 }
 
 void RecordWriter::close() {

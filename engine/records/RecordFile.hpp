@@ -21,6 +21,9 @@ struct RecordFrame {
   char footer[4];   // masked CRC-32C of the payload
 };
 RecordFrame frameRecord(std::string_view payload);
+// Writes `payload` framed to `file`; throws core::Error naming `path` when the write fails.
+void writeFramedRecord(std::FILE* file, std::string_view payload,
+                       const std::filesystem::path& path);
 
 class RecordWriter {
  public:
