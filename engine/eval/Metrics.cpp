@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <initializer_list>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <system_error>
 #include <utility>
 
+#include "core/Csv.hpp"
 #include "core/Error.hpp"
 #include "core/Files.hpp"
 
@@ -74,33 +74,6 @@ std::int64_t classesAbove(const float* row, std::size_t classes, std::size_t lab
     above += row[c] > value ? 1 : 0;
   }
   return above;
-}
-
-std::string csvField(std::string_view field) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
-    return std::string(field);
-  }
-  std::string out = "\"";
-  for (const char c : field) {
-    out += c;
-    if (c == '"') {
-      out += '"';
-    }
-  }
-  out += '"';
-  return out;
-}
-
-void appendCsvLine(std::string& out, std::initializer_list<std::string> fields) {
-  bool first = true;
-  for (const auto& field : fields) {
-    if (!first) {
-      out += ',';
-    }
-    first = false;
-    out += csvField(field);
-  }
-  out += '\n';
 }
 
 const std::string& nameOf(const MetricsReport& report, std::int64_t id) {
@@ -352,22 +325,22 @@ void writeReport(const MetricsReport& report, const std::filesystem::path& direc
   }
 
   std::string categories;
-  appendCsvLine(categories,
-                {"class", "name", "support", "predicted", "true_positives", "precision", "recall"});
+  core::appendCsvRow(categories, {"class", "name", "support", "predicted", "true_positives",
+                                  "precision", "recall"});
   for (std::size_t c = 0; c < report.categories.size(); ++c) {
     const auto& category = report.categories[c];
-    appendCsvLine(categories,
-                  {std::to_string(c), category.name, std::to_string(category.support),
-                   std::to_string(category.predicted), std::to_string(category.truePositives),
-                   significant6(category.precision), significant6(category.recall)});
+    core::appendCsvRow(categories,
+                       {std::to_string(c), category.name, std::to_string(category.support),
+                        std::to_string(category.predicted), std::to_string(category.truePositives),
+                        significant6(category.precision), significant6(category.recall)});
   }
 
   std::string levels;
-  appendCsvLine(levels, {"level", "examples", "correct", "accuracy"});
+  core::appendCsvRow(levels, {"level", "examples", "correct", "accuracy"});
   nlohmann::json levelsJson = nlohmann::json::array();
   for (const auto& level : report.levels) {
-    appendCsvLine(levels, {std::to_string(level.level), std::to_string(level.examples),
-                           std::to_string(level.correct), significant6(level.accuracy)});
+    core::appendCsvRow(levels, {std::to_string(level.level), std::to_string(level.examples),
+                                std::to_string(level.correct), significant6(level.accuracy)});
     levelsJson.push_back({{"level", level.level},
                           {"examples", level.examples},
                           {"correct", level.correct},
@@ -375,38 +348,39 @@ void writeReport(const MetricsReport& report, const std::filesystem::path& direc
   }
 
   std::string confusion;
-  appendCsvLine(confusion, {"actual", "predicted", "count", "actual_name", "predicted_name"});
+  core::appendCsvRow(confusion, {"actual", "predicted", "count", "actual_name", "predicted_name"});
   for (const auto& cell : report.confusion) {
-    appendCsvLine(confusion, {std::to_string(cell.actual), std::to_string(cell.predicted),
-                              std::to_string(cell.count), nameOf(report, cell.actual),
-                              nameOf(report, cell.predicted)});
+    core::appendCsvRow(confusion, {std::to_string(cell.actual), std::to_string(cell.predicted),
+                                   std::to_string(cell.count), nameOf(report, cell.actual),
+                                   nameOf(report, cell.predicted)});
   }
 
   std::string pairs;
-  appendCsvLine(pairs, {"a", "a_name", "b", "b_name", "a_as_b", "b_as_a", "total"});
+  core::appendCsvRow(pairs, {"a", "a_name", "b", "b_name", "a_as_b", "b_as_a", "total"});
   for (const auto& pair : report.mostConfused) {
-    appendCsvLine(pairs, {std::to_string(pair.a), nameOf(report, pair.a), std::to_string(pair.b),
-                          nameOf(report, pair.b), std::to_string(pair.aAsB),
-                          std::to_string(pair.bAsA), std::to_string(pair.total())});
+    core::appendCsvRow(
+        pairs, {std::to_string(pair.a), nameOf(report, pair.a), std::to_string(pair.b),
+                nameOf(report, pair.b), std::to_string(pair.aAsB), std::to_string(pair.bAsA),
+                std::to_string(pair.total())});
   }
 
   std::string mislabeled;
-  appendCsvLine(mislabeled, {"key", "label", "label_name", "label_probability", "predicted",
-                             "predicted_name", "predicted_probability"});
+  core::appendCsvRow(mislabeled, {"key", "label", "label_name", "label_probability", "predicted",
+                                  "predicted_name", "predicted_probability"});
   for (const auto& row : report.mislabeled) {
-    appendCsvLine(mislabeled,
-                  {row.key, std::to_string(row.label), nameOf(report, row.label),
-                   significant6(row.labelProbability), std::to_string(row.predicted),
-                   nameOf(report, row.predicted), significant6(row.predictedProbability)});
+    core::appendCsvRow(mislabeled,
+                       {row.key, std::to_string(row.label), nameOf(report, row.label),
+                        significant6(row.labelProbability), std::to_string(row.predicted),
+                        nameOf(report, row.predicted), significant6(row.predictedProbability)});
   }
 
   std::string predictions;
-  appendCsvLine(predictions,
-                {"key", "label", "predicted", "label_probability", "predicted_probability"});
+  core::appendCsvRow(predictions,
+                     {"key", "label", "predicted", "label_probability", "predicted_probability"});
   for (const auto& row : report.predictions) {
-    appendCsvLine(predictions,
-                  {row.key, std::to_string(row.label), std::to_string(row.predicted),
-                   significant6(row.labelProbability), significant6(row.predictedProbability)});
+    core::appendCsvRow(
+        predictions, {row.key, std::to_string(row.label), std::to_string(row.predicted),
+                      significant6(row.labelProbability), significant6(row.predictedProbability)});
   }
 
   struct Output {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/Csv.hpp"
 #include "core/Error.hpp"
 #include "core/Files.hpp"
 
@@ -19,12 +20,11 @@ namespace {
 // One CSV file parsed into rows of fields, each row with the line it starts on (1-based).
 class CsvFile {
  public:
-  CsvFile(std::filesystem::path path, const std::string& text) : path_(std::move(path)) {
-    parse(text);
-  }
+  CsvFile(std::filesystem::path path, const std::string& text)
+      : path_(std::move(path)), rows_(core::parseCsv(text, path_)) {}
 
   [[noreturn]] void fail(std::size_t row, const std::string& what) const {
-    core::throwFileError(path_, "line " + std::to_string(lines_[row]) + ": " + what);
+    core::throwFileError(path_, "line " + std::to_string(rows_[row].line) + ": " + what);
   }
 
   // Checks the header row and that every row has as many fields; returns the data row count.
@@ -32,8 +32,8 @@ class CsvFile {
     if (rows_.empty()) {
       core::throwFileError(path_, "the file is empty (expected a header row)");
     }
-    if (rows_[0].size() != header.size() ||
-        !std::equal(header.begin(), header.end(), rows_[0].begin())) {
+    if (rows_[0].fields.size() != header.size() ||
+        !std::equal(header.begin(), header.end(), rows_[0].fields.begin())) {
       std::string expected;
       for (const auto& name : header) {
         expected += (expected.empty() ? "" : ",") + std::string(name);
@@ -41,9 +41,9 @@ class CsvFile {
       fail(0, "unexpected header (expected \"" + expected + "\")");
     }
     for (std::size_t r = 1; r < rows_.size(); ++r) {
-      if (rows_[r].size() != header.size()) {
+      if (rows_[r].fields.size() != header.size()) {
         fail(r, "expected " + std::to_string(header.size()) + " fields, found " +
-                    std::to_string(rows_[r].size()));
+                    std::to_string(rows_[r].fields.size()));
       }
     }
     return rows_.size() - 1;
@@ -51,7 +51,7 @@ class CsvFile {
 
   // Field `column` of data row `row` (0-based; the header is not counted).
   const std::string& text(std::size_t row, std::size_t column) const {
-    return rows_[row + 1][column];
+    return rows_[row + 1].fields[column];
   }
 
   std::int64_t integer(std::size_t row, std::size_t column) const {
@@ -86,73 +86,8 @@ class CsvFile {
   }
 
  private:
-  void parse(const std::string& text) {
-    std::vector<std::string> row;
-    std::string field;
-    bool quoted = false;
-    bool fieldWasQuoted = false;
-    std::size_t line = 1;
-    std::size_t rowLine = 1;
-    const auto endRow = [&] {
-      row.push_back(std::move(field));
-      field.clear();
-      rows_.push_back(std::move(row));
-      lines_.push_back(rowLine);
-      row.clear();
-      fieldWasQuoted = false;
-    };
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      const char c = text[i];
-      if (quoted) {
-        if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-          field += '"';
-          ++i;
-        } else if (c == '"') {
-          quoted = false;
-        } else {
-          line += c == '\n' ? 1 : 0;
-          field += c;
-        }
-        continue;
-      }
-      if (c == '"') {
-        if (!field.empty() || fieldWasQuoted) {
-          core::throwFileError(
-              path_, "line " + std::to_string(line) + ": a quote inside an unquoted field");
-        }
-        quoted = true;
-        fieldWasQuoted = true;
-      } else if (c == ',') {
-        row.push_back(std::move(field));
-        field.clear();
-        fieldWasQuoted = false;
-      } else if (c == '\n' || c == '\r') {
-        if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
-          ++i;
-        }
-        endRow();
-        ++line;
-        rowLine = line;
-      } else {
-        if (fieldWasQuoted) {
-          core::throwFileError(
-              path_, "line " + std::to_string(line) + ": text after the closing quote of a field");
-        }
-        field += c;
-      }
-    }
-    if (quoted) {
-      core::throwFileError(path_, "line " + std::to_string(rowLine) +
-                                      ": a quoted field is not closed before the end of the file");
-    }
-    if (!field.empty() || !row.empty() || fieldWasQuoted) {
-      endRow();  // a last line without "\n"
-    }
-  }
-
   std::filesystem::path path_;
-  std::vector<std::vector<std::string>> rows_;
-  std::vector<std::size_t> lines_;
+  std::vector<core::CsvRow> rows_;
 };
 
 CsvFile readCsv(const std::filesystem::path& path) {

@@ -1,6 +1,7 @@
 // `taxon import`: brings images into a project from class folders (nested folders are levels of
 // the category path), CSV manifests (path,label[,split]), Fashion-MNIST IDX files (our built-in
-// default project) and TFRecord shards made by the seed's build_image_data.py.
+// default project) and TFRecord shards made by the seed's build_image_data.py. The readers, one per
+// format, and the orchestrator live in project/import/.
 //
 // Every image is checked (ImageCheck) on worker threads; broken ones are skipped and listed
 // with the reason, duplicates are reported, and the import goes on. Memory stays bounded: files
@@ -77,7 +78,6 @@ void checkImportSources(const ImportSettings& settings);
 ImportReport importImages(Catalog& catalog, const ImportSettings& settings,
                           const core::ProgressFn& progress = {}, std::stop_token stop = {});
 
-// An image file found in a tree of category folders.
 // The Fashion-MNIST classes (label index 0-9) as two-level category paths, e.g. "Shoes > Sneaker".
 const std::vector<std::string>& fashionMnistCategories();
 
