@@ -21,6 +21,7 @@
 #include "UiTestSupport.hpp"
 #include "common/CategoryPickerDialog.hpp"
 #include "common/ProjectSession.hpp"
+#include "common/Thumbnails.hpp"
 #include "eval/Metrics.hpp"
 #include "inspect/CategoryMetricsModel.hpp"
 #include "inspect/ConfusedPairsModel.hpp"
@@ -29,7 +30,6 @@
 #include "inspect/ExampleListModel.hpp"
 #include "inspect/InspectPage.hpp"
 #include "inspect/MislabeledModel.hpp"
-#include "inspect/ThumbnailLoader.hpp"
 #include "project/Catalog.hpp"
 
 using taxon::ui::ConfusionModel;
@@ -313,9 +313,8 @@ void TestInspectPage::clickingACellListsItsImagesWithScores() {
   // thumbnail size, so that every cell of the list is laid out for a whole picture and its
   // caption, even when the first item's picture has not arrived.
   const QImage blank = examples->data(examples->index(0), Qt::DecorationRole).value<QImage>();
-  QCOMPARE(blank.size(), page.thumbnailLoader()->size());
-  QTRY_VERIFY_WITH_TIMEOUT(!page.thumbnailLoader()->thumbnail(examples->row(0).file).isNull(),
-                           5000);
+  QCOMPARE(blank.size(), page.thumbnails()->size());
+  QTRY_VERIFY_WITH_TIMEOUT(!page.thumbnails()->thumbnail(examples->row(0).file).isNull(), 5000);
   const QImage thumbnail = examples->data(examples->index(0), Qt::DecorationRole).value<QImage>();
   // A 28 x 28 Fashion-MNIST picture is scaled up to the box, whole.
   QCOMPARE(thumbnail.size(), QSize(96, 96));
@@ -335,9 +334,8 @@ void TestInspectPage::clickingACellListsItsImagesWithScores() {
 
   page.confusionModel()->setLevel(0);
   page.showCell(kSandal, kSneaker);
-  page.thumbnailLoader()->waitForDone(5000);
-  QTRY_VERIFY_WITH_TIMEOUT(!page.thumbnailLoader()->thumbnail(examples->row(2).file).isNull(),
-                           5000);
+  page.thumbnails()->waitForDone(5000);
+  QTRY_VERIFY_WITH_TIMEOUT(!page.thumbnails()->thumbnail(examples->row(2).file).isNull(), 5000);
   QApplication::processEvents();
   taxon::test::saveScreenshot(&page, QStringLiteral("inspect-cell-examples"));
 }
