@@ -442,7 +442,10 @@ void TrainPage::refresh() {
     // Time left at the recent steps' speed.
     rate_.add(p.done, core::RateMeter::Clock::now());
     if (const auto left = rate_.secondsLeft(p.total)) {
-      eta_->setText(tr("%1 left").arg(QString::fromStdString(core::formatDuration(*left))));
+      const QString text = tr("%1 left").arg(QString::fromStdString(core::formatDuration(*left)));
+      if (text != eta_->text()) {  // a new text lays the progress row out again
+        eta_->setText(text);
+      }
     }
   }
   if (!update.steps.empty() || !update.evals.empty()) {
