@@ -68,6 +68,7 @@ class TestInspectPage : public QObject {
   void initTestCase();
   void modelCollapsesToLevelOne();
   void modelFiltersToASubtreeAndSorts();
+  void modelChoosesTheImagesOfACellAndAPair();
   void pageLoadsTheReport();
   void clickingACellListsItsImagesWithScores();
   void pairRowShowsBothDirections();
@@ -219,6 +220,38 @@ void TestInspectPage::modelFiltersToASubtreeAndSorts() {
 
   page.resize(1100, 700);
   taxon::test::saveScreenshot(&page, QStringLiteral("inspect-sorted-by-support"));
+}
+
+void TestInspectPage::modelChoosesTheImagesOfACellAndAPair() {
+  InspectPage page(nullptr);
+  QVERIFY(page.loadReport(qs(eval_)));
+  ConfusionModel* model = page.confusionModel();
+  const auto& predictions = model->report()->predictions;
+  const auto keyOf = [&](std::size_t i) { return predictions[i].key; };
+
+  // A mistake cell: the most confident mistakes first (0.92, then 0.9).
+  model->setLevel(1);
+  const auto topsAsBags = model->cellPredictions(2, 0);
+  QCOMPARE(topsAsBags.size(), std::size_t{2});
+  QCOMPARE(keyOf(topsAsBags[0]), std::string("elsewhere/missing.png"));
+  QCOMPARE(keyOf(topsAsBags[1]), shirtMislabeledKey_);
+
+  // A diagonal cell: the least sure first. At level 1 the shoes taken for other shoes are right,
+  // with the label's probability 0.2 (sandals) and 0.3 (sneakers), before the sure 0.85s.
+  const auto shoes = model->cellPredictions(1, 1);
+  QCOMPARE(shoes.size(), std::size_t{24});
+  for (std::size_t i = 0; i < shoes.size(); ++i) {
+    const double expected = i < 3 ? 0.2 : i < 5 ? 0.3 : 0.85;
+    QVERIFY(qAbs(predictions[shoes[i]].labelProbability - expected) < 1e-6);
+  }
+
+  // A pair: both directions, the most confident first.
+  const auto pair = model->pairPredictions(kSandal, kSneaker);
+  QCOMPARE(pair.size(), std::size_t{5});
+  for (std::size_t i = 0; i < pair.size(); ++i) {
+    QCOMPARE(predictions[pair[i]].predicted, std::int64_t{i < 3 ? kSneaker : kSandal});
+  }
+  QVERIFY(model->pairPredictions(kBag, kSandal).empty());
 }
 
 void TestInspectPage::pageLoadsTheReport() {
