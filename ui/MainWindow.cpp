@@ -17,24 +17,29 @@
 #include <QTabWidget>
 #include <QVBoxLayout>
 #include <algorithm>
-#include <memory>
+#include <filesystem>
 
 #include "checkpoint/CheckpointFiles.hpp"
 #include "classify/ClassifyPage.hpp"
-#include "common/EngineTask.hpp"
 #include "common/Paths.hpp"
+#include "common/ProjectJobs.hpp"
 #include "common/ProjectSession.hpp"
 #include "core/torch/Runtime.hpp"
-#include "eval/torch/Evaluator.hpp"
 #include "inspect/InspectPage.hpp"
 #include "labeling/DataPage.hpp"
-#include "project/Importer.hpp"
+#include "project/ProjectLayout.hpp"
 #include "training/TrainPage.hpp"
 
 namespace taxon::ui {
 namespace {
 
 constexpr const char* kLastProjectKey = "project/last";
+
+// Whether `dir` holds a project (its catalog file).
+bool holdsProject(const QString& dir) {
+  std::error_code error;
+  return std::filesystem::exists(project::ProjectLayout(toPath(dir)).catalogFile(), error);
+}
 
 QString runtimeText() {
   const core::RuntimeInfo info = core::queryRuntime();
@@ -65,12 +70,11 @@ MainWindow::MainWindow(const QString& projectPath, QWidget* parent, bool restore
     : QMainWindow(parent) {
   setWindowIcon(QIcon(QStringLiteral(":/taxon/taxon-studio.svg")));
   session_ = new ProjectSession(this);
-  import_ = new EngineTask(this);
-  evaluate_ = new EngineTask(this);
+  jobs_ = new ProjectJobs(session_, this);
   runtimeText_ = runtimeText();
 
   data_ = new DataPage(session_, this);
-  train_ = new TrainPage(session_, this);
+  train_ = new TrainPage(session_, jobs_, this);
   inspect_ = new InspectPage(session_, this);
   classify_ = new ClassifyPage(this);
   tabs_ = new QTabWidget(this);
@@ -112,7 +116,7 @@ MainWindow::MainWindow(const QString& projectPath, QWidget* parent, bool restore
 
   connect(fashion, &QPushButton::clicked, this, [this] {
     const QString dir = QDir::home().filePath(QStringLiteral("taxon-projects/fashion-mnist"));
-    if (QFileInfo::exists(QDir(dir).filePath(QStringLiteral("taxon.sqlite")))) {
+    if (holdsProject(dir)) {
       openProject(dir, false);
     } else {
       createFashionMnistProject(dir);
@@ -139,15 +143,7 @@ MainWindow::MainWindow(const QString& projectPath, QWidget* parent, bool restore
       evaluateRun(dir);
     }
   });
-  connect(
-      import_, &EngineTask::progress, this,
-      [this](const QString& stage, qint64 done, qint64 total, const QString& unit) {
-        if (progress_ != nullptr) {
-          progress_->setLabelText(tr("%1: %2 of %3 %4").arg(stage).arg(done).arg(total).arg(unit));
-          progress_->setMaximum(static_cast<int>(std::max<qint64>(total, 1)));
-          progress_->setValue(static_cast<int>(std::min(done, std::max<qint64>(total, 1))));
-        }
-      });
+  connectJobs();
 
   statusBar()->showMessage(
       tr("Taxon %1").arg(QString::fromStdString(core::queryRuntime().taxonVersion)));
@@ -156,7 +152,7 @@ MainWindow::MainWindow(const QString& projectPath, QWidget* parent, bool restore
   QString toOpen = projectPath;
   if (toOpen.isEmpty() && restoreLast) {
     toOpen = QSettings().value(QString::fromLatin1(kLastProjectKey)).toString();
-    if (!QFileInfo::exists(QDir(toOpen).filePath(QStringLiteral("taxon.sqlite")))) {
+    if (!holdsProject(toOpen)) {
       toOpen.clear();
     }
   }
@@ -224,28 +220,13 @@ void MainWindow::projectOpened(const QString& dir) {
 
 void MainWindow::loadLatestReport() {
   // The newest evaluation report of the project's runs (or of `taxon demo`, PROJECT/eval).
-  QStringList candidates = {QDir(session_->projectDir()).filePath(QStringLiteral("eval"))};
-  const QDir runs(session_->runsDir());
-  for (const QString& name : runs.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
-    candidates.push_back(runs.filePath(name + QStringLiteral("/eval")));
-  }
-  QString newest;
-  QDateTime newestTime;
-  for (const QString& dir : candidates) {
-    const QFileInfo summary(QDir(dir).filePath(QStringLiteral("summary.json")));
-    if (summary.exists() && (!newestTime.isValid() || summary.lastModified() > newestTime)) {
-      newest = dir;
-      newestTime = summary.lastModified();
-    }
-  }
+  const project::ProjectLayout layout(toPath(session_->projectDir()));
   QString run;
-  if (!newest.isEmpty()) {
-    inspect_->loadReport(newest);
+  if (const auto newest = layout.newestReport()) {
+    inspect_->loadReport(fromPath(*newest));
     // The report's run: PROJECT/runs/NAME for RUN/eval; `taxon demo` writes PROJECT/eval for
     // PROJECT/train.
-    const QString parent = QFileInfo(newest).dir().path();
-    run =
-        parent == session_->projectDir() ? QDir(parent).filePath(QStringLiteral("train")) : parent;
+    run = fromPath(*newest == layout.demoEvalDir() ? layout.demoRunDir() : newest->parent_path());
   }
   // The Classify page's model: the run evaluated last, else the run with the newest checkpoint.
   if (run.isEmpty()) {
@@ -308,7 +289,7 @@ void MainWindow::chooseImport() {
 }
 
 void MainWindow::importSources(const QStringList& sources, qint64 limitPerFile) {
-  if (!session_->isOpen() || import_->isRunning()) {
+  if (!jobs_->importSources(sources, limitPerFile)) {
     return;
   }
   progress_ = new QProgressDialog(tr("Importing…"), tr("Cancel"), 0, 0, this);
@@ -316,66 +297,58 @@ void MainWindow::importSources(const QStringList& sources, qint64 limitPerFile) 
   progress_->setMinimumDuration(0);
   progress_->setAutoClose(false);
   progress_->setAutoReset(false);
-  connect(progress_, &QProgressDialog::canceled, import_, &EngineTask::cancel);
-  const QString project = session_->projectDir();
-  auto connection = std::make_shared<QMetaObject::Connection>();
-  *connection = connect(import_, &EngineTask::finished, this,
-                        [this, connection](bool ok, bool cancelled, const QString& message) {
-                          disconnect(*connection);
-                          progress_->deleteLater();
-                          progress_ = nullptr;
-                          // Reopen so every page re-reads the catalog the import wrote.
-                          const QString dir = session_->projectDir();
-                          session_->open(dir, false);
-                          if (!ok) {
-                            notify(QMessageBox::Warning, tr("Import failed"), message);
-                          } else {
-                            notify(QMessageBox::Information, tr("Import report"),
-                                   cancelled ? tr("Import cancelled; what was imported so far "
-                                                  "is kept.")
-                                             : tr("Import finished."),
-                                   message);
-                          }
-                          Q_EMIT importFinished(ok, message);
-                        });
-  import_->start([project, sources, limitPerFile](std::stop_token stop,
-                                                  const core::ProgressFn& progress) {
-    project::Catalog catalog(toPath(project), false);
-    project::ImportSettings settings;
-    for (const QString& source : sources) {
-      settings.sources.push_back(toPath(source));
-    }
-    settings.limit = limitPerFile;
-    const auto report = project::importImages(catalog, settings, progress, stop);
-    QString text = QObject::tr(
-                       "%1 images added, %2 already present, %3 skipped, %4 duplicates; "
-                       "%5 categories; %6 train, %7 validation, %8 test.")
-                       .arg(report.added)
-                       .arg(report.alreadyPresent)
-                       .arg(report.skipped.size())
-                       .arg(report.duplicates.size())
-                       .arg(report.categories)
-                       .arg(report.train)
-                       .arg(report.validation)
-                       .arg(report.test);
-    if (!report.skipped.empty()) {
-      text += QObject::tr("\n\nSkipped:");
-      for (const auto& issue : report.skipped) {
-        text += QStringLiteral("\n%1: %2")
-                    .arg(QString::fromStdString(issue.path), QString::fromStdString(issue.reason));
-      }
-    }
-    if (!report.duplicates.empty()) {
-      text += QObject::tr("\n\nDuplicates:");
-      for (const auto& duplicate : report.duplicates) {
-        text += QObject::tr("\n%1 is the same as %2")
-                    .arg(QString::fromStdString(duplicate.path),
-                         QString::fromStdString(duplicate.sameAs));
-      }
-    }
-    return text;
-  });
+  connect(progress_, &QProgressDialog::canceled, jobs_,
+          [this] { jobs_->cancel(ProjectJobs::Job::Import); });
   progress_->show();
+}
+
+void MainWindow::connectJobs() {
+  connect(
+      jobs_, &ProjectJobs::progress, this,
+      [this](ProjectJobs::Job job, const QString& stage, qint64 done, qint64 total,
+             const QString& unit) {
+        if (job == ProjectJobs::Job::Import && progress_ != nullptr) {
+          progress_->setLabelText(tr("%1: %2 of %3 %4").arg(stage).arg(done).arg(total).arg(unit));
+          progress_->setMaximum(static_cast<int>(std::max<qint64>(total, 1)));
+          progress_->setValue(static_cast<int>(std::min(done, std::max<qint64>(total, 1))));
+        }
+      });
+  const auto closeProgress = [this] {
+    if (progress_ != nullptr) {
+      progress_->deleteLater();
+      progress_ = nullptr;
+    }
+  };
+  connect(jobs_, &ProjectJobs::importFinished, this,
+          [this, closeProgress](const ImportSummary& summary) {
+            closeProgress();
+            notify(QMessageBox::Information, tr("Import report"),
+                   summary.cancelled ? tr("Import cancelled; what was imported so far is kept.")
+                                     : tr("Import finished."),
+                   summary.report);
+            Q_EMIT importFinished(true, summary.report);
+          });
+  connect(jobs_, &ProjectJobs::evaluated, this, [this](const EvalSummary& summary) {
+    statusBar()->showMessage(summary.message);
+    inspect_->loadReport(summary.evalDir);
+    // The run just evaluated is the Classify page's default, unless the user picked a run there.
+    classify_->setRuns(session_->runDirs(), summary.runDir);
+    if (!classify_->userChoseRun()) {
+      classify_->chooseRun(summary.runDir);
+    }
+    Q_EMIT evaluationFinished(true, summary.message);
+  });
+  connect(jobs_, &ProjectJobs::failed, this,
+          [this, closeProgress](ProjectJobs::Job job, const QString& message) {
+            if (job == ProjectJobs::Job::Import) {
+              closeProgress();
+              notify(QMessageBox::Warning, tr("Import failed"), message);
+              Q_EMIT importFinished(false, message);
+            } else if (job == ProjectJobs::Job::Evaluation) {
+              statusBar()->showMessage(message);
+              Q_EMIT evaluationFinished(false, message);
+            }
+          });
 }
 
 QString MainWindow::fashionMnistFolder() {
@@ -399,48 +372,9 @@ void MainWindow::createFashionMnistProject(const QString& dir, qint64 limit) {
 }
 
 void MainWindow::evaluateRun(const QString& trainDir) {
-  if (trainDir.isEmpty() || evaluate_->isRunning()) {
-    return;
+  if (jobs_->evaluate(trainDir)) {
+    statusBar()->showMessage(tr("Evaluating %1 …").arg(trainDir));
   }
-  const QString evalDir = QDir(trainDir).filePath(QStringLiteral("eval"));
-  const QString records = session_->recordsDir();
-  statusBar()->showMessage(tr("Evaluating %1 …").arg(trainDir));
-  auto connection = std::make_shared<QMetaObject::Connection>();
-  *connection = connect(evaluate_, &EngineTask::finished, this,
-                        [this, connection, evalDir](bool ok, bool, const QString& message) {
-                          disconnect(*connection);
-                          statusBar()->showMessage(message);
-                          if (ok) {
-                            inspect_->loadReport(evalDir);
-                            // The run just evaluated is the Classify page's default, unless the
-                            // user picked a run there.
-                            const QString run = QFileInfo(evalDir).dir().path();
-                            classify_->setRuns(session_->runDirs(), run);
-                            if (!classify_->userChoseRun()) {
-                              classify_->chooseRun(run);
-                            }
-                          }
-                          Q_EMIT evaluationFinished(ok, message);
-                        });
-  evaluate_->start(
-      [trainDir, evalDir, records](std::stop_token stop, const core::ProgressFn& progress) {
-        eval::EvalSettings settings;
-        settings.checkpoint = toPath(trainDir);
-        settings.evalDir = toPath(evalDir);
-        settings.dataDir = toPath(records);
-        // The test split when the project has one, else validation.
-        settings.model.subset =
-            QFileInfo::exists(QDir(records).filePath(QStringLiteral("test-00000-of-00001"))) ||
-                    !QDir(records).entryList({QStringLiteral("test-*")}).isEmpty()
-                ? "test"
-                : "validation";
-        const auto outcome = eval::evaluateCheckpoint(settings, stop, progress);
-        return QObject::tr("%1 step %2: precision @ 1 = %3 recall @ 5 = %4")
-            .arg(QString::fromStdString(settings.model.subset))
-            .arg(outcome.step)
-            .arg(outcome.report.precisionAt1, 0, 'f', 4)
-            .arg(outcome.report.recallAtK, 0, 'f', 4);
-      });
 }
 
 void MainWindow::notify(QMessageBox::Icon icon, const QString& title, const QString& text,

@@ -19,8 +19,8 @@ namespace taxon::ui {
 
 class ClassifyPage;
 class DataPage;
-class EngineTask;
 class InspectPage;
+class ProjectJobs;
 class ProjectSession;
 class TrainPage;
 
@@ -70,13 +70,13 @@ class MainWindow : public QMainWindow {
   void projectOpened(const QString& dir);
   void showStart();
   void loadLatestReport();
+  void connectJobs();
   // Shows a message box without blocking (open(), not exec()) and keeps the text.
   void notify(QMessageBox::Icon icon, const QString& title, const QString& text,
               const QString& details = {});
 
   ProjectSession* session_;
-  EngineTask* import_;
-  EngineTask* evaluate_;
+  ProjectJobs* jobs_;
   QStackedWidget* stack_;
   QWidget* start_;
   QTabWidget* tabs_;

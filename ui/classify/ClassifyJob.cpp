@@ -18,6 +18,7 @@
 
 #include "checkpoint/CheckpointFiles.hpp"
 #include "common/Paths.hpp"
+#include "common/Thumbnails.hpp"
 
 namespace taxon::ui {
 
@@ -55,13 +56,8 @@ QStringList expandFolders(const QStringList& paths) {
 }
 
 QImage thumbnail(QImageReader& reader) {
-  reader.setAutoTransform(true);
-  const QSize size = reader.size();
   const int side = ClassifyJob::kThumbnailSide;
-  if (size.isValid() && (size.width() > side || size.height() > side)) {
-    reader.setScaledSize(size.scaled(side, side, Qt::KeepAspectRatio));
-  }
-  return reader.read();
+  return decodeThumbnail(reader, QSize(side, side), ThumbnailFit::Shrink);
 }
 
 QImage fileThumbnail(const QString& path) {

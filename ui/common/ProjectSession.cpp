@@ -6,6 +6,7 @@
 
 #include "common/Paths.hpp"
 #include "project/Catalog.hpp"
+#include "project/ProjectLayout.hpp"
 
 namespace taxon::ui {
 namespace {
@@ -47,11 +48,11 @@ void ProjectSession::close() {
 }
 
 QString ProjectSession::recordsDir() const {
-  return dir_.isEmpty() ? QString() : QDir(dir_).filePath(QStringLiteral("records"));
+  return dir_.isEmpty() ? QString() : fromPath(project::ProjectLayout(toPath(dir_)).recordsDir());
 }
 
 QString ProjectSession::runsDir() const {
-  return dir_.isEmpty() ? QString() : QDir(dir_).filePath(QStringLiteral("runs"));
+  return dir_.isEmpty() ? QString() : fromPath(project::ProjectLayout(toPath(dir_)).runsDir());
 }
 
 QStringList ProjectSession::runDirs() const {
@@ -59,13 +60,8 @@ QStringList ProjectSession::runDirs() const {
   if (dir_.isEmpty()) {
     return dirs;
   }
-  const QDir runs(runsDir());
-  for (const QString& name : runs.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
-    dirs.push_back(runs.filePath(name));
-  }
-  const QString demo = QDir(dir_).filePath(QStringLiteral("train"));
-  if (QFileInfo::exists(QDir(demo).filePath(QStringLiteral("metrics.jsonl")))) {
-    dirs.push_back(demo);
+  for (const auto& dir : project::ProjectLayout(toPath(dir_)).runDirs()) {
+    dirs.push_back(fromPath(dir));
   }
   return dirs;
 }

@@ -249,4 +249,42 @@ QVariant ConfusionModel::headerData(int section, Qt::Orientation orientation, in
   return QAbstractTableModel::headerData(section, orientation, role);
 }
 
+std::vector<std::size_t> ConfusionModel::cellPredictions(int actual, int predicted) const {
+  std::vector<std::size_t> indices;
+  if (!report_) {
+    return indices;
+  }
+  const auto& predictions = report_->predictions;
+  for (std::size_t i = 0; i < predictions.size(); ++i) {
+    if (indexOfLeaf(static_cast<int>(predictions[i].label)) == actual &&
+        indexOfLeaf(static_cast<int>(predictions[i].predicted)) == predicted) {
+      indices.push_back(i);
+    }
+  }
+  const bool diagonal = actual == predicted;
+  std::stable_sort(indices.begin(), indices.end(), [&](std::size_t a, std::size_t b) {
+    return diagonal ? predictions[a].labelProbability < predictions[b].labelProbability
+                    : predictions[a].predictedProbability > predictions[b].predictedProbability;
+  });
+  return indices;
+}
+
+std::vector<std::size_t> ConfusionModel::pairPredictions(std::int64_t a, std::int64_t b) const {
+  std::vector<std::size_t> indices;
+  if (!report_) {
+    return indices;
+  }
+  const auto& predictions = report_->predictions;
+  for (std::size_t i = 0; i < predictions.size(); ++i) {
+    const auto& p = predictions[i];
+    if ((p.label == a && p.predicted == b) || (p.label == b && p.predicted == a)) {
+      indices.push_back(i);
+    }
+  }
+  std::stable_sort(indices.begin(), indices.end(), [&](std::size_t x, std::size_t y) {
+    return predictions[x].predictedProbability > predictions[y].predictedProbability;
+  });
+  return indices;
+}
+
 }  // namespace taxon::ui

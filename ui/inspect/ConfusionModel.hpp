@@ -51,7 +51,6 @@ class ConfusionModel : public QAbstractTableModel {
   void setSubtree(const QString& prefix);
   QString subtree() const { return subtree_; }
   void setSortOrder(SortOrder order);
-  SortOrder sortOrder() const { return sortOrder_; }
   // Every inner node of the category tree ("Women", "Women > Shoes", ...), sorted.
   QStringList subtreeChoices() const { return subtreeChoices_; }
 
@@ -69,6 +68,14 @@ class ConfusionModel : public QAbstractTableModel {
   int indexOfLeaf(int leafClass) const;
   // Nonzero cells, by (actual, predicted).
   const std::vector<Cell>& cells() const { return cells_; }
+
+  // --- the report's predictions behind a cell or a pair, as indices into report()->predictions
+  // The predictions of cell (actual, predicted): mistakes the most confident first (the worst
+  // first), correct ones the least sure first (the nearest to a mistake first).
+  std::vector<std::size_t> cellPredictions(int actual, int predicted) const;
+  // The predictions of report classes `a` and `b` taken for each other (either way), the most
+  // confident first.
+  std::vector<std::size_t> pairPredictions(std::int64_t a, std::int64_t b) const;
 
   int rowCount(const QModelIndex& parent = {}) const override;
   int columnCount(const QModelIndex& parent = {}) const override;

@@ -4,7 +4,7 @@
 #include <QFileInfo>
 #include <QPalette>
 
-#include "inspect/ThumbnailLoader.hpp"
+#include "common/Thumbnails.hpp"
 
 namespace taxon::ui {
 
@@ -42,10 +42,11 @@ QVariant exampleRowData(const ExampleRow& row, int role) {
   }
 }
 
-ExampleListModel::ExampleListModel(ThumbnailLoader* thumbnails, QObject* parent)
+ExampleListModel::ExampleListModel(Thumbnails* thumbnails, QObject* parent)
     : QAbstractListModel(parent), thumbnails_(thumbnails) {
   if (thumbnails_ != nullptr) {
-    connect(thumbnails_, &ThumbnailLoader::ready, this, &ExampleListModel::thumbnailReady);
+    connect(thumbnails_, &Thumbnails::ready, this, &ExampleListModel::thumbnailReady);
+    connect(thumbnails_, &Thumbnails::failed, this, &ExampleListModel::thumbnailReady);
   }
 }
 

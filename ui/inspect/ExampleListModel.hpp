@@ -1,5 +1,5 @@
 // The images behind one confusion cell or confused pair: one row per image with its key, label
-// and predicted names and both scores; the decoration is a thumbnail from a ThumbnailLoader
+// and predicted names and both scores; the decoration is a thumbnail from the Thumbnails service
 // (asked only for the rows a view shows, updated by dataChanged when it arrives). Images not in
 // the open project are greyed and say so. GUI thread.
 #pragma once
@@ -14,7 +14,7 @@
 
 namespace taxon::ui {
 
-class ThumbnailLoader;
+class Thumbnails;
 
 class ExampleListModel : public QAbstractListModel {
   Q_OBJECT
@@ -31,7 +31,7 @@ class ExampleListModel : public QAbstractListModel {
   };
 
   // `thumbnails` may be null (no decoration); not owned, must outlive the model.
-  explicit ExampleListModel(ThumbnailLoader* thumbnails, QObject* parent = nullptr);
+  explicit ExampleListModel(Thumbnails* thumbnails, QObject* parent = nullptr);
 
   void setRows(std::vector<ExampleRow> rows);
   const std::vector<ExampleRow>& rows() const { return rows_; }
@@ -43,7 +43,7 @@ class ExampleListModel : public QAbstractListModel {
  private:
   void thumbnailReady(const QString& file);
 
-  ThumbnailLoader* thumbnails_ = nullptr;
+  Thumbnails* thumbnails_ = nullptr;
   mutable QImage placeholder_;  // the blank shown while a thumbnail loads
   std::vector<ExampleRow> rows_;
   QHash<QString, QList<int>> rowsOfFile_;

@@ -23,6 +23,7 @@
 
 #include "common/CategoryPickerDialog.hpp"
 #include "common/ProjectSession.hpp"
+#include "common/Thumbnails.hpp"
 #include "eval/ReportReader.hpp"
 #include "inspect/CategoryMetricsModel.hpp"
 #include "inspect/ConfusedPairsModel.hpp"
@@ -30,7 +31,6 @@
 #include "inspect/ConfusionModel.hpp"
 #include "inspect/ExampleListModel.hpp"
 #include "inspect/MislabeledModel.hpp"
-#include "inspect/ThumbnailLoader.hpp"
 
 namespace taxon::ui {
 namespace {
@@ -71,7 +71,7 @@ InspectPage::InspectPage(ProjectSession* session, QWidget* parent)
   categoriesProxy_->setSortRole(Qt::UserRole);
   categoriesProxy_->setSortCaseSensitivity(Qt::CaseInsensitive);
   mislabeled_ = new MislabeledModel(this);
-  thumbnails_ = new ThumbnailLoader(QSize(96, 96), this);
+  thumbnails_ = new Thumbnails(Thumbnails::Options{}, this);  // 96 px, 32 MB, 2 threads
   examples_ = new ExampleListModel(thumbnails_, this);
   buildUi();
 
@@ -152,35 +152,7 @@ void InspectPage::buildUi() {
   mislabeledLayout->addWidget(mislabeledButton, 0, Qt::AlignRight);
   tabs_->addTab(mislabeledPane, tr("Likely mislabeled"));
 
-  auto* examplesPane = new QWidget(this);
-  examplesTitle_ =
-      new QLabel(tr("Click a cell of the matrix or a pair to see its images."), examplesPane);
-  examplesTitle_->setWordWrap(true);
-  examplesView_ = new QListView(examplesPane);
-  examplesView_->setModel(examples_);
-  examplesView_->setViewMode(QListView::IconMode);
-  examplesView_->setIconSize(thumbnails_->size());
-  examplesView_->setGridSize(QSize(thumbnails_->size().width() + 44,
-                                   thumbnails_->size().height() + 3 * fontMetrics().height() + 12));
-  examplesView_->setUniformItemSizes(true);
-  examplesView_->setMovement(QListView::Static);
-  examplesView_->setResizeMode(QListView::Adjust);
-  examplesView_->setWordWrap(true);
-  examplesView_->setLayoutMode(QListView::Batched);
-  examplesView_->setSelectionMode(QAbstractItemView::ExtendedSelection);
-  relabelExamples_ = makeRelabelAction(examplesView_, this);
-  auto* examplesButton = new QToolButton(examplesPane);
-  examplesButton->setDefaultAction(relabelExamples_);
-  status_ = new QLabel(examplesPane);
-  status_->setWordWrap(true);
-  auto* examplesFooter = new QHBoxLayout;
-  examplesFooter->addWidget(status_, 1);
-  examplesFooter->addWidget(examplesButton);
-  auto* examplesLayout = new QVBoxLayout(examplesPane);
-  examplesLayout->setContentsMargins(0, 0, 0, 0);
-  examplesLayout->addWidget(examplesTitle_);
-  examplesLayout->addWidget(examplesView_, 1);
-  examplesLayout->addLayout(examplesFooter);
+  QWidget* examplesPane = buildExamplesPane();
 
   auto* right = new QSplitter(Qt::Vertical, this);
   right->addWidget(tabs_);
@@ -223,6 +195,39 @@ void InspectPage::buildUi() {
           [this] { pickAndRelabel(ListKind::Examples); });
   connect(relabelMislabeled_, &QAction::triggered, this,
           [this] { pickAndRelabel(ListKind::Mislabeled); });
+}
+
+QWidget* InspectPage::buildExamplesPane() {
+  auto* examplesPane = new QWidget(this);
+  examplesTitle_ =
+      new QLabel(tr("Click a cell of the matrix or a pair to see its images."), examplesPane);
+  examplesTitle_->setWordWrap(true);
+  examplesView_ = new QListView(examplesPane);
+  examplesView_->setModel(examples_);
+  examplesView_->setViewMode(QListView::IconMode);
+  examplesView_->setIconSize(thumbnails_->size());
+  examplesView_->setGridSize(QSize(thumbnails_->size().width() + 44,
+                                   thumbnails_->size().height() + 3 * fontMetrics().height() + 12));
+  examplesView_->setUniformItemSizes(true);
+  examplesView_->setMovement(QListView::Static);
+  examplesView_->setResizeMode(QListView::Adjust);
+  examplesView_->setWordWrap(true);
+  examplesView_->setLayoutMode(QListView::Batched);
+  examplesView_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  relabelExamples_ = makeRelabelAction(examplesView_, this);
+  auto* examplesButton = new QToolButton(examplesPane);
+  examplesButton->setDefaultAction(relabelExamples_);
+  status_ = new QLabel(examplesPane);
+  status_->setWordWrap(true);
+  auto* examplesFooter = new QHBoxLayout;
+  examplesFooter->addWidget(status_, 1);
+  examplesFooter->addWidget(examplesButton);
+  auto* examplesLayout = new QVBoxLayout(examplesPane);
+  examplesLayout->setContentsMargins(0, 0, 0, 0);
+  examplesLayout->addWidget(examplesTitle_);
+  examplesLayout->addWidget(examplesView_, 1);
+  examplesLayout->addLayout(examplesFooter);
+  return examplesPane;
 }
 
 bool InspectPage::loadReport(const QString& evalDir, QString* error) {
@@ -392,22 +397,9 @@ void InspectPage::showCell(int actualClass, int predictedClass) {
     return;
   }
   heatMap_->setSelectedCell(actualClass, predictedClass);
-  std::vector<std::size_t> indices;
-  const auto& predictions = report_->predictions;
-  for (std::size_t i = 0; i < predictions.size(); ++i) {
-    if (confusion_->indexOfLeaf(static_cast<int>(predictions[i].label)) == actualClass &&
-        confusion_->indexOfLeaf(static_cast<int>(predictions[i].predicted)) == predictedClass) {
-      indices.push_back(i);
-    }
-  }
-  // Errors: the most confident mistakes first. Correct ones: the least sure first.
-  const bool diagonal = actualClass == predictedClass;
-  std::stable_sort(indices.begin(), indices.end(), [&](std::size_t a, std::size_t b) {
-    return diagonal ? predictions[a].labelProbability < predictions[b].labelProbability
-                    : predictions[a].predictedProbability > predictions[b].predictedProbability;
-  });
+  std::vector<std::size_t> indices = confusion_->cellPredictions(actualClass, predictedClass);
   const QString title =
-      predictions.empty()
+      report_->predictions.empty()
           ? shownTitle_
           : tr("%1 predicted as %2: %n image(s)", "", static_cast<int>(indices.size()))
                 .arg(confusion_->className(actualClass), confusion_->className(predictedClass));
@@ -424,22 +416,12 @@ void InspectPage::showPair(int row) {
   if (a >= 0 && b >= 0) {
     heatMap_->setSelectedCell(a, b);
   }
-  std::vector<std::size_t> indices;
-  const auto& predictions = report_->predictions;
-  for (std::size_t i = 0; i < predictions.size(); ++i) {
-    const auto& p = predictions[i];
-    if ((p.label == pair.a && p.predicted == pair.b) ||
-        (p.label == pair.b && p.predicted == pair.a)) {
-      indices.push_back(i);
-    }
-  }
-  std::stable_sort(indices.begin(), indices.end(), [&](std::size_t x, std::size_t y) {
-    return predictions[x].predictedProbability > predictions[y].predictedProbability;
-  });
-  const QString title = predictions.empty() ? shownTitle_
-                                            : tr("%1 and %2 taken for each other: %n image(s)", "",
-                                                 static_cast<int>(indices.size()))
-                                                  .arg(className(pair.a), className(pair.b));
+  std::vector<std::size_t> indices = confusion_->pairPredictions(pair.a, pair.b);
+  const QString title =
+      report_->predictions.empty()
+          ? shownTitle_
+          : tr("%1 and %2 taken for each other: %n image(s)", "", static_cast<int>(indices.size()))
+                .arg(className(pair.a), className(pair.b));
   setExamples(std::move(indices), title);
 }
 

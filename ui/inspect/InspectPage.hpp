@@ -36,7 +36,7 @@ class ConfusionModel;
 class ExampleListModel;
 class MislabeledModel;
 class ProjectSession;
-class ThumbnailLoader;
+class Thumbnails;
 
 class InspectPage : public QWidget {
   Q_OBJECT
@@ -49,7 +49,6 @@ class InspectPage : public QWidget {
   // Reads the report in `evalDir`. On failure returns false, puts a sentence naming the file in
   // `error`, shows it on the page and keeps the report that was shown.
   bool loadReport(const QString& evalDir, QString* error = nullptr);
-  QString reportDir() const { return reportDir_; }
 
   // Shows the images of one confusion cell (the model's current index space), as a click on the
   // heat map does.
@@ -71,7 +70,7 @@ class InspectPage : public QWidget {
   QAbstractItemView* examplesView();
   QAbstractItemView* mislabeledView();
   QAbstractItemView* pairsView();
-  ThumbnailLoader* thumbnailLoader() { return thumbnails_; }
+  Thumbnails* thumbnails() { return thumbnails_; }
   QString examplesTitle() const;
   QString errorText() const;
 
@@ -82,6 +81,7 @@ class InspectPage : public QWidget {
   enum class ListKind { Examples, Mislabeled };
 
   void buildUi();
+  QWidget* buildExamplesPane();  // the images of a cell or pair, and Relabel
   void showReport();
   void updateLevelChoices();
   void applyLevel();
@@ -111,7 +111,7 @@ class InspectPage : public QWidget {
   CategoryMetricsModel* categories_ = nullptr;
   QSortFilterProxyModel* categoriesProxy_ = nullptr;
   MislabeledModel* mislabeled_ = nullptr;
-  ThumbnailLoader* thumbnails_ = nullptr;
+  Thumbnails* thumbnails_ = nullptr;
   ExampleListModel* examples_ = nullptr;
 
   QLabel* summary_ = nullptr;

@@ -13,51 +13,29 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSplitter>
+#include <QThread>
 #include <QToolBar>
 #include <QTreeView>
 #include <QVBoxLayout>
 
 #include "common/CategoryPickerDialog.hpp"
 #include "common/ProjectSession.hpp"
+#include "common/Thumbnails.hpp"
 #include "labeling/CategoryTreeModel.hpp"
 #include "labeling/ImageGridModel.hpp"
-#include "labeling/ThumbnailCache.hpp"
 
 namespace taxon::ui {
 
 DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), session_(session) {
-  thumbnails_ = new ThumbnailCache(128, this);
+  // 128 px cells; the most recent few thousand thumbnails (64 KiB each) stay in memory, and the
+  // workers leave a core for the GUI thread (and the trainer when one runs).
+  thumbnails_ = new Thumbnails({QSize(128, 128), ThumbnailFit::PixelEnlarge, 4000 * 64 * 1024,
+                                QThread::idealThreadCount() - 1},
+                               this);
   tree_ = new CategoryTreeModel(session_, this);
   images_ = new ImageGridModel(session_, thumbnails_, this);
 
-  treeView_ = new QTreeView(this);
-  treeView_->setObjectName(QStringLiteral("categoryTree"));
-  treeView_->setModel(tree_);
-  treeView_->setUniformRowHeights(true);  // fast at thousands of rows
-  treeView_->setAcceptDrops(true);
-  treeView_->setDropIndicatorShown(true);
-  treeView_->setDragDropMode(QAbstractItemView::DropOnly);
-  treeView_->setContextMenuPolicy(Qt::ActionsContextMenu);
-  treeView_->header()->setSectionResizeMode(CategoryTreeModel::kName, QHeaderView::Stretch);
-  treeView_->header()->setStretchLastSection(false);
-  for (int c = CategoryTreeModel::kTrain; c < CategoryTreeModel::kColumnCount; ++c) {
-    treeView_->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
-  }
-
-  gridView_ = new QListView(this);
-  gridView_->setObjectName(QStringLiteral("imageGrid"));
-  gridView_->setModel(images_);
-  gridView_->setViewMode(QListView::IconMode);
-  gridView_->setResizeMode(QListView::Adjust);
-  gridView_->setUniformItemSizes(true);
-  gridView_->setIconSize(QSize(thumbnails_->side(), thumbnails_->side()));
-  gridView_->setGridSize(QSize(thumbnails_->side() + 16, thumbnails_->side() + 32));
-  gridView_->setSelectionMode(QAbstractItemView::ExtendedSelection);
-  gridView_->setDragEnabled(true);
-  gridView_->setDragDropMode(QAbstractItemView::DragOnly);
-  gridView_->setMovement(QListView::Static);
-  gridView_->setLayoutMode(QListView::Batched);
-  gridView_->setBatchSize(200);
+  buildViews();
 
   preview_ = new QLabel(this);
   preview_->setObjectName(QStringLiteral("preview"));
@@ -143,6 +121,37 @@ DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), 
   });
 }
 
+void DataPage::buildViews() {
+  treeView_ = new QTreeView(this);
+  treeView_->setObjectName(QStringLiteral("categoryTree"));
+  treeView_->setModel(tree_);
+  treeView_->setUniformRowHeights(true);  // fast at thousands of rows
+  treeView_->setAcceptDrops(true);
+  treeView_->setDropIndicatorShown(true);
+  treeView_->setDragDropMode(QAbstractItemView::DropOnly);
+  treeView_->setContextMenuPolicy(Qt::ActionsContextMenu);
+  treeView_->header()->setSectionResizeMode(CategoryTreeModel::kName, QHeaderView::Stretch);
+  treeView_->header()->setStretchLastSection(false);
+  for (int c = CategoryTreeModel::kTrain; c < CategoryTreeModel::kColumnCount; ++c) {
+    treeView_->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+  }
+
+  gridView_ = new QListView(this);
+  gridView_->setObjectName(QStringLiteral("imageGrid"));
+  gridView_->setModel(images_);
+  gridView_->setViewMode(QListView::IconMode);
+  gridView_->setResizeMode(QListView::Adjust);
+  gridView_->setUniformItemSizes(true);
+  gridView_->setIconSize(thumbnails_->size());
+  gridView_->setGridSize(thumbnails_->size() + QSize(16, 32));
+  gridView_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  gridView_->setDragEnabled(true);
+  gridView_->setDragDropMode(QAbstractItemView::DragOnly);
+  gridView_->setMovement(QListView::Static);
+  gridView_->setLayoutMode(QListView::Batched);
+  gridView_->setBatchSize(200);
+}
+
 QString DataPage::currentPath() const {
   return treeView_->currentIndex().data(CategoryTreeModel::kPathRole).toString();
 }
@@ -180,13 +189,8 @@ void DataPage::currentImageChanged(const QModelIndex& current) {
   }
   // The preview reads one image at its display size; the GUI thread can afford that.
   QImageReader reader(current.data(ImageGridModel::kFileRole).toString());
-  reader.setAutoTransform(true);
   const QSize box = preview_->size().expandedTo(QSize(240, 240));
-  const QSize size = reader.size();
-  if (size.isValid() && (size.width() > box.width() || size.height() > box.height())) {
-    reader.setScaledSize(size.scaled(box, Qt::KeepAspectRatio));
-  }
-  const QImage image = reader.read();
+  const QImage image = decodeThumbnail(reader, box, ThumbnailFit::Shrink);
   if (image.isNull()) {
     preview_->setText(tr("Cannot show this image: %1").arg(reader.errorString()));
   } else {
@@ -337,10 +341,6 @@ void DataPage::restoreExpanded() {
 
 void DataPage::showStatus(const QString& text) {
   status_->setText(text);
-}
-
-QString DataPage::statusText() const {
-  return status_->text();
 }
 
 }  // namespace taxon::ui

@@ -22,7 +22,7 @@ namespace taxon::ui {
 class CategoryTreeModel;
 class ImageGridModel;
 class ProjectSession;
-class ThumbnailCache;
+class Thumbnails;
 
 class DataPage : public QWidget {
   Q_OBJECT
@@ -32,16 +32,14 @@ class DataPage : public QWidget {
 
   CategoryTreeModel* categoryModel() const { return tree_; }
   ImageGridModel* imageModel() const { return images_; }
-  QTreeView* treeView() const { return treeView_; }
   QListView* gridView() const { return gridView_; }
-  ThumbnailCache* thumbnails() const { return thumbnails_; }
+  Thumbnails* thumbnails() const { return thumbnails_; }
 
   // Selects a category (or an inner node of the tree) by path; false when there is none.
   bool selectCategory(const QString& path);
   // Moves the images selected in the grid to `categoryPath` (created if missing). Returns the
   // number moved; shows the catalog's refusal in the status line.
   int moveSelectedTo(const QString& categoryPath);
-  QString statusText() const;
 
  public Q_SLOTS:
   void moveSelectedWithPicker();  // M
@@ -54,6 +52,7 @@ class DataPage : public QWidget {
   void importRequested();
 
  private:
+  void buildViews();  // the category tree and the image grid
   void categorySelected();
   void currentImageChanged(const QModelIndex& current);
   void rememberExpanded();
@@ -63,7 +62,7 @@ class DataPage : public QWidget {
   std::int64_t currentCategoryId() const;
 
   ProjectSession* session_;
-  ThumbnailCache* thumbnails_;
+  Thumbnails* thumbnails_;
   CategoryTreeModel* tree_;
   ImageGridModel* images_;
   QTreeView* treeView_;

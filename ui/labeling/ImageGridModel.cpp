@@ -7,18 +7,17 @@
 
 #include "common/Paths.hpp"
 #include "common/ProjectSession.hpp"
+#include "common/Thumbnails.hpp"
 #include "labeling/CategoryTreeModel.hpp"
-#include "labeling/ThumbnailCache.hpp"
 
 namespace taxon::ui {
 
-ImageGridModel::ImageGridModel(ProjectSession* session, ThumbnailCache* thumbnails, QObject* parent)
+ImageGridModel::ImageGridModel(ProjectSession* session, Thumbnails* thumbnails, QObject* parent)
     : QAbstractListModel(parent), session_(session), thumbnails_(thumbnails) {
-  connect(thumbnails_, &ThumbnailCache::ready, this, &ImageGridModel::thumbnailReady);
-  connect(thumbnails_, &ThumbnailCache::failed, this,
-          [this](qint64 imageId, const QString&) { thumbnailReady(imageId); });
+  connect(thumbnails_, &Thumbnails::ready, this, &ImageGridModel::thumbnailReady);
+  connect(thumbnails_, &Thumbnails::failed, this, &ImageGridModel::thumbnailReady);
   connect(session_, &ProjectSession::closed, this, [this] { setCategories({}); });
-  const int side = thumbnails_->side();
+  const int side = thumbnails_->size().width();
   placeholder_ = QPixmap(side, side);
   placeholder_.fill(Qt::transparent);
   unreadable_ = QIcon::fromTheme(QStringLiteral("image-missing")).pixmap(side / 2);
@@ -38,7 +37,7 @@ void ImageGridModel::refresh() {
   beginResetModel();
   segments_.clear();
   rows_.clear();
-  rowOfImage_.clear();
+  rowOfFile_.clear();
   categoryNames_.clear();
   total_ = 0;
   if (auto* catalog = session_->catalog()) {
@@ -79,11 +78,11 @@ QVariant ImageGridModel::data(const QModelIndex& index, int role) const {
     case Qt::DisplayRole:
       return QFileInfo(QString::fromStdString(image.path)).fileName();
     case Qt::DecorationRole: {
-      const QImage thumbnail = thumbnails_->thumbnail(image.id, data(index, kFileRole).toString(),
-                                                      QString::fromStdString(image.hash));
+      const QString file = data(index, kFileRole).toString();
+      const QImage thumbnail = thumbnails_->thumbnail(file, QString::fromStdString(image.hash));
       if (thumbnail.isNull()) {
         // A placeholder of the thumbnail's size keeps the grid's cells from jumping.
-        return thumbnails_->unreadable(image.id) ? unreadable_ : placeholder_;
+        return thumbnails_->unreadable(file) ? unreadable_ : placeholder_;
       }
       return QPixmap::fromImage(thumbnail);
     }
@@ -141,7 +140,7 @@ void ImageGridModel::fetchMore(const QModelIndex& parent) {
     const int first = static_cast<int>(rows_.size());
     beginInsertRows({}, first, first + static_cast<int>(page.size()) - 1);
     for (auto& image : page) {
-      rowOfImage_.insert(image.id, static_cast<int>(rows_.size()));
+      rowOfFile_.insert(fromPath(catalog->resolve(image.path)), static_cast<int>(rows_.size()));
       rows_.push_back(std::move(image));
     }
     segment.fetched += static_cast<std::int64_t>(page.size());
@@ -168,9 +167,9 @@ Qt::DropActions ImageGridModel::supportedDragActions() const {
   return Qt::MoveAction;
 }
 
-void ImageGridModel::thumbnailReady(qint64 imageId) {
-  const auto row = rowOfImage_.find(imageId);
-  if (row != rowOfImage_.end()) {
+void ImageGridModel::thumbnailReady(const QString& file) {
+  const auto row = rowOfFile_.constFind(file);
+  if (row != rowOfFile_.constEnd()) {
     const QModelIndex changed = index(*row);
     Q_EMIT dataChanged(changed, changed, {Qt::DecorationRole});
   }

@@ -1,6 +1,6 @@
 // The images of the selected categories for the Data page's thumbnail grid. Rows are fetched
 // from the catalog lazily, a page at a time (canFetchMore/fetchMore), so a category of a million
-// images costs nothing until it is scrolled; decorations come from a ThumbnailCache. Dragging
+// images costs nothing until it is scrolled; decorations come from the Thumbnails service. Dragging
 // rows carries their image ids (kImageIdsMime) to the category tree. GUI thread only.
 #pragma once
 
@@ -17,7 +17,7 @@
 namespace taxon::ui {
 
 class ProjectSession;
-class ThumbnailCache;
+class Thumbnails;
 
 class ImageGridModel : public QAbstractListModel {
   Q_OBJECT
@@ -32,7 +32,7 @@ class ImageGridModel : public QAbstractListModel {
   };
   static constexpr int kPageSize = 256;
 
-  ImageGridModel(ProjectSession* session, ThumbnailCache* thumbnails, QObject* parent = nullptr);
+  ImageGridModel(ProjectSession* session, Thumbnails* thumbnails, QObject* parent = nullptr);
 
   // Shows the images of these categories (in this order), optionally of one split.
   void setCategories(const QList<qint64>& categoryIds,
@@ -59,15 +59,15 @@ class ImageGridModel : public QAbstractListModel {
     std::int64_t count = 0;
     std::int64_t fetched = 0;
   };
-  void thumbnailReady(qint64 imageId);
+  void thumbnailReady(const QString& file);
 
   ProjectSession* session_;
-  ThumbnailCache* thumbnails_;
+  Thumbnails* thumbnails_;
   QList<qint64> categoryIds_;
   std::optional<project::Split> split_;
   std::vector<Segment> segments_;
   std::vector<project::ImageRecord> rows_;
-  QHash<std::int64_t, int> rowOfImage_;
+  QHash<QString, int> rowOfFile_;  // the row showing each image file, for its thumbnail
   QHash<std::int64_t, QString> categoryNames_;
   std::int64_t total_ = 0;
   QPixmap placeholder_;  // shown until a thumbnail arrives

@@ -26,47 +26,33 @@
 #include <QVBoxLayout>
 #include <algorithm>
 #include <functional>
-#include <memory>
+#include <utility>
 
-#include "common/EngineTask.hpp"
 #include "common/Paths.hpp"
+#include "common/ProjectJobs.hpp"
 #include "common/ProjectSession.hpp"
 #include "core/Progress.hpp"
 #include "core/torch/Runtime.hpp"
-#include "project/ProjectRecords.hpp"
-#include "records/RecordBuilder.hpp"
 #include "training/ChartPanel.hpp"
 #include "training/TrainJob.hpp"
 
 namespace taxon::ui {
-namespace {
-
-// Records are stale when the catalog changed after they were written.
-bool recordsUpToDate(const QString& project, const QString& records) {
-  const QFileInfo manifest(QDir(records).filePath(QStringLiteral("manifest.json")));
-  if (!manifest.exists()) {
-    return false;
-  }
-  QDateTime catalogTime;
-  for (const char* name : {"taxon.sqlite", "taxon.sqlite-wal"}) {
-    const QFileInfo file(QDir(project).filePath(QString::fromLatin1(name)));
-    if (file.exists() && (!catalogTime.isValid() || file.lastModified() > catalogTime)) {
-      catalogTime = file.lastModified();
-    }
-  }
-  return !catalogTime.isValid() || manifest.lastModified() >= catalogTime;
-}
-
-}  // namespace
-
-TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
-    : QWidget(parent), session_(session) {
+TrainPage::TrainPage(ProjectSession* session, ProjectJobs* jobs, QWidget* parent)
+    : QWidget(parent), session_(session), jobs_(jobs) {
   job_ = new TrainJob(this);
-  records_ = new EngineTask(this);
   timer_ = new QTimer(this);
   timer_->setInterval(100);
 
-  // --- the form ---
+  auto* layout = new QHBoxLayout(this);
+  layout->addWidget(buildForm());
+  layout->addWidget(buildMonitor(), 1);
+  connectUi();
+  name_->setText(QDateTime::currentDateTime().toString(QStringLiteral("'run-'yyyyMMdd-HHmm")));
+  listRuns();
+  updateButtons();
+}
+
+QWidget* TrainPage::buildForm() {
   runs_ = new QComboBox(this);
   runs_->setObjectName(QStringLiteral("runs"));
   name_ = new QLineEdit(this);
@@ -163,7 +149,10 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
   formLayout->addLayout(buttons);
   formLayout->addStretch(1);
 
-  // --- charts, progress and log ---
+  return formBox;
+}
+
+QWidget* TrainPage::buildMonitor() {
   lossChart_ = new ChartPanel(tr("Loss"), {tr("loss"), tr("smoothed")}, this);
   rateChart_ = new ChartPanel(tr("Learning rate"), {tr("learning rate")}, this);
   speedChart_ = new ChartPanel(tr("Examples/sec"), {tr("examples/sec")}, this);
@@ -202,10 +191,10 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
   rightLayout->addWidget(state_);
   rightLayout->addLayout(progressRow);
 
-  auto* layout = new QHBoxLayout(this);
-  layout->addWidget(formBox);
-  layout->addWidget(rightBox, 1);
+  return rightBox;
+}
 
+void TrainPage::connectUi() {
   connect(byEpochs_, &QRadioButton::toggled, epochs_, &QWidget::setEnabled);
   connect(bySteps_, &QRadioButton::toggled, steps_, &QWidget::setEnabled);
   connect(device_, &QComboBox::currentIndexChanged, this, [this] {
@@ -224,11 +213,22 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
       openRun(dir);
     }
   });
-  connect(records_, &EngineTask::progress, this,
-          [this](const QString& stage, qint64 done, qint64 total, const QString& unit) {
-            progress_->setFormat(tr("%1: %v of %m %2").arg(stage, unit));
-            progress_->setRange(0, static_cast<int>(std::max<qint64>(total, 1)));
-            progress_->setValue(static_cast<int>(done));
+  connect(jobs_, &ProjectJobs::progress, this,
+          [this](ProjectJobs::Job which, const QString& stage, qint64 done, qint64 total,
+                 const QString& unit) {
+            if (which == ProjectJobs::Job::Records) {
+              progress_->setFormat(tr("%1: %v of %m %2").arg(stage, unit));
+              progress_->setRange(0, static_cast<int>(std::max<qint64>(total, 1)));
+              progress_->setValue(static_cast<int>(done));
+            }
+          });
+  connect(jobs_, &ProjectJobs::recordsBuilt, this,
+          [this](const RecordsSummary& summary) { recordsDone(true, summary.message); });
+  connect(jobs_, &ProjectJobs::failed, this,
+          [this](ProjectJobs::Job which, const QString& message) {
+            if (which == ProjectJobs::Job::Records) {
+              recordsDone(false, message);
+            }
           });
   // A project opened after the page was made (the app's command line, File > Open) can be
   // trained on at once.
@@ -240,9 +240,6 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
     listRuns();
     updateButtons();
   });
-  name_->setText(QDateTime::currentDateTime().toString(QStringLiteral("'run-'yyyyMMdd-HHmm")));
-  listRuns();
-  updateButtons();
 }
 
 TrainPage::~TrainPage() = default;
@@ -299,46 +296,34 @@ QString TrainPage::logText() const {
   return log_->toPlainText();
 }
 
-void TrainPage::ensureRecords(const std::function<void()>& then) {
-  const QString project = session_->projectDir();
-  const QString records = session_->recordsDir();
-  if (recordsUpToDate(project, records)) {
+void TrainPage::ensureRecords(std::function<void()> then) {
+  if (jobs_->recordsCurrent()) {
     then();
     return;
   }
-  appendLog(tr("Writing TFRecord shards of the project's splits to %1 …").arg(records));
+  if (!jobs_->buildRecords()) {
+    return;
+  }
+  afterRecords_ = std::move(then);
+  appendLog(
+      tr("Writing TFRecord shards of the project's splits to %1 …").arg(session_->recordsDir()));
   state_->setText(tr("Building records…"));
-  auto connection = std::make_shared<QMetaObject::Connection>();
-  *connection = connect(records_, &EngineTask::finished, this,
-                        [this, then, connection](bool ok, bool cancelled, const QString& message) {
-                          disconnect(*connection);
-                          appendLog(message);
-                          if (ok && !cancelled) {
-                            then();
-                          } else {
-                            state_->setText(tr("Records not written: %1").arg(message));
-                            updateButtons();
-                          }
-                        });
-  records_->start([project](std::stop_token stop, const core::ProgressFn& progress) {
-    records::RecordBuildSettings build;
-    build.project = toPath(project);
-    build.numThreads = std::max(1, QThread::idealThreadCount());
-    build.trainShards = 4;
-    const auto report = project::buildRecords(build, progress, stop);
-    std::int64_t total = 0;
-    for (const auto& split : report.splits) {
-      total += split.records;
-    }
-    return QObject::tr("%1 records written (%2 images skipped)")
-        .arg(total)
-        .arg(report.skipped.size());
-  });
   updateButtons();
 }
 
+void TrainPage::recordsDone(bool built, const QString& message) {
+  appendLog(message);
+  const std::function<void()> then = std::exchange(afterRecords_, {});
+  if (!built) {
+    state_->setText(tr("Records not written: %1").arg(message));
+    updateButtons();
+  } else if (then) {
+    then();
+  }
+}
+
 void TrainPage::startRun() {
-  if (!session_->isOpen() || job_->isRunning() || records_->isRunning()) {
+  if (!session_->isOpen() || job_->isRunning() || jobs_->isRunning(ProjectJobs::Job::Records)) {
     return;
   }
   const settings::TrainSettings settings = settingsFromForm();
@@ -410,8 +395,8 @@ void TrainPage::resumeRun() {
 }
 
 void TrainPage::stopRun() {
-  if (records_->isRunning()) {
-    records_->cancel();
+  if (jobs_->isRunning(ProjectJobs::Job::Records)) {
+    jobs_->cancel(ProjectJobs::Job::Records);
   }
   if (job_->isRunning()) {
     state_->setText(tr("Stopping: writing a checkpoint…"));
@@ -454,17 +439,12 @@ void TrainPage::refresh() {
     progress_->setFormat(tr("step %v of %m"));
     progress_->setRange(0, static_cast<int>(std::max<std::int64_t>(p.total, 1)));
     progress_->setValue(static_cast<int>(std::min(p.done, p.total)));
-    if (!update.steps.empty()) {
-      // Time left at the recent steps' speed.
-      const auto& last = update.steps.back();
-      if (rateStartStep_ == 0 || last.step < rateStartStep_) {
-        rateStartStep_ = last.step;
-        rateStartTime_ = last.wallTime;
-      } else if (last.wallTime > rateStartTime_ && last.step > rateStartStep_) {
-        const double perStep =
-            (last.wallTime - rateStartTime_) / static_cast<double>(last.step - rateStartStep_);
-        eta_->setText(tr("%1 left").arg(QString::fromStdString(
-            core::formatDuration(perStep * static_cast<double>(p.total - p.done)))));
+    // Time left at the recent steps' speed.
+    rate_.add(p.done, core::RateMeter::Clock::now());
+    if (const auto left = rate_.secondsLeft(p.total)) {
+      const QString text = tr("%1 left").arg(QString::fromStdString(core::formatDuration(*left)));
+      if (text != eta_->text()) {  // a new text lays the progress row out again
+        eta_->setText(text);
       }
     }
   }
@@ -486,7 +466,7 @@ void TrainPage::redrawCharts() {
 void TrainPage::jobFinished(bool ok, bool stopped, const QString& message) {
   refresh();  // what arrived before the end
   timer_->stop();
-  rateStartStep_ = 0;
+  rate_ = core::RateMeter();
   // The time left belongs to a running run only.
   eta_->setText(!ok ? tr("failed") : stopped ? tr("stopped") : tr("finished"));
   if (!ok) {
@@ -495,7 +475,6 @@ void TrainPage::jobFinished(bool ok, bool stopped, const QString& message) {
   } else {
     state_->setText(stopped ? tr("Stopped; checkpoint %1. Resume continues the run.").arg(message)
                             : tr("Finished; checkpoint %1").arg(message));
-    Q_EMIT checkpointWritten(runDir_);
   }
   listRuns();
   updateButtons();
@@ -508,7 +487,7 @@ QString TrainPage::timeLeftText() const {
 
 void TrainPage::updateButtons() {
   const bool open = session_->isOpen();
-  const bool busy = job_->isRunning() || records_->isRunning();
+  const bool busy = job_->isRunning() || jobs_->isRunning(ProjectJobs::Job::Records);
   const bool paused = job_->isPaused();
   // Start says why it cannot start.
   QString why;
@@ -516,7 +495,7 @@ void TrainPage::updateButtons() {
     why = tr("Open or create a project to train on it.");
   } else if (job_->isRunning()) {
     why = tr("A run is going; stop it before starting another.");
-  } else if (records_->isRunning()) {
+  } else if (jobs_->isRunning(ProjectJobs::Job::Records)) {
     why = tr("The project's records are being written.");
   }
   start_->setEnabled(why.isEmpty());

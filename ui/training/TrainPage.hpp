@@ -10,6 +10,7 @@
 #include <QWidget>
 #include <functional>
 
+#include "core/Progress.hpp"
 #include "settings/TrainSettings.hpp"
 #include "training/RunHistory.hpp"
 
@@ -28,7 +29,7 @@ class QTimer;
 namespace taxon::ui {
 
 class ChartPanel;
-class EngineTask;
+class ProjectJobs;
 class ProjectSession;
 class TrainJob;
 
@@ -36,7 +37,8 @@ class TrainPage : public QWidget {
   Q_OBJECT
 
  public:
-  explicit TrainPage(ProjectSession* session, QWidget* parent = nullptr);
+  // Records are built through `jobs` (shared with the other pages).
+  TrainPage(ProjectSession* session, ProjectJobs* jobs, QWidget* parent = nullptr);
   ~TrainPage() override;
 
   // The settings the form describes (the run goes to PROJECT/runs/NAME, data from its records).
@@ -66,27 +68,30 @@ class TrainPage : public QWidget {
  Q_SIGNALS:
   void runStarted(const QString& trainDir);
   void runFinished(const QString& trainDir, bool ok);
-  void checkpointWritten(const QString& trainDir);
 
  private:
+  QWidget* buildForm();     // the settings and the buttons
+  QWidget* buildMonitor();  // charts, log, state and progress
+  void connectUi();
   void refresh();  // the timer: drain the job, update the charts
   void redrawCharts();
   void jobFinished(bool ok, bool stopped, const QString& message);
   void updateButtons();
   void listRuns();
   void appendLog(const QString& line);
-  void ensureRecords(const std::function<void()>& then);
+  // Runs `then` once the project's records are current, building them first when not.
+  void ensureRecords(std::function<void()> then);
+  void recordsDone(bool built, const QString& message);
 
   ProjectSession* session_;
   TrainJob* job_;
-  EngineTask* records_;
+  ProjectJobs* jobs_;
+  std::function<void()> afterRecords_;  // what waits for the records being built
   QTimer* timer_;
   RunHistory history_;
-  bool dirty_ = false;
   QString runDir_;
   QString startBlockedReason_;
-  double rateStartTime_ = 0.0;
-  qint64 rateStartStep_ = 0;
+  core::RateMeter rate_;  // steps per second, for the time left
 
   QComboBox* runs_;
   QLineEdit* name_;

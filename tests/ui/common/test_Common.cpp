@@ -1,4 +1,7 @@
-// The open project (ProjectSession) and the category picker on a real tiny project.
+// The open project (ProjectSession), its jobs (ProjectJobs), the thumbnail service and the
+// category picker on a real tiny project.
+#include <QDir>
+#include <QImage>
 #include <QLineEdit>
 #include <QListView>
 #include <QSignalSpy>
@@ -7,10 +10,18 @@
 #include "UiTestProject.hpp"
 #include "UiTestSupport.hpp"
 #include "common/CategoryPickerDialog.hpp"
+#include "common/ProjectJobs.hpp"
 #include "common/ProjectSession.hpp"
+#include "common/Thumbnails.hpp"
 
 using taxon::ui::CategoryPickerDialog;
+using taxon::ui::EvalSummary;
+using taxon::ui::ImportSummary;
+using taxon::ui::ProjectJobs;
 using taxon::ui::ProjectSession;
+using taxon::ui::RecordsSummary;
+using taxon::ui::ThumbnailFit;
+using taxon::ui::Thumbnails;
 
 class TestCommon : public QObject {
   Q_OBJECT
@@ -66,6 +77,96 @@ class TestCommon : public QObject {
     QVERIFY(!error.isEmpty());
     QVERIFY(error.contains(QStringLiteral("/nonexistent/taxon-project")));
     QVERIFY(session.isOpen());
+  }
+
+  void jobsImportThenBuildRecords() {
+    taxon::test::TempDir other;
+    ProjectSession session;
+    QVERIFY(session.open(QString::fromStdString(other.path().string()), /*create=*/true));
+    ProjectJobs jobs(&session);
+    QSignalSpy imported(&jobs, &ProjectJobs::importFinished);
+    QSignalSpy reopened(&session, &ProjectSession::opened);
+    QVERIFY(jobs.importSources({QString::fromStdString((dir_.path() / "source").string())}));
+    QVERIFY(!jobs.importSources({}));  // one import at a time
+    QTRY_COMPARE_WITH_TIMEOUT(imported.count(), 1, 60000);
+    const auto summary = imported.front().front().value<ImportSummary>();
+    QVERIFY(!summary.cancelled);
+    QVERIFY2(summary.report.startsWith(QStringLiteral("48 images added, 0 already present")),
+             qPrintable(summary.report));
+    QCOMPARE(reopened.count(), 1);  // the pages re-read the catalog the import wrote
+    QVERIFY(session.catalog()->findCategory("Shoes > Sandal").has_value());
+
+    QVERIFY(!jobs.recordsCurrent());
+    QSignalSpy built(&jobs, &ProjectJobs::recordsBuilt);
+    QVERIFY(jobs.buildRecords());
+    QVERIFY(jobs.isRunning(ProjectJobs::Job::Records));
+    QTRY_COMPARE_WITH_TIMEOUT(built.count(), 1, 60000);
+    const auto records = built.front().front().value<RecordsSummary>();
+    QCOMPARE(records.recordsDir, session.recordsDir());
+    QVERIFY2(records.message.endsWith(QStringLiteral(" records written (0 images skipped)")),
+             qPrintable(records.message));
+    QVERIFY(jobs.recordsCurrent());
+  }
+
+  void jobsReportAFailedEvaluation() {
+    ProjectSession session;
+    QVERIFY(session.open(QString::fromStdString(dir_.path().string()), false));
+    ProjectJobs jobs(&session);
+    QSignalSpy failed(&jobs, &ProjectJobs::failed);
+    QSignalSpy evaluated(&jobs, &ProjectJobs::evaluated);
+    QVERIFY(!jobs.evaluate(QString()));
+    QVERIFY(jobs.evaluate(QDir(session.runsDir()).filePath(QStringLiteral("no-such-run"))));
+    QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 60000);
+    QCOMPARE(failed.front().at(0).value<ProjectJobs::Job>(), ProjectJobs::Job::Evaluation);
+    QVERIFY(!failed.front().at(1).toString().isEmpty());
+    QCOMPARE(evaluated.count(), 0);
+  }
+
+  void thumbnailsFitTheirBox() {
+    QImage small(28, 14, QImage::Format_RGB32);
+    small.fill(Qt::red);
+    const QString file = QString::fromStdString((dir_.path() / "small.png").string());
+    QVERIFY(small.save(file));
+    QCOMPARE(taxon::ui::decodeThumbnail(file, QSize(96, 96), ThumbnailFit::Shrink).size(),
+             QSize(28, 14));
+    QCOMPARE(taxon::ui::decodeThumbnail(file, QSize(96, 96), ThumbnailFit::Fit).size(),
+             QSize(96, 48));
+    // A whole factor (3), so every pixel of the original is a 3 x 3 block.
+    QCOMPARE(taxon::ui::decodeThumbnail(file, QSize(96, 96), ThumbnailFit::PixelEnlarge).size(),
+             QSize(84, 42));
+    QImage large(400, 200, QImage::Format_RGB32);
+    large.fill(Qt::blue);
+    const QString largeFile = QString::fromStdString((dir_.path() / "large.png").string());
+    QVERIFY(large.save(largeFile));
+    for (const auto fit : {ThumbnailFit::Shrink, ThumbnailFit::Fit, ThumbnailFit::PixelEnlarge}) {
+      QCOMPARE(taxon::ui::decodeThumbnail(largeFile, QSize(96, 96), fit).size(), QSize(96, 48));
+    }
+  }
+
+  void thumbnailsAreDecodedOnWorkersAndCachedOnDisk() {
+    QImage picture(64, 64, QImage::Format_RGB32);
+    picture.fill(Qt::green);
+    const QString file = QString::fromStdString((dir_.path() / "picture.png").string());
+    QVERIFY(picture.save(file));
+    const QString folder = QString::fromStdString((dir_.path() / "thumbnail-cache").string());
+    Thumbnails thumbnails({QSize(32, 32), ThumbnailFit::Fit, 1024 * 1024, 1});
+    thumbnails.setDiskFolder(folder);
+    QSignalSpy ready(&thumbnails, &Thumbnails::ready);
+    QSignalSpy failed(&thumbnails, &Thumbnails::failed);
+    const QString hash = QStringLiteral("abcdef0123");
+    QVERIFY(thumbnails.thumbnail(file, hash).isNull());  // scheduled, not decoded here
+    QTRY_COMPARE(ready.count(), 1);
+    QCOMPARE(ready.front().front().toString(), file);
+    QVERIFY(thumbnails.cached(file));
+    QCOMPARE(thumbnails.thumbnail(file, hash).size(), QSize(32, 32));
+    QVERIFY(QFile::exists(QDir(folder).filePath(QStringLiteral("ab/abcdef0123.png"))));
+
+    const QString missing = QString::fromStdString((dir_.path() / "missing.png").string());
+    QVERIFY(thumbnails.thumbnail(missing).isNull());
+    QTRY_COMPARE(failed.count(), 1);
+    QVERIFY(thumbnails.unreadable(missing));
+    QVERIFY(thumbnails.thumbnail(missing).isNull());  // not retried
+    QCOMPARE(thumbnails.pending(), 0);
   }
 
   void pickerFiltersByWordsInAnyOrder() {

@@ -21,6 +21,7 @@
 #include "UiTestSupport.hpp"
 #include "common/CategoryPickerDialog.hpp"
 #include "common/ProjectSession.hpp"
+#include "common/Thumbnails.hpp"
 #include "eval/Metrics.hpp"
 #include "inspect/CategoryMetricsModel.hpp"
 #include "inspect/ConfusedPairsModel.hpp"
@@ -29,7 +30,6 @@
 #include "inspect/ExampleListModel.hpp"
 #include "inspect/InspectPage.hpp"
 #include "inspect/MislabeledModel.hpp"
-#include "inspect/ThumbnailLoader.hpp"
 #include "project/Catalog.hpp"
 
 using taxon::ui::ConfusionModel;
@@ -68,6 +68,7 @@ class TestInspectPage : public QObject {
   void initTestCase();
   void modelCollapsesToLevelOne();
   void modelFiltersToASubtreeAndSorts();
+  void modelChoosesTheImagesOfACellAndAPair();
   void pageLoadsTheReport();
   void clickingACellListsItsImagesWithScores();
   void pairRowShowsBothDirections();
@@ -221,6 +222,38 @@ void TestInspectPage::modelFiltersToASubtreeAndSorts() {
   taxon::test::saveScreenshot(&page, QStringLiteral("inspect-sorted-by-support"));
 }
 
+void TestInspectPage::modelChoosesTheImagesOfACellAndAPair() {
+  InspectPage page(nullptr);
+  QVERIFY(page.loadReport(qs(eval_)));
+  ConfusionModel* model = page.confusionModel();
+  const auto& predictions = model->report()->predictions;
+  const auto keyOf = [&](std::size_t i) { return predictions[i].key; };
+
+  // A mistake cell: the most confident mistakes first (0.92, then 0.9).
+  model->setLevel(1);
+  const auto topsAsBags = model->cellPredictions(2, 0);
+  QCOMPARE(topsAsBags.size(), std::size_t{2});
+  QCOMPARE(keyOf(topsAsBags[0]), std::string("elsewhere/missing.png"));
+  QCOMPARE(keyOf(topsAsBags[1]), shirtMislabeledKey_);
+
+  // A diagonal cell: the least sure first. At level 1 the shoes taken for other shoes are right,
+  // with the label's probability 0.2 (sandals) and 0.3 (sneakers), before the sure 0.85s.
+  const auto shoes = model->cellPredictions(1, 1);
+  QCOMPARE(shoes.size(), std::size_t{24});
+  for (std::size_t i = 0; i < shoes.size(); ++i) {
+    const double expected = i < 3 ? 0.2 : i < 5 ? 0.3 : 0.85;
+    QVERIFY(qAbs(predictions[shoes[i]].labelProbability - expected) < 1e-6);
+  }
+
+  // A pair: both directions, the most confident first.
+  const auto pair = model->pairPredictions(kSandal, kSneaker);
+  QCOMPARE(pair.size(), std::size_t{5});
+  for (std::size_t i = 0; i < pair.size(); ++i) {
+    QCOMPARE(predictions[pair[i]].predicted, std::int64_t{i < 3 ? kSneaker : kSandal});
+  }
+  QVERIFY(model->pairPredictions(kBag, kSandal).empty());
+}
+
 void TestInspectPage::pageLoadsTheReport() {
   taxon::ui::ProjectSession session;
   QVERIFY(session.open(qs(project_), false));
@@ -313,9 +346,8 @@ void TestInspectPage::clickingACellListsItsImagesWithScores() {
   // thumbnail size, so that every cell of the list is laid out for a whole picture and its
   // caption, even when the first item's picture has not arrived.
   const QImage blank = examples->data(examples->index(0), Qt::DecorationRole).value<QImage>();
-  QCOMPARE(blank.size(), page.thumbnailLoader()->size());
-  QTRY_VERIFY_WITH_TIMEOUT(!page.thumbnailLoader()->thumbnail(examples->row(0).file).isNull(),
-                           5000);
+  QCOMPARE(blank.size(), page.thumbnails()->size());
+  QTRY_VERIFY_WITH_TIMEOUT(!page.thumbnails()->thumbnail(examples->row(0).file).isNull(), 5000);
   const QImage thumbnail = examples->data(examples->index(0), Qt::DecorationRole).value<QImage>();
   // A 28 x 28 Fashion-MNIST picture is scaled up to the box, whole.
   QCOMPARE(thumbnail.size(), QSize(96, 96));
@@ -335,9 +367,8 @@ void TestInspectPage::clickingACellListsItsImagesWithScores() {
 
   page.confusionModel()->setLevel(0);
   page.showCell(kSandal, kSneaker);
-  page.thumbnailLoader()->waitForDone(5000);
-  QTRY_VERIFY_WITH_TIMEOUT(!page.thumbnailLoader()->thumbnail(examples->row(2).file).isNull(),
-                           5000);
+  page.thumbnails()->waitForDone(5000);
+  QTRY_VERIFY_WITH_TIMEOUT(!page.thumbnails()->thumbnail(examples->row(2).file).isNull(), 5000);
   QApplication::processEvents();
   taxon::test::saveScreenshot(&page, QStringLiteral("inspect-cell-examples"));
 }

@@ -16,12 +16,14 @@
 
 #include "UiTestProject.hpp"
 #include "UiTestSupport.hpp"
+#include "common/ProjectJobs.hpp"
 #include "common/ProjectSession.hpp"
 #include "training/ChartPanel.hpp"
 #include "training/RunHistory.hpp"
 #include "training/TrainJob.hpp"
 #include "training/TrainPage.hpp"
 
+using taxon::ui::ProjectJobs;
 using taxon::ui::ProjectSession;
 using taxon::ui::TrainPage;
 
@@ -44,7 +46,7 @@ class TestTrainPage : public QObject {
   }
 
   void chartsFollowARealRunWithoutStallingTheInterface() {
-    TrainPage page(&session_);
+    TrainPage page(&session_, &jobs_);
     page.resize(1200, 800);
     page.show();
     QVERIFY(QTest::qWaitForWindowExposed(&page));
@@ -137,7 +139,7 @@ class TestTrainPage : public QObject {
   }
 
   void pauseHoldsTheRunStopCheckpointsAndResumeContinues() {
-    TrainPage page(&session_);
+    TrainPage page(&session_, &jobs_);
     page.show();
     page.setForm(75, 0.1, 8, 400, QStringLiteral("small-data"), 0, QStringLiteral("paused"));
     QSignalSpy finished(&page, &TrainPage::runFinished);
@@ -159,7 +161,7 @@ class TestTrainPage : public QObject {
     QVERIFY(stoppedAt < 400);
 
     // A fresh page shows the stopped run's history from metrics.jsonl, then resumes it.
-    TrainPage again(&session_);
+    TrainPage again(&session_, &jobs_);
     again.show();
     QVERIFY(again.openRun(page.runDir()));
     QCOMPARE(again.history().lastStep(), stoppedAt);
@@ -174,7 +176,7 @@ class TestTrainPage : public QObject {
   }
 
   void aNewRunRefusesAnExistingName() {
-    TrainPage page(&session_);
+    TrainPage page(&session_, &jobs_);
     page.setForm(75, 0.1, 8, 5, QStringLiteral("small-data"), 0, QStringLiteral("live"));
     page.startRun();
     QVERIFY(!page.job()->isRunning());
@@ -237,6 +239,7 @@ class TestTrainPage : public QObject {
  private:
   taxon::test::TempDir dir_;
   ProjectSession session_;
+  ProjectJobs jobs_{&session_};
 };
 
 QTEST_MAIN(TestTrainPage)

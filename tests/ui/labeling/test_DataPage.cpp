@@ -20,10 +20,10 @@
 #include "common/CategoryPickerDialog.hpp"
 #include "common/Numbers.hpp"
 #include "common/ProjectSession.hpp"
+#include "common/Thumbnails.hpp"
 #include "labeling/CategoryTreeModel.hpp"
 #include "labeling/DataPage.hpp"
 #include "labeling/ImageGridModel.hpp"
-#include "labeling/ThumbnailCache.hpp"
 
 using taxon::ui::CategoryTreeModel;
 using taxon::ui::DataPage;
@@ -109,7 +109,7 @@ class TestDataPage : public QObject {
           for (int row = 0; row < grid->rowCount(); ++row) {
             const QModelIndex index = grid->index(row);
             index.data(Qt::DecorationRole);  // asks for it (the view does when it paints)
-            if (!page.thumbnails()->cached(index.data(ImageGridModel::kImageIdRole).toLongLong())) {
+            if (!page.thumbnails()->cached(index.data(ImageGridModel::kFileRole).toString())) {
               return false;
             }
           }
