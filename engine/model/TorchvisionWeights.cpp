@@ -111,139 +111,157 @@ class Unpickler {
   ValuePtr run() {
     while (true) {
       const auto op = static_cast<std::uint8_t>(byte());
-      switch (op) {
-        case 0x80:  // PROTO
-          byte();
-          break;
-        case 0x95:  // FRAME
-          bytes(8);
-          break;
-        case '(':  // MARK
-          marks_.push_back(stack_.size());
-          break;
-        case '.':  // STOP
-          return pop();
-        case 'N':  // NONE
-          push(makeValue(Value::Kind::kNone));
-          break;
-        case 0x88:  // NEWTRUE
-          pushBool(true);
-          break;
-        case 0x89:  // NEWFALSE
-          pushBool(false);
-          break;
-        case 'K':  // BININT1
-          pushInt(static_cast<std::uint8_t>(byte()));
-          break;
-        case 'M':  // BININT2
-          pushInt(static_cast<std::int64_t>(little(2)));
-          break;
-        case 'J':  // BININT
-          pushInt(static_cast<std::int32_t>(little(4)));
-          break;
-        case 0x8a:  // LONG1
-          pushLong();
-          break;
-        case 'G':  // BINFLOAT
-          pushFloat();
-          break;
-        case 'X':  // BINUNICODE
-          pushString(bytes(little(4)));
-          break;
-        case 0x8c:  // SHORT_BINUNICODE
-          pushString(bytes(static_cast<std::uint8_t>(byte())));
-          break;
-        case 0x8d:  // BINUNICODE8
-          pushString(bytes(little(8)));
-          break;
-        case 'T':
-        case 'B':  // BINSTRING, BINBYTES
-          pushString(bytes(little(4)));
-          break;
-        case 'U':
-        case 'C':  // SHORT_BINSTRING, SHORT_BINBYTES
-          pushString(bytes(static_cast<std::uint8_t>(byte())));
-          break;
-        case ')':  // EMPTY_TUPLE
-          push(makeValue(Value::Kind::kTuple));
-          break;
-        case 0x85:  // TUPLE1
-          tupleOf(1);
-          break;
-        case 0x86:  // TUPLE2
-          tupleOf(2);
-          break;
-        case 0x87:  // TUPLE3
-          tupleOf(3);
-          break;
-        case 't':  // TUPLE
-          tupleOf(stack_.size() - popMark());
-          break;
-        case ']':  // EMPTY_LIST
-          push(makeValue(Value::Kind::kList));
-          break;
-        case '}':  // EMPTY_DICT
-          push(makeValue(Value::Kind::kDict));
-          break;
-        case 'a': {  // APPEND
-          auto item = pop();
-          top()->items.push_back(item);
-          break;
-        }
-        case 'e':  // APPENDS
-          appends();
-          break;
-        case 's': {  // SETITEM
-          auto v = pop();
-          auto k = pop();
-          top()->dict.emplace_back(k, v);
-          break;
-        }
-        case 'u':  // SETITEMS
-          setItems();
-          break;
-        case 'q':  // BINPUT
-          memo_[static_cast<std::uint8_t>(byte())] = top();
-          break;
-        case 'r':  // LONG_BINPUT
-          memo_[little(4)] = top();
-          break;
-        case 0x94:  // MEMOIZE
-          memo_[memo_.size()] = top();
-          break;
-        case 'h':  // BINGET
-          push(memo(static_cast<std::uint8_t>(byte())));
-          break;
-        case 'j':  // LONG_BINGET
-          push(memo(little(4)));
-          break;
-        case 'c': {  // GLOBAL
-          auto module = line();
-          pushGlobal(module + "." + line());
-          break;
-        }
-        case 0x93: {  // STACK_GLOBAL
-          auto name = pop();
-          auto module = pop();
-          pushGlobal(module->text + "." + name->text);
-          break;
-        }
-        case 'R':  // REDUCE
-          reduce();
-          break;
-        case 'Q':  // BINPERSID
-          persistentLoad();
-          break;
-        case 'b':  // BUILD: the state of an OrderedDict (_metadata), unused
-          pop();
-          break;
-        default:
-          throw std::runtime_error("unsupported pickle opcode " + std::to_string(op));
+      if (op == '.') {  // STOP
+        return pop();
+      }
+      if (!pushScalar(op) && !buildStructure(op)) {
+        throw std::runtime_error("unsupported pickle opcode " + std::to_string(op));
       }
     }
   }
 
  private:
+  // Framing and single values: protocol, frames, None, booleans, numbers, strings. Returns false
+  // for an opcode it does not know.
+  bool pushScalar(std::uint8_t op) {
+    switch (op) {
+      case 0x80:  // PROTO
+        byte();
+        return true;
+      case 0x95:  // FRAME
+        bytes(8);
+        return true;
+      case 'N':  // NONE
+        push(makeValue(Value::Kind::kNone));
+        return true;
+      case 0x88:  // NEWTRUE
+        pushBool(true);
+        return true;
+      case 0x89:  // NEWFALSE
+        pushBool(false);
+        return true;
+      case 'K':  // BININT1
+        pushInt(static_cast<std::uint8_t>(byte()));
+        return true;
+      case 'M':  // BININT2
+        pushInt(static_cast<std::int64_t>(little(2)));
+        return true;
+      case 'J':  // BININT
+        pushInt(static_cast<std::int32_t>(little(4)));
+        return true;
+      case 0x8a:  // LONG1
+        pushLong();
+        return true;
+      case 'G':  // BINFLOAT
+        pushFloat();
+        return true;
+      case 'X':  // BINUNICODE
+        pushString(bytes(little(4)));
+        return true;
+      case 0x8c:  // SHORT_BINUNICODE
+        pushString(bytes(static_cast<std::uint8_t>(byte())));
+        return true;
+      case 0x8d:  // BINUNICODE8
+        pushString(bytes(little(8)));
+        return true;
+      case 'T':
+      case 'B':  // BINSTRING, BINBYTES
+        pushString(bytes(little(4)));
+        return true;
+      case 'U':
+      case 'C':  // SHORT_BINSTRING, SHORT_BINBYTES
+        pushString(bytes(static_cast<std::uint8_t>(byte())));
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // Marks, tuples, lists, dicts, the memo, globals, reduce and persistent ids. Returns false for an
+  // opcode it does not know.
+  bool buildStructure(std::uint8_t op) {
+    switch (op) {
+      case '(':  // MARK
+        marks_.push_back(stack_.size());
+        return true;
+      case ')':  // EMPTY_TUPLE
+        push(makeValue(Value::Kind::kTuple));
+        return true;
+      case 0x85:  // TUPLE1
+        tupleOf(1);
+        return true;
+      case 0x86:  // TUPLE2
+        tupleOf(2);
+        return true;
+      case 0x87:  // TUPLE3
+        tupleOf(3);
+        return true;
+      case 't':  // TUPLE
+        tupleOf(stack_.size() - popMark());
+        return true;
+      case ']':  // EMPTY_LIST
+        push(makeValue(Value::Kind::kList));
+        return true;
+      case '}':  // EMPTY_DICT
+        push(makeValue(Value::Kind::kDict));
+        return true;
+      case 'a': {  // APPEND
+        auto item = pop();
+        top()->items.push_back(item);
+        return true;
+      }
+      case 'e':  // APPENDS
+        appends();
+        return true;
+      case 's': {  // SETITEM
+        auto v = pop();
+        auto k = pop();
+        top()->dict.emplace_back(k, v);
+        return true;
+      }
+      case 'u':  // SETITEMS
+        setItems();
+        return true;
+      case 'q':  // BINPUT
+        memo_[static_cast<std::uint8_t>(byte())] = top();
+        return true;
+      case 'r':  // LONG_BINPUT
+        memo_[little(4)] = top();
+        return true;
+      case 0x94:  // MEMOIZE
+        memo_[memo_.size()] = top();
+        return true;
+      case 'h':  // BINGET
+        push(memo(static_cast<std::uint8_t>(byte())));
+        return true;
+      case 'j':  // LONG_BINGET
+        push(memo(little(4)));
+        return true;
+      case 'c': {  // GLOBAL
+        auto module = line();
+        pushGlobal(module + "." + line());
+        return true;
+      }
+      case 0x93: {  // STACK_GLOBAL
+        auto name = pop();
+        auto module = pop();
+        pushGlobal(module->text + "." + name->text);
+        return true;
+      }
+      case 'R':  // REDUCE
+        reduce();
+        return true;
+      case 'Q':  // BINPERSID
+        persistentLoad();
+        return true;
+      case 'b':  // BUILD: the state of an OrderedDict (_metadata), unused
+        pop();
+        return true;
+      default:
+        return false;
+    }
+  }
+
   char byte() {
     if (position_ >= size_) {
       throw std::runtime_error("the pickle ends early");

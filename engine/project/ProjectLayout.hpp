@@ -9,6 +9,7 @@
 //   PROJECT/eval/               `taxon demo`'s evaluation report
 //   RUN/eval/                   a run's evaluation report (summary.json and CSV files)
 //   PROJECT/reports/            import reports
+//   PROJECT/.taxon-cache/thumbnails/   the app's thumbnail cache (safe to delete)
 #pragma once
 
 #include <filesystem>
@@ -30,6 +31,7 @@ class ProjectLayout {
   std::filesystem::path demoEvalDir() const { return root_ / "eval"; }
   std::filesystem::path reportsDir() const { return root_ / "reports"; }
   std::filesystem::path imagesDir() const { return root_ / "images"; }
+  std::filesystem::path thumbnailsDir() const { return root_ / ".taxon-cache" / "thumbnails"; }
 
   // The runs: every folder of runs/ by name, then the demo's run when it has logged metrics.
   std::vector<std::filesystem::path> runDirs() const;

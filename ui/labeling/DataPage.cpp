@@ -19,10 +19,12 @@
 #include <QVBoxLayout>
 
 #include "common/CategoryPickerDialog.hpp"
+#include "common/Paths.hpp"
 #include "common/ProjectSession.hpp"
 #include "common/Thumbnails.hpp"
 #include "labeling/CategoryTreeModel.hpp"
 #include "labeling/ImageGridModel.hpp"
+#include "project/ProjectLayout.hpp"
 
 namespace taxon::ui {
 
@@ -113,7 +115,7 @@ DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), 
   connect(tree_, &QAbstractItemModel::modelAboutToBeReset, this, &DataPage::rememberExpanded);
   connect(tree_, &QAbstractItemModel::modelReset, this, &DataPage::restoreExpanded);
   connect(session_, &ProjectSession::opened, this, [this](const QString& dir) {
-    thumbnails_->setDiskFolder(QDir(dir).filePath(QStringLiteral(".taxon-cache/thumbnails")));
+    thumbnails_->setDiskFolder(fromPath(project::ProjectLayout(toPath(dir)).thumbnailsDir()));
     selectedPath_.clear();
     images_->setCategories({});
     showStatus(tr("%n image(s) in %1 categories", nullptr, static_cast<int>(tree_->totalImages()))
