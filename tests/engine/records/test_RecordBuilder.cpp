@@ -283,3 +283,41 @@ TEST(RecordBuilder, AProjectsCategoriesWithoutImagesAreLeftOut) {
 
 }  // namespace
 }  // namespace taxon::records
+
+namespace taxon::records {
+namespace {
+
+// Found while writing these tests: build-records is not byte-reproducible. encodeExample fills
+// the protobuf map of tf.train.Example's features, whose iteration (and so serialization) order
+// protobuf randomizes per map; the same image gives other bytes on each encoding, so two builds
+// with the same seed write the same records in the same order, but not the same files (checksums
+// of shards differ). SerializeToString with deterministic serialization
+// (io::CodedOutputStream::SetSerializationDeterministic) would fix it. Disabled until then: run
+// with --gtest_also_run_disabled_tests to see it fail.
+TEST(RecordBuilder, DISABLED_TheSameSeedWritesTheSameBytes) {
+  ImageExample example;
+  example.encoded = test::makeJpeg(16, 16, 1);
+  example.filename = "a.jpg";
+  example.label = 2;
+  example.text = "Dogs";
+  example.width = 16;
+  example.height = 16;
+  const std::string first = encodeExample(example);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(encodeExample(example), first) << "encoding " << i;
+  }
+
+  test::TempDir dir;
+  writeFolders(dir.path());
+  RecordBuildSettings settings = folderSettings(dir.path());
+  buildRecordsFromFolders(settings);
+  settings.outputDirectory = dir / "again";
+  buildRecordsFromFolders(settings);
+  for (int shard = 0; shard < 3; ++shard) {
+    const std::string name = shardName("train", shard, 3);
+    EXPECT_EQ(test::readFile(dir / "out" / name), test::readFile(dir / "again" / name)) << name;
+  }
+}
+
+}  // namespace
+}  // namespace taxon::records
