@@ -1,5 +1,8 @@
 #include "records/ImageExample.hpp"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include "core/Error.hpp"
 #include "example.pb.h"
 
@@ -48,8 +51,17 @@ std::string encodeExample(const ImageExample& example) {
   putBytes(features, "image/format", example.format);
   putBytes(features, "image/filename", example.filename);
   putBytes(features, "image/encoded", example.encoded);
+  // Deterministic: protobuf otherwise writes the feature map in an order it randomizes, so the
+  // same image would give other bytes each time and two builds of the same records other files.
   std::string bytes;
-  if (!proto.SerializeToString(&bytes)) {
+  bool written = false;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    written = proto.SerializeToCodedStream(&coded) && !coded.HadError();
+  }
+  if (!written) {
     throw core::Error("cannot serialize the tf.train.Example of " + example.filename);
   }
   return bytes;

@@ -287,14 +287,10 @@ TEST(RecordBuilder, AProjectsCategoriesWithoutImagesAreLeftOut) {
 namespace taxon::records {
 namespace {
 
-// Found while writing these tests: build-records is not byte-reproducible. encodeExample fills
-// the protobuf map of tf.train.Example's features, whose iteration (and so serialization) order
-// protobuf randomizes per map; the same image gives other bytes on each encoding, so two builds
-// with the same seed write the same records in the same order, but not the same files (checksums
-// of shards differ). SerializeToString with deterministic serialization
-// (io::CodedOutputStream::SetSerializationDeterministic) would fix it. Disabled until then: run
-// with --gtest_also_run_disabled_tests to see it fail.
-TEST(RecordBuilder, DISABLED_TheSameSeedWritesTheSameBytes) {
+// build-records is byte-reproducible: tf.train.Example's features are a protobuf map, which
+// protobuf serializes in a randomized order unless asked for determinism (encodeExample does).
+// Without it two builds with the same seed write the same records, but not the same files.
+TEST(RecordBuilder, TheSameSeedWritesTheSameBytes) {
   ImageExample example;
   example.encoded = test::makeJpeg(16, 16, 1);
   example.filename = "a.jpg";
