@@ -7,6 +7,14 @@
 #include <vector>
 
 #include "Commands.hpp"
+#include "commands/BuildRecords.hpp"
+#include "commands/Classify.hpp"
+#include "commands/Demo.hpp"
+#include "commands/Eval.hpp"
+#include "commands/Export.hpp"
+#include "commands/Import.hpp"
+#include "commands/Info.hpp"
+#include "commands/Train.hpp"
 #include "core/Error.hpp"
 #include "core/torch/Runtime.hpp"
 
@@ -44,22 +52,8 @@ constexpr const char* kFooter =
     "stops cleanly at the first Ctrl-C, keeping its work; a second one ends it at once, which "
     "the shell reports as 130); 2 a usage error.";
 
-}  // namespace
-
-int runCli(int argc, char** argv) {
-  CLI::App app("Taxon: train, inspect and serve image classifiers.", "taxon");
-  app.set_version_flag("--version", std::function<std::string()>(
-                                        [] { return core::versionLine(core::queryRuntime()); }));
-  app.require_subcommand(1);
-  app.fallthrough(false);
-  app.footer(kFooter);
-
-  const std::vector<Command> commands = {addImportCommand(app),   addBuildRecordsCommand(app),
-                                         addTrainCommand(app),    addEvalCommand(app),
-                                         addClassifyCommand(app), addExportCommand(app),
-                                         addInfoCommand(app),     addDemoCommand(app)};
-
-  // Examples under each command's flags.
+// Examples under each command's flags.
+void addExamples(const std::vector<Command>& commands) {
   const std::pair<const char*, const char*> examples[] = {
       {"import",
        "  taxon import shop ~/photos                 folders of category folders (nested: levels)\n"
@@ -96,6 +90,24 @@ int runCli(int argc, char** argv) {
       }
     }
   }
+}
+
+}  // namespace
+
+int runCli(int argc, char** argv) {
+  CLI::App app("Taxon: train, inspect and serve image classifiers.", "taxon");
+  app.set_version_flag("--version", std::function<std::string()>(
+                                        [] { return core::versionLine(core::queryRuntime()); }));
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  app.footer(kFooter);
+
+  const std::vector<Command> commands = {addImportCommand(app),   addBuildRecordsCommand(app),
+                                         addTrainCommand(app),    addEvalCommand(app),
+                                         addClassifyCommand(app), addExportCommand(app),
+                                         addInfoCommand(app),     addDemoCommand(app)};
+
+  addExamples(commands);
 
   // `taxon help` and `taxon help COMMAND` are `taxon --help` and `taxon COMMAND --help`.
   std::vector<std::string> args(argv, argv + argc);

@@ -1,14 +1,18 @@
-// The subcommands of `taxon`. Each add*Command registers its flags on `app` and returns what
-// running it does once the command line has parsed. Runners return the exit code and throw
-// core::UsageError (exit 2) or core::Error (exit 1) with a message naming the file at fault.
+// What the subcommands of `taxon` share. Each command lives in app/commands/: a named options
+// struct, the function that runs it, and add*Command, which registers its flags on `app` and
+// returns what running it does once the command line has parsed. Runners return the exit code and
+// throw core::UsageError (exit 2) or core::Error (exit 1) with a message naming the file at fault.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "project/Catalog.hpp"
+#include "project/Importer.hpp"
 
 namespace taxon::app {
 
@@ -17,18 +21,15 @@ struct Command {
   std::function<int()> run;
 };
 
-Command addImportCommand(CLI::App& app);
-Command addBuildRecordsCommand(CLI::App& app);
-Command addTrainCommand(CLI::App& app);
-Command addEvalCommand(CLI::App& app);
-Command addClassifyCommand(CLI::App& app);
-Command addExportCommand(CLI::App& app);
-Command addInfoCommand(CLI::App& app);
-Command addDemoCommand(CLI::App& app);
-
 // Prints skipped files ("  PATH: REASON") to stderr, at most `shown`, and says where the rest is.
 void printIssues(const std::string& title, const std::vector<project::ImportIssue>& issues,
                  const std::string& fullListFile, std::size_t shown = 30);
+
+// Writes the skipped files and duplicates as a tab-separated report in `dir`
+// (STEM-YYYYMMDD-HHMMSS.tsv, UTC); returns its path.
+std::filesystem::path writeIssueReport(const std::filesystem::path& dir, const std::string& stem,
+                                       const std::vector<project::ImportIssue>& skipped,
+                                       const std::vector<project::Duplicate>& duplicates);
 
 // "12,345"
 std::string withThousands(std::int64_t value);

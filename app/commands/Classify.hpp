@@ -1,0 +1,26 @@
+// `taxon classify`: ranked categories for image files (or the files below folders), printed and
+// optionally written as a CSV table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "Commands.hpp"
+#include "infer/Classifier.hpp"
+
+namespace taxon::app {
+
+struct ClassifyOptions {
+  std::string checkpointDir;  // a train dir (its newest checkpoint) or a checkpoint file
+  std::string csv;            // also write the table here; empty: none
+  int topK = 5;               // categories printed per image
+  infer::ClassifierSettings settings;
+  std::vector<std::string> images;  // files, or folders: the files below them in path order
+};
+
+// Classifies and prints; 1 when some images could not be classified.
+int runClassify(const ClassifyOptions& options);
+
+Command addClassifyCommand(CLI::App& app);
+
+}  // namespace taxon::app

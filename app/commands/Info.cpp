@@ -1,0 +1,150 @@
+#include "commands/Info.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "core/Error.hpp"
+#include "core/Text.hpp"
+#include "core/torch/Runtime.hpp"
+#include "project/Catalog.hpp"
+#include "project/ProjectLayout.hpp"
+#include "records/ShardCheck.hpp"
+
+namespace taxon::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A project: categories with their images per split.
+int describeProject(const fs::path& dir) {
+  project::Catalog catalog(dir, /*create=*/false);
+  const auto counts = catalog.countsByCategory();
+  std::int64_t train = 0, validation = 0, test = 0, unassigned = 0;
+  std::printf("Project %s\n", catalog.projectDir().c_str());
+  // Columns by display width, not bytes: wide characters take two columns.
+  std::size_t nameColumns = core::displayWidth("category");
+  for (const auto& c : counts) {
+    nameColumns = std::max(nameColumns, core::displayWidth(c.path));
+  }
+  const auto row = [&](const std::string& name, const std::string& a, const std::string& b,
+                       const std::string& c, const std::string& d) {
+    std::printf("  %s %9s %10s %9s %10s\n", core::padRight(name, nameColumns).c_str(), a.c_str(),
+                b.c_str(), c.c_str(), d.c_str());
+  };
+  row("category", "train", "validation", "test", "unassigned");
+  for (const auto& c : counts) {
+    row(c.path, withThousands(c.train), withThousands(c.validation), withThousands(c.test),
+        withThousands(c.unassigned));
+    train += c.train;
+    validation += c.validation;
+    test += c.test;
+    unassigned += c.unassigned;
+  }
+  row("all", withThousands(train), withThousands(validation), withThousands(test),
+      withThousands(unassigned));
+  const auto uncategorized = catalog.imageCount() - train - validation - test - unassigned;
+  std::printf("%zu categories, %s images%s; %zu import problems on record.\n", counts.size(),
+              withThousands(catalog.imageCount()).c_str(),
+              uncategorized > 0
+                  ? (" (" + withThousands(uncategorized) + " without a category)").c_str()
+                  : "",
+              catalog.importIssues(1000000).size());
+  return 0;
+}
+
+// TFRecord shards: every record's two checksums are verified. Each shard's line is printed as
+// soon as it is read, its damage (with --skip_corrupt) just before it.
+int printShardCheck(const fs::path& path, bool skipCorrupt) {
+  const auto shards = records::findShards(path);
+  records::ShardCheckOptions options;
+  options.skipCorrupt = skipCorrupt;
+  options.onShard = [](const records::ShardCheck& shard) {
+    for (const auto& d : shard.damaged) {
+      std::fprintf(stderr, "  %s: byte %lld: %s (skipped)\n", shard.file.c_str(),
+                   static_cast<long long>(d.begin), d.reason.c_str());
+    }
+    std::printf("  %-40s %9s records\n", shard.file.filename().c_str(),
+                withThousands(shard.records).c_str());
+  };
+  const auto report = records::verifyShards(shards, options);
+  std::printf("%zu shards, %s records with valid checksums, %s damaged.\n", shards.size(),
+              withThousands(report.records()).c_str(),
+              withThousands(report.damagedRecords()).c_str());
+  return report.damagedRecords() > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+int runInfo(const InfoOptions& options) {
+  if (!options.path.empty()) {
+    const fs::path path = options.path;
+    if (!fs::exists(path)) {
+      core::throwFileError(path, "does not exist");
+    }
+    if (fs::exists(project::ProjectLayout(path).catalogFile())) {
+      return describeProject(path);
+    }
+    return printShardCheck(path, options.skipCorrupt);
+  }
+  const std::string& format = options.format;
+  const core::RuntimeInfo info = core::queryRuntime();
+  if (format == "json") {
+    nlohmann::json devices = nlohmann::json::array();
+    for (const auto& d : info.cudaDevices) {
+      devices.push_back({{"index", d.index},
+                         {"name", d.name},
+                         {"memory_gib", d.memoryGiB},
+                         {"compute_capability",
+                          std::to_string(d.computeMajor) + "." + std::to_string(d.computeMinor)}});
+    }
+    const nlohmann::json out = {
+        {"taxon", info.taxonVersion},           {"git_revision", info.gitRevision},
+        {"libtorch", info.torchVersion},        {"libtorch_cuda", info.torchCudaVersion},
+        {"cudnn", info.cudnnVersion},           {"nccl_compiled", info.ncclCompiled},
+        {"cuda_available", info.cudaAvailable}, {"cuda_devices", devices},
+        {"cpu_threads", info.cpuThreads},       {"opencv", info.opencvVersion},
+        {"protobuf", info.protobufVersion},     {"sqlite", info.sqliteVersion}};
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("Taxon %s (%s)\n", info.taxonVersion.c_str(), info.gitRevision.c_str());
+  std::printf(
+      "  LibTorch   %s, %s\n", info.torchVersion.c_str(),
+      info.torchCudaVersion.empty() ? "CPU only" : ("CUDA " + info.torchCudaVersion).c_str());
+  std::printf("  cuDNN      %s\n", info.cudnnVersion.empty() ? "-" : info.cudnnVersion.c_str());
+  std::printf("  NCCL       %s\n", info.ncclCompiled ? "compiled in" : "not compiled in");
+  std::printf("  OpenCV     %s\n", info.opencvVersion.c_str());
+  std::printf("  protobuf   %s\n", info.protobufVersion.c_str());
+  std::printf("  SQLite     %s\n", info.sqliteVersion.c_str());
+  std::printf("  CPU        %d threads\n", info.cpuThreads);
+  if (info.cudaDevices.empty()) {
+    std::printf("  GPUs       none found (training runs on the CPU)\n");
+  }
+  for (const auto& d : info.cudaDevices) {
+    std::printf("  GPU %d      %s, %.0f GiB, compute %d.%d\n", d.index, d.name.c_str(), d.memoryGiB,
+                d.computeMajor, d.computeMinor);
+  }
+  return 0;
+}
+
+Command addInfoCommand(CLI::App& app) {
+  auto* cli = app.add_subcommand(
+      "info",
+      "Show versions and devices; or a project's categories and splits; or verify TFRecord shards");
+  auto options = std::make_shared<InfoOptions>();
+  cli->add_option("path", options->path,
+                  "A project folder, or TFRecord shards (a file or a folder) to verify");
+  cli->add_option("--format", options->format, "For the runtime summary")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cli->add_flag("--skip_corrupt", options->skipCorrupt,
+                "Shards: report damaged records and read on (default: stop at the first)");
+  return {cli, [options] { return runInfo(*options); }};
+}
+
+}  // namespace taxon::app
