@@ -7,6 +7,7 @@
 
 #include "Interrupt.hpp"
 #include "TerminalProgress.hpp"
+#include "core/Csv.hpp"
 #include "core/Error.hpp"
 #include "core/Files.hpp"
 
@@ -66,16 +67,6 @@ int runClassify(const ClassifyOptions& o) {
     bar->finish();
   }
   std::string csv = "path,rank,class,category,score\n";
-  const auto quote = [](const std::string& text) {
-    if (text.find_first_of(",\"\n\r") == std::string::npos) {
-      return text;
-    }
-    std::string out = "\"";
-    for (char c : text) {
-      out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    }
-    return out + "\"";
-  };
   int failed = 0;
   for (const auto& r : results) {
     if (!r.error.empty()) {
@@ -88,8 +79,8 @@ int runClassify(const ClassifyOptions& o) {
       std::printf("%.3f - %s\n", r.top[i].score, r.top[i].name.c_str());
       char score[32];
       std::snprintf(score, sizeof score, "%.6f", r.top[i].score);
-      csv += quote(r.path.string()) + "," + std::to_string(i + 1) + "," +
-             std::to_string(r.top[i].index) + "," + quote(r.top[i].name) + "," + score + "\n";
+      core::appendCsvRow(csv, {r.path.string(), std::to_string(i + 1),
+                               std::to_string(r.top[i].index), r.top[i].name, score});
     }
   }
   std::fflush(stdout);
