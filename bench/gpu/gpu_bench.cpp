@@ -41,7 +41,6 @@ namespace {
 
 using taxon::checkpoint::NamedTensors;
 using taxon::train::Autocast;
-namespace F = torch::nn::functional;
 
 struct Options {
   int batch = 256;
@@ -74,16 +73,14 @@ Net makeNet(const taxon::model::InceptionSettings& settings, const c10::Device& 
   return net;
 }
 
+// The trainer's loss (TrainStep::lossOf) with the auxiliary head at its default weight.
 torch::Tensor stepLoss(Net& net, const torch::Tensor& images, const torch::Tensor& labels,
                        bool bf16, double smoothing) {
   const Autocast autocast(bf16);
-  const auto options = F::CrossEntropyFuncOptions().label_smoothing(smoothing);
-  const auto out = net.model->forward(images);
-  auto loss = F::cross_entropy(out.logits.to(torch::kFloat), labels, options);
-  if (out.aux.defined()) {
-    loss = loss + 0.4 * F::cross_entropy(out.aux.to(torch::kFloat), labels, options);
-  }
-  return loss;
+  taxon::train::StepOptions options;
+  options.auxWeight = 0.4;
+  options.labelSmoothing = smoothing;
+  return taxon::train::TrainStep::lossOf(net.model->forward(images), labels, options).loss;
 }
 
 bool report(const char* name, bool ok, const std::string& detail, std::string& json) {

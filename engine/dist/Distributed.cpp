@@ -355,10 +355,6 @@ at::Tensor Group::allGatherTensor(const at::Tensor& tensor) {
   return at::stack(out[0]);
 }
 
-void Group::barrier() {
-  allGather({0});
-}
-
 void Group::reportFailure(const std::string& reason) noexcept {
   try {
     state_->health->set("failed/" + std::to_string(rank()), bytes(reason));

@@ -97,7 +97,6 @@ class Group {
   // Every replica's tensor (the same shape everywhere, on the group's device or the CPU),
   // stacked in rank order: size() x tensor's shape.
   at::Tensor allGatherTensor(const at::Tensor& tensor);
-  void barrier();
 
   // Tells the others why this replica stops (read by their describeFailure()).
   void reportFailure(const std::string& reason) noexcept;

@@ -44,6 +44,19 @@ TrainStep::TrainStep(model::InceptionV3 net, Optimizer& optimizer, WeightAverage
 
 TrainStep::~TrainStep() = default;
 
+StepLoss TrainStep::lossOf(const model::InceptionOutput& output, const at::Tensor& target,
+                           const StepOptions& options) {
+  const auto lossOptions = F::CrossEntropyFuncOptions().label_smoothing(options.labelSmoothing);
+  StepLoss out;
+  out.loss = F::cross_entropy(output.logits.to(torch::kFloat), target, lossOptions);
+  out.crossEntropy = out.loss.detach();
+  if (output.aux.defined() && options.auxWeight > 0.0) {
+    out.loss = out.loss + options.auxWeight *
+                              F::cross_entropy(output.aux.to(torch::kFloat), target, lossOptions);
+  }
+  return out;
+}
+
 void TrainStep::run(const at::Tensor& images, const at::Tensor& target, double learningRate,
                     std::int64_t step, const StepHooks& hooks) {
   const auto collective = [&](const std::function<void()>& part) {
@@ -61,19 +74,15 @@ void TrainStep::run(const at::Tensor& images, const at::Tensor& target, double l
   if (hooks.beforeForward) {
     collective(hooks.beforeForward);  // the averager's bucket rebuild broadcasts
   }
-  const auto lossOptions = F::CrossEntropyFuncOptions().label_smoothing(options_.labelSmoothing);
   model::InceptionOutput output;
   torch::Tensor loss;
   torch::Tensor crossEntropy;
   {
     const Autocast autocast(options_.bf16);
     collective([&] { output = net_->forward(images); });
-    loss = F::cross_entropy(output.logits.to(torch::kFloat), target, lossOptions);
-    crossEntropy = loss.detach();
-    if (output.aux.defined() && options_.auxWeight > 0.0) {
-      loss = loss + options_.auxWeight *
-                        F::cross_entropy(output.aux.to(torch::kFloat), target, lossOptions);
-    }
+    auto computed = lossOf(output, target, options_);
+    loss = std::move(computed.loss);
+    crossEntropy = std::move(computed.crossEntropy);
   }
   optimizer_.zeroGrad();
   collective([&] { loss.backward(); });

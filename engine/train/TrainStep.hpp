@@ -52,8 +52,20 @@ struct StepFigures {
   double recallAt5 = 0.0;
 };
 
+// The loss of a forward pass, as a step computes it.
+struct StepLoss {
+  at::Tensor loss;          // cross-entropy of the main head + auxWeight x the auxiliary head's
+  at::Tensor crossEntropy;  // of the main head alone, detached
+};
+
 class TrainStep {
  public:
+  // The loss of `output` against `target` (int64 class indices), with label smoothing; the
+  // auxiliary head counts when it was computed and options.auxWeight > 0. Call it inside the
+  // forward pass's autocast (bench/gpu times the same loss).
+  static StepLoss lossOf(const model::InceptionOutput& output, const at::Tensor& target,
+                         const StepOptions& options);
+
   // `parameters` and `decay` as the optimizer's (decay: the parameters in the L2 term).
   // `average` may be null (replicas other than rank 0 keep none).
   TrainStep(model::InceptionV3 net, Optimizer& optimizer, WeightAverage* average,

@@ -1,7 +1,9 @@
 // One training run: the loop that feeds batches from the loader to Inception-v3, applies the
 // recipe's update, keeps the weight average, logs metrics, evaluates on the validation split now
 // and then, and checkpoints so that the run can stop at any moment and continue exactly. See
-// TrainSettings.hpp for the recipe and Checkpoint.hpp for what a checkpoint holds.
+// TrainSettings.hpp for the recipe and Checkpoint.hpp for what a checkpoint holds. The parts:
+// TrainLoop (set-up and loop), ReplicaSync (what keeps replicas identical), AveragedModel (the
+// evaluated network), RunDirectory (the train dir's rules), MetricsLog (metrics.jsonl).
 //
 // Data parallel (settings.replicas, or a torchrun/Slurm launch; see dist/Distributed.hpp): every
 // replica runs this loop on its share of each global batch (each reads a disjoint part of every
@@ -16,13 +18,10 @@
 //   settings.json               the settings the run started with (also inside each checkpoint)
 //   labels.txt                  category names, class 0 first
 //   model.ckpt-STEP.taxon       checkpoints, the newest K
-//   metrics.jsonl               one JSON object per line, append-only: every step's
-//                               {"step","epoch","loss","cross_entropy","learning_rate",
-//                               "examples_per_sec","sec_per_batch","batch_precision_at_1",
-//                               "batch_recall_at_5","time"} and each evaluation's
-//                               {"step","time","eval":{"subset","examples","precision_at_1",
-//                               "recall_at_5","loss"}}. A resumed run first drops the lines of
-//                               steps after its checkpoint, so the file reads as one run.
+//   metrics.jsonl               one JSON object per line, append-only: every step's figures
+//                               and each evaluation's (see MetricsLog.hpp). A resumed run first
+//                               drops the lines of steps after its checkpoint, so the file reads
+//                               as one run.
 //   events.out.tfevents.*       the same scalars for TensorBoard
 #pragma once
 
@@ -35,33 +34,10 @@
 
 #include "core/Progress.hpp"
 #include "settings/TrainSettings.hpp"
+#include "train/MetricsLog.hpp"
+#include "train/RunDirectory.hpp"
 
 namespace taxon::train {
-
-struct StepMetrics {
-  std::int64_t step = 0;  // steps done, this one included (the seed's global_step)
-  std::int64_t epoch = 0;
-  double loss = 0.0;          // total: cross-entropy + auxiliary + weight decay
-  double crossEntropy = 0.0;  // of the main head, with label smoothing
-  double learningRate = 0.0;
-  double examplesPerSec = 0.0;
-  double secPerBatch = 0.0;
-  double batchPrecisionAt1 = 0.0;  // on this training batch, before the update
-  double batchRecallAt5 = 0.0;
-  double wallTime = 0.0;  // seconds since the Unix epoch
-};
-
-struct EvalPoint {
-  std::int64_t step = 0;
-  std::string subset;
-  std::int64_t examples = 0;
-  double precisionAt1 = 0.0;
-  double recallAt5 = 0.0;
-  double loss = 0.0;  // mean cross-entropy without smoothing
-  // Non-empty: nothing was evaluated, and why ("the 'validation' split of DIR is empty (...)").
-  // Sent once when the run starts instead of figures of 0 at every evaluation.
-  std::string skipped;
-};
 
 struct TrainCallbacks {
   std::function<void(const StepMetrics&)> onStep;  // every step, on the training thread
@@ -88,18 +64,6 @@ struct TrainResult {
   std::optional<StepMetrics> lastStep;
   double seconds = 0.0;
 };
-
-// What a train dir holds, to tell a new run from an existing one.
-struct RunFiles {
-  bool settings = false;  // settings.json
-  int checkpoints = 0;
-  bool metrics = false;  // metrics.jsonl
-  bool any() const { return settings || checkpoints > 0 || metrics; }
-};
-RunFiles findRunFiles(const std::filesystem::path& trainDir);
-
-// The settings a run in `trainDir` was started with (settings.json). Throws core::Error.
-settings::TrainSettings readRunSettings(const std::filesystem::path& trainDir);
 
 // Trains. With `resume`, continues the run in settings.trainDir from its newest readable
 // checkpoint (the model, data order and schedule must match the checkpoint's; the length,

@@ -1,9 +1,9 @@
 #include "training/RunHistory.hpp"
 
 #include <QDir>
-#include <QFile>
 #include <algorithm>
-#include <nlohmann/json.hpp>
+
+#include "train/MetricsLog.hpp"
 
 namespace taxon::ui {
 
@@ -37,46 +37,29 @@ void RunHistory::add(const train::EvalPoint& eval) {
 
 bool RunHistory::read(const QString& trainDir, QString* error) {
   clear();
-  const QString path = QDir(trainDir).filePath(QStringLiteral("metrics.jsonl"));
-  QFile file(path);
-  if (!file.open(QIODevice::ReadOnly)) {
+  const QString path = QDir(trainDir).filePath(QString::fromLatin1(train::kMetricsFileName));
+  train::MetricsLogContents contents;
+  try {
+    contents = train::readMetricsLog(path.toStdString());
+  } catch (const std::exception& e) {
     if (error != nullptr) {
-      *error = QStringLiteral("%1: %2").arg(path, file.errorString());
+      *error = QString::fromStdString(e.what());
     }
     return false;
   }
-  const QList<QByteArray> lines = file.readAll().split('\n');
-  for (int i = 0; i < lines.size(); ++i) {
-    const QByteArray& line = lines[i];
-    if (line.trimmed().isEmpty()) {
-      continue;
+  // A torn last line (a kill during the write) is skipped, as the run's resume drops it too; a
+  // damaged line before it means the file is not what a run wrote.
+  if (const auto* damaged = contents.firstDamaged()) {
+    if (error != nullptr) {
+      *error = QStringLiteral("%1, line %2: not a JSON object").arg(path).arg(damaged->line);
     }
-    const auto json = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
-    if (json.is_discarded() || !json.is_object()) {
-      const bool last = i + 1 >= lines.size() || (i + 2 == lines.size() && lines[i + 1].isEmpty());
-      if (last) {
-        continue;  // torn by a kill during the write; the run's resume drops it too
-      }
-      if (error != nullptr) {
-        *error = QStringLiteral("%1, line %2: not a JSON object").arg(path).arg(i + 1);
-      }
-      return false;
-    }
-    if (json.contains("eval")) {
-      const auto& e = json["eval"];
-      train::EvalPoint point;
-      point.step = json.value("step", std::int64_t{0});
-      point.precisionAt1 = e.value("precision_at_1", 0.0);
-      point.recallAt5 = e.value("recall_at_5", 0.0);
-      point.skipped = e.value("skipped", std::string());
-      add(point);
-    } else if (json.contains("loss")) {
-      train::StepMetrics step;
-      step.step = json.value("step", std::int64_t{0});
-      step.loss = json.value("loss", 0.0);
-      step.learningRate = json.value("learning_rate", 0.0);
-      step.examplesPerSec = json.value("examples_per_sec", 0.0);
-      add(step);
+    return false;
+  }
+  for (const auto& record : contents.records) {
+    if (record.eval) {
+      add(*record.eval);
+    } else if (record.step) {
+      add(*record.step);
     }
   }
   return true;
