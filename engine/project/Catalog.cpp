@@ -86,29 +86,6 @@ constexpr const char* kImageColumns =
 
 }  // namespace
 
-std::string_view splitName(Split split) {
-  switch (split) {
-    case Split::Train:
-      return "train";
-    case Split::Validation:
-      return "validation";
-    case Split::Test:
-      return "test";
-    case Split::Unassigned:
-      break;
-  }
-  return "unassigned";
-}
-
-std::optional<Split> parseSplit(std::string_view name) {
-  for (Split s : {Split::Unassigned, Split::Train, Split::Validation, Split::Test}) {
-    if (splitName(s) == name) {
-      return s;
-    }
-  }
-  return std::nullopt;
-}
-
 Catalog::Catalog(const fs::path& projectDir, bool create) : projectDir_(projectDir) {
   std::error_code ec;
   if (create) {

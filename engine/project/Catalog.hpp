@@ -19,14 +19,11 @@
 
 #include "core/CategoryPath.hpp"
 #include "core/Error.hpp"
+#include "project/Split.hpp"
 
 namespace taxon::project {
 
 class Database;
-
-enum class Split { Unassigned, Train, Validation, Test };
-std::string_view splitName(Split split);  // "unassigned", "train", "validation", "test"
-std::optional<Split> parseSplit(std::string_view name);
 
 struct Category {
   std::int64_t id = 0;

@@ -9,6 +9,29 @@
 
 namespace taxon::project {
 
+std::string_view splitName(Split split) {
+  switch (split) {
+    case Split::Train:
+      return "train";
+    case Split::Validation:
+      return "validation";
+    case Split::Test:
+      return "test";
+    case Split::Unassigned:
+      break;
+  }
+  return "unassigned";
+}
+
+std::optional<Split> parseSplit(std::string_view name) {
+  for (Split s : {Split::Unassigned, Split::Train, Split::Validation, Split::Test}) {
+    if (splitName(s) == name) {
+      return s;
+    }
+  }
+  return std::nullopt;
+}
+
 SplitSummary assignSplits(Catalog& catalog, const SplitSettings& settings) {
   if (!(settings.validationFraction >= 0.0 && settings.validationFraction < 1.0)) {
     throw core::UsageError("validation fraction must be in [0, 1), got " +

@@ -1,11 +1,18 @@
-// The stratified, seeded train/validation split (the seed's 90/10, per category).
+// The splits an image can be in, and the stratified, seeded train/validation split (the seed's
+// 90/10, per category).
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace taxon::project {
 
 class Catalog;
+
+enum class Split { Unassigned, Train, Validation, Test };
+std::string_view splitName(Split split);  // "unassigned", "train", "validation", "test"
+std::optional<Split> parseSplit(std::string_view name);
 
 struct SplitSettings {
   double validationFraction = 0.1;  // share of each category held out for validation, in [0, 1)

@@ -10,7 +10,10 @@ double f1(const eval::CategoryMetrics& c) {
 
 }  // namespace
 
-CategoryMetricsModel::CategoryMetricsModel(QObject* parent) : QAbstractTableModel(parent) {}
+CategoryMetricsModel::CategoryMetricsModel(QObject* parent)
+    : NamedColumnsModel(
+          {tr("Category"), tr("Support"), tr("Predicted"), tr("Precision"), tr("Recall"), tr("F1")},
+          parent) {}
 
 void CategoryMetricsModel::setReport(std::shared_ptr<const eval::MetricsReport> report) {
   beginResetModel();
@@ -20,10 +23,6 @@ void CategoryMetricsModel::setReport(std::shared_ptr<const eval::MetricsReport> 
 
 int CategoryMetricsModel::rowCount(const QModelIndex& parent) const {
   return parent.isValid() || !report_ ? 0 : static_cast<int>(report_->categories.size());
-}
-
-int CategoryMetricsModel::columnCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : F1Column + 1;
 }
 
 QVariant CategoryMetricsModel::data(const QModelIndex& index, int role) const {
@@ -65,29 +64,6 @@ QVariant CategoryMetricsModel::data(const QModelIndex& index, int role) const {
     return QVariant(Qt::AlignRight | Qt::AlignVCenter);
   }
   return {};
-}
-
-QVariant CategoryMetricsModel::headerData(int section, Qt::Orientation orientation,
-                                          int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) {
-    return QAbstractTableModel::headerData(section, orientation, role);
-  }
-  switch (section) {
-    case NameColumn:
-      return tr("Category");
-    case SupportColumn:
-      return tr("Support");
-    case PredictedColumn:
-      return tr("Predicted");
-    case PrecisionColumn:
-      return tr("Precision");
-    case RecallColumn:
-      return tr("Recall");
-    case F1Column:
-      return tr("F1");
-    default:
-      return {};
-  }
 }
 
 }  // namespace taxon::ui

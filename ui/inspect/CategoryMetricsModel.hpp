@@ -3,14 +3,14 @@
 // QSortFilterProxyModel with sortRole Qt::UserRole sorts numerically. GUI thread.
 #pragma once
 
-#include <QAbstractTableModel>
 #include <memory>
 
 #include "eval/Metrics.hpp"
+#include "inspect/NamedColumnsModel.hpp"
 
 namespace taxon::ui {
 
-class CategoryMetricsModel : public QAbstractTableModel {
+class CategoryMetricsModel : public NamedColumnsModel {
   Q_OBJECT
 
  public:
@@ -28,10 +28,7 @@ class CategoryMetricsModel : public QAbstractTableModel {
   void setReport(std::shared_ptr<const eval::MetricsReport> report);
 
   int rowCount(const QModelIndex& parent = {}) const override;
-  int columnCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-  QVariant headerData(int section, Qt::Orientation orientation,
-                      int role = Qt::DisplayRole) const override;
 
  private:
   std::shared_ptr<const eval::MetricsReport> report_;

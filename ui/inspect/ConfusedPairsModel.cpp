@@ -2,7 +2,9 @@
 
 namespace taxon::ui {
 
-ConfusedPairsModel::ConfusedPairsModel(QObject* parent) : QAbstractTableModel(parent) {}
+ConfusedPairsModel::ConfusedPairsModel(QObject* parent)
+    : NamedColumnsModel(
+          {tr("Category A"), tr("Category B"), tr("A as B"), tr("B as A"), tr("Total")}, parent) {}
 
 void ConfusedPairsModel::setReport(std::shared_ptr<const eval::MetricsReport> report) {
   beginResetModel();
@@ -23,10 +25,6 @@ QString ConfusedPairsModel::name(std::int64_t id) const {
 
 int ConfusedPairsModel::rowCount(const QModelIndex& parent) const {
   return parent.isValid() || !report_ ? 0 : static_cast<int>(report_->mostConfused.size());
-}
-
-int ConfusedPairsModel::columnCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : TotalColumn + 1;
 }
 
 QVariant ConfusedPairsModel::data(const QModelIndex& index, int role) const {
@@ -60,26 +58,6 @@ QVariant ConfusedPairsModel::data(const QModelIndex& index, int role) const {
     return QVariant(Qt::AlignRight | Qt::AlignVCenter);
   }
   return {};
-}
-
-QVariant ConfusedPairsModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) {
-    return QAbstractTableModel::headerData(section, orientation, role);
-  }
-  switch (section) {
-    case AColumn:
-      return tr("Category A");
-    case BColumn:
-      return tr("Category B");
-    case AAsBColumn:
-      return tr("A as B");
-    case BAsAColumn:
-      return tr("B as A");
-    case TotalColumn:
-      return tr("Total");
-    default:
-      return {};
-  }
 }
 
 }  // namespace taxon::ui

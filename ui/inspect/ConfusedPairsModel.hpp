@@ -3,14 +3,14 @@
 // value for sorting. GUI thread.
 #pragma once
 
-#include <QAbstractTableModel>
 #include <memory>
 
 #include "eval/Metrics.hpp"
+#include "inspect/NamedColumnsModel.hpp"
 
 namespace taxon::ui {
 
-class ConfusedPairsModel : public QAbstractTableModel {
+class ConfusedPairsModel : public NamedColumnsModel {
   Q_OBJECT
 
  public:
@@ -23,10 +23,7 @@ class ConfusedPairsModel : public QAbstractTableModel {
   const eval::ConfusedPair& pair(int row) const;
 
   int rowCount(const QModelIndex& parent = {}) const override;
-  int columnCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-  QVariant headerData(int section, Qt::Orientation orientation,
-                      int role = Qt::DisplayRole) const override;
 
  private:
   QString name(std::int64_t id) const;

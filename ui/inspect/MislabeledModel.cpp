@@ -4,7 +4,10 @@
 
 namespace taxon::ui {
 
-MislabeledModel::MislabeledModel(QObject* parent) : QAbstractTableModel(parent) {}
+MislabeledModel::MislabeledModel(QObject* parent)
+    : NamedColumnsModel(
+          {tr("Image"), tr("Label"), tr("Label score"), tr("Predicted"), tr("Predicted score")},
+          parent) {}
 
 void MislabeledModel::setRows(std::vector<ExampleRow> rows) {
   beginResetModel();
@@ -14,10 +17,6 @@ void MislabeledModel::setRows(std::vector<ExampleRow> rows) {
 
 int MislabeledModel::rowCount(const QModelIndex& parent) const {
   return parent.isValid() ? 0 : static_cast<int>(rows_.size());
-}
-
-int MislabeledModel::columnCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : PredictedScoreColumn + 1;
 }
 
 QVariant MislabeledModel::data(const QModelIndex& index, int role) const {
@@ -46,26 +45,6 @@ QVariant MislabeledModel::data(const QModelIndex& index, int role) const {
     return QVariant(Qt::AlignRight | Qt::AlignVCenter);
   }
   return exampleRowData(r, role);
-}
-
-QVariant MislabeledModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) {
-    return QAbstractTableModel::headerData(section, orientation, role);
-  }
-  switch (section) {
-    case KeyColumn:
-      return tr("Image");
-    case LabelColumn:
-      return tr("Label");
-    case LabelScoreColumn:
-      return tr("Label score");
-    case PredictedColumn:
-      return tr("Predicted");
-    case PredictedScoreColumn:
-      return tr("Predicted score");
-    default:
-      return {};
-  }
 }
 
 }  // namespace taxon::ui

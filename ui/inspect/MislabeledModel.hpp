@@ -3,14 +3,14 @@
 // ExampleListModel (KeyRole, ImageIdRole, ...) work on every column. GUI thread.
 #pragma once
 
-#include <QAbstractTableModel>
 #include <vector>
 
 #include "inspect/ExampleRow.hpp"
+#include "inspect/NamedColumnsModel.hpp"
 
 namespace taxon::ui {
 
-class MislabeledModel : public QAbstractTableModel {
+class MislabeledModel : public NamedColumnsModel {
   Q_OBJECT
 
  public:
@@ -23,10 +23,7 @@ class MislabeledModel : public QAbstractTableModel {
   const ExampleRow& row(int index) const { return rows_[static_cast<std::size_t>(index)]; }
 
   int rowCount(const QModelIndex& parent = {}) const override;
-  int columnCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-  QVariant headerData(int section, Qt::Orientation orientation,
-                      int role = Qt::DisplayRole) const override;
 
  private:
   std::vector<ExampleRow> rows_;

@@ -95,10 +95,7 @@ class TestDataPage : public QObject {
   void gridLoadsThumbnailsOnWorkersAndCachesThemOnDisk() {
     ProjectSession session;
     DataPage page(&session);
-    page.resize(1100, 700);
-    page.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&page));
-    QVERIFY(session.open(qpath(dir_.path()), false));
+    QVERIFY(showWithProject(page, session));
     QVERIFY(page.selectCategory(QStringLiteral("Shoes")));
     ImageGridModel* grid = page.imageModel();
     QCOMPARE(grid->totalRows(), 24);
@@ -132,10 +129,7 @@ class TestDataPage : public QObject {
   void relabelWithTheKeyboardPickerAndUndo() {
     ProjectSession session;
     DataPage page(&session);
-    page.resize(1100, 700);
-    page.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&page));
-    QVERIFY(session.open(qpath(dir_.path()), false));
+    QVERIFY(showWithProject(page, session));
     QVERIFY(page.selectCategory(QStringLiteral("Shoes > Sandal")));
     QTRY_COMPARE(page.imageModel()->rowCount(), 12);
     page.gridView()->selectionModel()->select(
@@ -282,6 +276,13 @@ class TestDataPage : public QObject {
   }
 
  private:
+  // Shows `page` at the screenshots' size, then opens the test project in `session`.
+  bool showWithProject(DataPage& page, ProjectSession& session) {
+    page.resize(1100, 700);
+    page.show();
+    return QTest::qWaitForWindowExposed(&page) && session.open(qpath(dir_.path()), false);
+  }
+
   taxon::test::TempDir dir_;
 };
 
