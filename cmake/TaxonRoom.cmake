@@ -8,6 +8,12 @@
 # tree), so a file sees exactly the rooms its target depends on: including a header of a room
 # that is not a dependency (a backward include, eval including train) fails to compile.
 # Only TORCH rooms get LibTorch's headers, through the precompiled header of taxon_core_torch.
+# taxon_unity_build(<target>): compile the target's files in batches (TAXON_UNITY_BUILD).
+function(taxon_unity_build target)
+  set_target_properties(${target} PROPERTIES
+    UNITY_BUILD ${TAXON_UNITY_BUILD} UNITY_BUILD_BATCH_SIZE ${TAXON_UNITY_BATCH})
+endfunction()
+
 function(taxon_room folder)
   cmake_parse_arguments(ROOM "TORCH" "" "SOURCES;DEPENDS;PRIVATE" ${ARGN})
   string(REPLACE "/" "_" name "${folder}")
@@ -19,6 +25,7 @@ function(taxon_room folder)
     file(CREATE_LINK "${PROJECT_SOURCE_DIR}/engine/${folder}" "${root}/${folder}" SYMBOLIC)
   endif()
   add_library(${target} STATIC ${ROOM_SOURCES})
+  taxon_unity_build(${target})
   target_include_directories(${target} PUBLIC "${root}")
   target_link_libraries(${target} PUBLIC ${ROOM_DEPENDS} PRIVATE taxon_warnings ${ROOM_PRIVATE})
   if(ROOM_TORCH AND NOT target STREQUAL "taxon_core_torch")

@@ -23,8 +23,6 @@ namespace {
 
 constexpr char kMagic[4] = {'T', 'X', 'C', 'K'};
 constexpr std::size_t kTrailerSize = 16;
-constexpr std::string_view kPrefix = "model.ckpt-";
-constexpr std::string_view kSuffix = ".taxon";
 
 c10::List<at::Tensor> tensorsOf(const NamedTensors& named) {
   c10::List<at::Tensor> list;
@@ -102,9 +100,7 @@ fs::path saveCheckpoint(const fs::path& directory, const CheckpointData& data, i
   putLittleEndian(trailer + 8, archive.size(), 8);
   bytes.append(trailer, kTrailerSize);
 
-  char name[64];
-  std::snprintf(name, sizeof name, "model.ckpt-%lld.taxon", static_cast<long long>(data.step));
-  const fs::path path = directory / name;
+  const fs::path path = directory / checkpointFileName(data.step);
   core::writeFileAtomic(path, bytes, /*durable=*/true);
 
   auto all = listCheckpoints(directory);
@@ -121,8 +117,7 @@ int removeUnfinishedCheckpoints(const fs::path& directory) {
   std::vector<fs::path> unfinished;
   for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
     const std::string name = it->path().filename().string();
-    if (name.rfind(kPrefix, 0) == 0 &&
-        name.find(std::string(kSuffix) + ".tmp-") != std::string::npos) {
+    if (isUnfinishedCheckpoint(name)) {
       unfinished.push_back(it->path());
     }
   }

@@ -15,6 +15,15 @@ constexpr std::string_view kSuffix = ".taxon";
 
 }  // namespace
 
+std::string checkpointFileName(std::int64_t step) {
+  return std::string(kPrefix) + std::to_string(step) + std::string(kSuffix);
+}
+
+bool isUnfinishedCheckpoint(const std::string& fileName) {
+  return fileName.rfind(kPrefix, 0) == 0 &&
+         fileName.find(std::string(kSuffix) + ".tmp-") != std::string::npos;
+}
+
 std::optional<std::int64_t> checkpointStep(const std::string& fileName) {
   if (fileName.size() <= kPrefix.size() + kSuffix.size() || fileName.rfind(kPrefix, 0) != 0 ||
       fileName.compare(fileName.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {

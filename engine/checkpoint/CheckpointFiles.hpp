@@ -15,6 +15,12 @@ struct CheckpointInfo {
   std::int64_t step = 0;
 };
 
+// "model.ckpt-STEP.taxon": the name of step STEP's checkpoint.
+std::string checkpointFileName(std::int64_t step);
+
+// Whether `fileName` is a save that never finished ("model.ckpt-STEP.taxon.tmp-PID").
+bool isUnfinishedCheckpoint(const std::string& fileName);
+
 // STEP of a file named "model.ckpt-STEP.taxon"; nullopt for any other name (the temporary
 // "model.ckpt-STEP.taxon.tmp-PID" of a save in progress included).
 std::optional<std::int64_t> checkpointStep(const std::string& fileName);

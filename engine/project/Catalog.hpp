@@ -86,9 +86,6 @@ struct CategoryCounts {
 };
 
 using ImportIssue = core::FileIssue;
-using core::categoryPrefix;
-using core::categorySegments;
-using core::normalizeCategoryPath;
 
 class Catalog {
  public:

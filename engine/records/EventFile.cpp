@@ -4,11 +4,11 @@
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <climits>
 #include <cmath>
 #include <limits>
 
+#include "core/Clock.hpp"
 #include "core/Error.hpp"
 #include "core/Files.hpp"
 #include "event.pb.h"
@@ -52,10 +52,6 @@ std::string serialize(const tensorflow::Event& event, const fs::path& path) {
 
 }  // namespace
 
-double unixSecondsNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 EventFileWriter::EventFileWriter(const fs::path& directory) {
   std::error_code ec;
   fs::create_directories(directory, ec);
@@ -67,8 +63,8 @@ EventFileWriter::EventFileWriter(const fs::path& directory) {
   // same name; "x" (O_EXCL) makes sure that a file of another process is never overwritten.
   static std::atomic<std::uint64_t> counter{0};
   const std::string prefix = "events.out.tfevents." +
-                             std::to_string(static_cast<std::int64_t>(unixSecondsNow())) + "." +
-                             hostName() + "." + std::to_string(getpid()) + ".";
+                             std::to_string(static_cast<std::int64_t>(core::unixSecondsNow())) +
+                             "." + hostName() + "." + std::to_string(getpid()) + ".";
   for (int attempt = 0; file_ == nullptr; ++attempt) {
     path_ = directory / (prefix + std::to_string(counter.fetch_add(1)));
     file_ = std::fopen(path_.c_str(), "wbx");
@@ -79,7 +75,7 @@ EventFileWriter::EventFileWriter(const fs::path& directory) {
   std::setvbuf(file_, nullptr, _IOFBF, 1 << 16);
 
   tensorflow::Event event;
-  event.set_wall_time(unixSecondsNow());
+  event.set_wall_time(core::unixSecondsNow());
   event.set_step(0);
   event.set_file_version(std::string(kEventFileVersion));
   try {
@@ -114,7 +110,7 @@ void EventFileWriter::writeRecord(std::string_view payload) {
 void EventFileWriter::addScalar(std::string_view tag, std::int64_t step, double value,
                                 std::optional<double> wallTime) {
   tensorflow::Event event;
-  event.set_wall_time(wallTime.value_or(unixSecondsNow()));
+  event.set_wall_time(wallTime.value_or(core::unixSecondsNow()));
   event.set_step(step);
   tensorflow::Summary::Value* entry = event.mutable_summary()->add_value();
   entry->set_tag(std::string(tag));
@@ -131,7 +127,7 @@ void EventFileWriter::addScalars(std::int64_t step,
     return;
   }
   tensorflow::Event event;
-  event.set_wall_time(wallTime.value_or(unixSecondsNow()));
+  event.set_wall_time(wallTime.value_or(core::unixSecondsNow()));
   event.set_step(step);
   tensorflow::Summary* summary = event.mutable_summary();
   for (const auto& [tag, value] : scalars) {

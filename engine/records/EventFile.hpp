@@ -61,7 +61,4 @@ class EventFileWriter {
   std::int64_t events_ = 0;
 };
 
-// Seconds since the Unix epoch, with the clock's resolution (the wall time events carry).
-double unixSecondsNow();
-
 }  // namespace taxon::records

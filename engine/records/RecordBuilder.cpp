@@ -47,7 +47,7 @@ std::string labelText(const std::string& line) {
   return core::normalizeCategoryPath(text);
 }
 
-std::vector<std::string> readLabels(const fs::path& file) {
+std::vector<std::string> readCategoryList(const fs::path& file) {
   std::ifstream in(file);
   if (!in) {
     core::throwFileError(file, "cannot open the labels file");
@@ -199,7 +199,7 @@ RecordPlan planFromFolders(const RecordBuildSettings& settings, std::stop_token 
     found.push_back(image::scanCategoryFolders(dir, skipped, stop));
   }
   if (!settings.labelsFile.empty()) {
-    labels = readLabels(settings.labelsFile);
+    labels = readCategoryList(settings.labelsFile);
   } else {
     std::set<std::string> names;
     for (const auto& images : found) {

@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::string> readLabels(const fs::path& path) {
+std::vector<std::string> readLabelsTxt(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     core::throwFileError(path, "cannot read the category names (labels.txt)");
@@ -86,7 +86,7 @@ RecordSet openRecordSet(const fs::path& directory) {
                          "has no labels.txt naming the categories (taxon build-records writes "
                          "one; for the seed's shards, copy its labels file there)");
   }
-  set.categories = readLabels(labelsPath);
+  set.categories = readLabelsTxt(labelsPath);
   if (fs::exists(manifestPath, error)) {
     nlohmann::json manifest;
     try {

@@ -1,10 +1,10 @@
 #include "train/MetricsLog.hpp"
 
 #include <cerrno>
-#include <chrono>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/Clock.hpp"
 #include "core/Error.hpp"
 #include "core/Files.hpp"
 
@@ -13,10 +13,6 @@ namespace taxon::train {
 namespace fs = std::filesystem;
 
 namespace {
-
-double unixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 bool blank(const std::string& line) {
   return line.find_first_not_of(" \t\r\n\v\f") == std::string::npos;
@@ -104,7 +100,7 @@ void MetricsLog::write(const std::string& line) {
 }
 
 void MetricsLog::write(const EvalPoint& eval) {
-  write(metricsLine(eval, unixNow()));
+  write(metricsLine(eval, core::unixSecondsNow()));
 }
 
 void truncateMetricsLog(const fs::path& path, std::int64_t step) {

@@ -10,6 +10,7 @@
 
 #include "checkpoint/Checkpoint.hpp"
 #include "checkpoint/TrainedModel.hpp"
+#include "core/Clock.hpp"
 #include "core/Error.hpp"
 #include "data/torch/BatchTensors.hpp"
 #include "eval/torch/Evaluator.hpp"
@@ -18,14 +19,6 @@
 #include "train/CudaStep.hpp"
 
 namespace taxon::train {
-
-namespace {
-
-double unixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 TrainLoop::TrainLoop(const settings::TrainSettings& settings, bool resume,
                      const TrainCallbacks& callbacks, std::stop_token stop, const Replica& replica)
@@ -411,7 +404,7 @@ void TrainLoop::trainOn(const data::Batch& batch) {
   m.examplesPerSec = m.secPerBatch > 0.0
                          ? static_cast<double>(batch.size) * sync_.replica().world / m.secPerBatch
                          : 0.0;
-  m.wallTime = unixNow();
+  m.wallTime = core::unixSecondsNow();
   unreported_.push_back(m);
   // The previous step's figures are on the host by now or soon: this step's kernels were queued
   // after them.

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "TestFiles.hpp"
+#include "core/Clock.hpp"
 #include "core/Error.hpp"
 #include "event.pb.h"
 #include "records/RecordFile.hpp"
@@ -43,7 +44,7 @@ std::vector<fs::path> filesIn(const fs::path& directory) {
 
 TEST(EventFile, StartsWithTheFileVersionEvent) {
   TempDir dir;
-  const double before = unixSecondsNow();
+  const double before = core::unixSecondsNow();
   EventFileWriter writer(dir.path());
   writer.flush();
   EXPECT_EQ(writer.path().parent_path(), dir.path());
@@ -54,7 +55,7 @@ TEST(EventFile, StartsWithTheFileVersionEvent) {
   EXPECT_EQ(events[0].file_version(), "brain.Event:2");
   EXPECT_EQ(events[0].step(), 0);
   EXPECT_GE(events[0].wall_time(), before - 1);
-  EXPECT_LE(events[0].wall_time(), unixSecondsNow() + 1);
+  EXPECT_LE(events[0].wall_time(), core::unixSecondsNow() + 1);
 }
 
 TEST(EventFile, NamesTheFileTheWayTensorBoardLooksForIt) {
@@ -68,7 +69,7 @@ TEST(EventFile, NamesTheFileTheWayTensorBoardLooksForIt) {
   const auto secondsEnd = rest.find('.');
   ASSERT_NE(secondsEnd, std::string::npos) << name;
   const long long seconds = std::stoll(rest.substr(0, secondsEnd));
-  EXPECT_NEAR(static_cast<double>(seconds), unixSecondsNow(), 60.0) << name;
+  EXPECT_NEAR(static_cast<double>(seconds), core::unixSecondsNow(), 60.0) << name;
   EXPECT_NE(name.find("." + std::to_string(getpid()) + "."), std::string::npos) << name;
   EXPECT_EQ(filesIn(dir.path()), std::vector<fs::path>{writer.path()});
 }
@@ -114,7 +115,7 @@ TEST(EventFile, WritesScalarsWithTheirTagsStepsValuesAndWallTimes) {
 
   EXPECT_EQ(events[4].step(), -3);
   EXPECT_EQ(events[4].summary().value(0).simple_value(), std::numeric_limits<float>::infinity());
-  EXPECT_NEAR(events[4].wall_time(), unixSecondsNow(), 60.0);  // the default: now
+  EXPECT_NEAR(events[4].wall_time(), core::unixSecondsNow(), 60.0);  // the default: now
 }
 
 TEST(EventFile, FlushMakesEventsVisibleWhileTheFileIsOpen) {
