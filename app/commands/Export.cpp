@@ -5,11 +5,13 @@
 
 #include "checkpoint/TrainedModel.hpp"
 #include "core/Files.hpp"
+#include "deploy/torch/InceptionOnnx.hpp"
 
 namespace taxon::app {
 
-int runExport(const ExportOptions& o) {
-  core::checkWritableFile(o.output);  // before loading anything
+namespace {
+
+int exportTorchvision(const ExportOptions& o) {
   const auto trained = checkpoint::exportTorchvision(o.checkpointDir, o.output);
   std::fprintf(stderr,
                "Wrote %s (step %lld, averaged weights). In Python:\n"
@@ -20,16 +22,37 @@ int runExport(const ExportOptions& o) {
   return 0;
 }
 
+int exportOnnx(const ExportOptions& o) {
+  const auto written = deploy::exportOnnx(o.checkpointDir, o.output);
+  std::fprintf(stderr,
+               "Wrote %s (%.1f MB; step %lld, averaged weights, %zu categories, input 3 x %lld x "
+               "%lld). The README's \"Serving an exported model\" shows how to use it.\n",
+               o.output.c_str(), static_cast<double>(written.bytes) / 1e6,
+               static_cast<long long>(written.step), written.categories,
+               static_cast<long long>(written.imageSize),
+               static_cast<long long>(written.imageSize));
+  return 0;
+}
+
+}  // namespace
+
+int runExport(const ExportOptions& o) {
+  core::checkWritableFile(o.output);  // before loading anything
+  return o.format == "onnx" ? exportOnnx(o) : exportTorchvision(o);
+}
+
 Command addExportCommand(CLI::App& app) {
   auto* cli = app.add_subcommand(
-      "export", "Export the averaged weights as a torchvision inception_v3 state_dict");
+      "export", "Export the averaged weights as a torchvision state_dict or an ONNX model");
   auto o = std::make_shared<ExportOptions>();
   cli->add_option("--checkpoint_dir", o->checkpointDir, "Train dir (its newest checkpoint) or file")
       ->required();
-  cli->add_option("--format", o->format, "Export format")
-      ->check(CLI::IsMember({"torchvision"}))
+  cli->add_option("--format", o->format,
+                  "torchvision: an inception_v3 state_dict (.pth); onnx: an ONNX model (opset 17, "
+                  "batch norm folded, categories and preprocessing in its metadata)")
+      ->check(CLI::IsMember({"torchvision", "onnx"}))
       ->capture_default_str();
-  cli->add_option("--output", o->output, "The .pth file to write")->required();
+  cli->add_option("--output", o->output, "The file to write")->required();
   return {cli, [o]() -> int { return runExport(*o); }};
 }
 

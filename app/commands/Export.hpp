@@ -1,4 +1,5 @@
-// `taxon export`: a checkpoint's averaged weights as a torchvision inception_v3 state_dict.
+// `taxon export`: a checkpoint's averaged weights for use outside Taxon, as a torchvision
+// inception_v3 state_dict or as an ONNX model (deploy/torch/InceptionOnnx.hpp).
 #pragma once
 
 #include <filesystem>
@@ -10,8 +11,8 @@ namespace taxon::app {
 
 struct ExportOptions {
   std::filesystem::path checkpointDir;  // a train dir (its newest checkpoint) or a checkpoint file
-  std::string format = "torchvision";   // the only format
-  std::filesystem::path output;         // the .pth file to write
+  std::string format = "torchvision";   // "torchvision" (.pth) or "onnx"
+  std::filesystem::path output;         // the file to write
 };
 
 // Writes the file and prints how to load it in Python.

@@ -10,6 +10,7 @@
 #include "core/Error.hpp"
 #include "core/Text.hpp"
 #include "core/torch/Runtime.hpp"
+#include "deploy/OnnxModel.hpp"
 #include "project/Catalog.hpp"
 #include "project/ProjectLayout.hpp"
 #include "records/ShardCheck.hpp"
@@ -78,6 +79,37 @@ int printShardCheck(const fs::path& path, bool skipCorrupt) {
   return report.damagedRecords() > 0 ? 1 : 0;
 }
 
+// An exported ONNX model: what it takes and gives, its operators, and Taxon's metadata (the
+// categories as a count).
+int describeOnnx(const fs::path& path) {
+  const auto summary = deploy::readOnnxSummary(path);
+  std::printf("ONNX model %s: IR version %lld, opset %lld\n", path.c_str(),
+              static_cast<long long>(summary.irVersion), static_cast<long long>(summary.opset));
+  std::string ops;
+  for (const auto& [op, count] : summary.opCounts) {
+    ops += (ops.empty() ? "" : ", ") + op + " " + std::to_string(count);
+  }
+  const auto list = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& name : names) {
+      out += (out.empty() ? "" : ", ") + name;
+    }
+    return out;
+  };
+  std::printf("  inputs: %s; outputs: %s\n  nodes: %s\n", list(summary.inputs).c_str(),
+              list(summary.outputs).c_str(), ops.c_str());
+  for (const auto& [key, value] : summary.metadata) {
+    if (key == "taxon.categories") {
+      const auto categories = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+      std::printf("  %s: %zu categories\n", key.c_str(),
+                  categories.is_array() ? categories.size() : std::size_t{0});
+    } else {
+      std::printf("  %s: %s\n", key.c_str(), value.c_str());
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int runInfo(const InfoOptions& options) {
@@ -88,6 +120,9 @@ int runInfo(const InfoOptions& options) {
     }
     if (fs::exists(project::ProjectLayout(path).catalogFile())) {
       return describeProject(path);
+    }
+    if (path.extension() == ".onnx") {
+      return describeOnnx(path);
     }
     return printShardCheck(path, options.skipCorrupt);
   }
@@ -135,10 +170,12 @@ int runInfo(const InfoOptions& options) {
 Command addInfoCommand(CLI::App& app) {
   auto* cli = app.add_subcommand(
       "info",
-      "Show versions and devices; or a project's categories and splits; or verify TFRecord shards");
+      "Show versions and devices; or a project's categories and splits; or verify TFRecord shards; "
+      "or describe an exported ONNX model");
   auto options = std::make_shared<InfoOptions>();
-  cli->add_option("path", options->path,
-                  "A project folder, or TFRecord shards (a file or a folder) to verify");
+  cli->add_option(
+      "path", options->path,
+      "A project folder, TFRecord shards (a file or a folder) to verify, or a .onnx file");
   cli->add_option("--format", options->format, "For the runtime summary")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();

@@ -1,5 +1,5 @@
 // `taxon info`: the runtime (versions and devices, as text or JSON); a project's categories and
-// splits; or TFRecord shards, every record's checksums verified.
+// splits; TFRecord shards, every record's checksums verified; or an exported ONNX model.
 #pragma once
 
 #include <string>
@@ -10,7 +10,7 @@ namespace taxon::app {
 
 struct InfoOptions {
   std::string format = "text";  // the runtime summary: text or json
-  std::string path;             // a project or TFRecord shards; empty: the runtime
+  std::string path;             // a project, TFRecord shards or a .onnx file; empty: the runtime
   bool skipCorrupt = false;     // shards: report damaged records and read on
 };
 

@@ -1,0 +1,150 @@
+"""ONNX Runtime runs what `taxon export --format onnx` writes and agrees with Taxon. Run by CTest
+with the torch venv (onnx and onnxruntime from packaging/requirements-torch.txt):
+
+  onnx_runtime.py TAXON_BINARY REFERENCE_WRITER WORK_DIR README
+
+For several model shapes (the reference writer makes a checkpoint and Taxon's own logits on real
+images): onnx.checker passes (full check), ONNX Runtime's logits equal Taxon's to 1e-4 of their
+scale with identical top-5, the probabilities are their softmax, batches of 1 and of 7 give the
+same, the metadata gives back the categories, the input size and the preprocessing, and the
+README's snippet classifies an image file. Then every bad input: exit 1, a clear message, no file.
+"""
+import json
+import pathlib
+import runpy
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+taxon, writer, work, readme = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3]), sys.argv[4]
+shutil.rmtree(work, ignore_errors=True)
+work.mkdir(parents=True)
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print("FAIL:", message, flush=True)
+
+
+def run(*args, expect=0):
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True)
+    if result.returncode != expect:
+        sys.exit(f"{' '.join(map(str, args))} exited {result.returncode}, expected {expect}:\n"
+                 f"{result.stdout}\n{result.stderr}")
+    return result
+
+
+def session(path):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def readme_snippet():
+    text = pathlib.Path(readme).read_text(encoding="utf-8")
+    start = text.index("### Serving an exported model")
+    block = text.index("```python", start) + len("```python")
+    return text[block:text.index("```", block)]
+
+
+def check_model(name, depth, size, categories, aux, images):
+    d = work / name
+    run(writer, d, depth, size, categories, aux, images)
+    ref = json.loads((d / "reference.json").read_text())
+    inputs = np.fromfile(d / "inputs.f32", dtype=np.float32).reshape(images, 3, size, size)
+    logits = np.fromfile(d / "logits.f32", dtype=np.float32).reshape(images, categories)
+    exact = np.fromfile(d / "exact.f32", dtype=np.float32).reshape(images, categories)
+    model_path = d / "model.onnx"
+    out = run(taxon, "export", "--checkpoint_dir", d / "run", "--format", "onnx",
+              "--output", model_path)
+    check("Wrote" in out.stderr, f"{name}: export says what it wrote: {out.stderr}")
+
+    info = run(taxon, "info", model_path).stdout
+    check("opset 17" in info and f"{categories} categories" in info and "taxon.step: 42" in info,
+          f"{name}: taxon info says {info}")
+
+    model = onnx.load(str(model_path))
+    onnx.checker.check_model(model, full_check=True)
+    check(model.opset_import[0].version == 17, f"{name}: opset {model.opset_import[0]}")
+    check([i.name for i in model.graph.input] == ["image"], f"{name}: inputs")
+    check([o.name for o in model.graph.output] == ["logits", "probabilities"], f"{name}: outputs")
+    check(not any(n.op_type == "BatchNormalization" for n in model.graph.node),
+          f"{name}: batch norm is folded")
+    check(not any("AuxLogits" in i.name for i in model.graph.initializer),
+          f"{name}: the aux head is not exported")
+    batch_dim = model.graph.input[0].type.tensor_type.shape.dim[0]
+    check(batch_dim.dim_param == "batch", f"{name}: symbolic batch dimension ({batch_dim})")
+
+    s = session(model_path)
+    meta = s.get_modelmeta().custom_metadata_map
+    check(json.loads(meta["taxon.categories"]) == ref["categories"], f"{name}: categories")
+    check(int(meta["taxon.image_size"]) == size, f"{name}: image size")
+    check(int(meta["taxon.step"]) == ref["step"], f"{name}: step")
+    check(meta["taxon.run"] == "run", f"{name}: run {meta['taxon.run']}")
+    pre = json.loads(meta["taxon.preprocessing"])
+    check(pre["central_crop_fraction"] == 0.875, f"{name}: preprocessing {pre}")
+
+    got_logits, got_probabilities = s.run(None, {"image": inputs})  # batch of `images`
+    scale = np.abs(logits).max()
+    error = np.abs(got_logits - logits).max() / scale
+    own = np.abs(logits - exact).max() / scale
+    print(f"{name}: {images} images, logits scale {scale:.3g}; ONNX Runtime differs from Taxon by "
+          f"{error:.2e} of it, from Taxon in double by {np.abs(got_logits - exact).max() / scale:.2e}"
+          f"; Taxon in float32 from double: {own:.2e}", flush=True)
+    check(error <= 1e-4, f"{name}: ONNX Runtime's logits differ by {error:.2e} of their scale")
+    check(all((np.argsort(-got_logits[i])[:5] == np.argsort(-logits[i])[:5]).all()
+              for i in range(images)), f"{name}: top-5 differ")
+    softmax = np.exp(got_logits - got_logits.max(1, keepdims=True))
+    softmax /= softmax.sum(1, keepdims=True)
+    check(np.abs(softmax - got_probabilities).max() < 1e-5, f"{name}: probabilities")
+    for i in range(images):  # batch 1
+        one = s.run(["logits"], {"image": inputs[i:i + 1]})[0]
+        check(np.abs(one[0] - got_logits[i]).max() / scale <= 1e-5,
+              f"{name}: image {i} alone differs from its batch")
+
+    # The README's lines, on an image file, print the five best categories with their scores.
+    printed = subprocess.run(
+        [sys.executable, "-c", readme_snippet(), model_path, ref["images"][0]],
+        capture_output=True, text=True)
+    check(printed.returncode == 0, f"{name}: README snippet failed: {printed.stderr}")
+    lines = printed.stdout.splitlines()
+    check(len(lines) == min(5, categories) and all(l.rsplit(": ", 1)[0] in ref["categories"]
+                                                    for l in lines),
+          f"{name}: README snippet printed {lines}")
+    return d
+
+
+tiny = check_model("tiny", 0.1, 75, 4, 1, 7)
+check_model("half", 0.5, 139, 17, 0, 7)
+check_model("full", 1.0, 299, 1000, 1, 7)
+
+# Bad input: a clear error naming the problem, exit 1, nothing left behind.
+empty = work / "empty-run"
+empty.mkdir()
+out = work / "bad.onnx"
+result = run(taxon, "export", "--checkpoint_dir", empty, "--format", "onnx", "--output", out,
+             expect=1)
+check("holds no checkpoint" in result.stderr and not out.exists(), f"no checkpoint: {result.stderr}")
+damaged = work / "damaged-run"
+shutil.copytree(tiny / "run", damaged)
+for ckpt in damaged.glob("model.ckpt-*.taxon"):
+    data = bytearray(ckpt.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    ckpt.write_bytes(bytes(data))
+result = run(taxon, "export", "--checkpoint_dir", damaged, "--format", "onnx", "--output", out,
+             expect=1)
+check("checkpoint" in result.stderr and not out.exists(), f"damaged checkpoint: {result.stderr}")
+result = run(taxon, "export", "--checkpoint_dir", tiny / "run", "--format", "onnx", "--output",
+             work / "no-such-folder" / "m.onnx", expect=1)
+check("no-such-folder" in result.stderr, f"unwritable output: {result.stderr}")
+check(not list(work.glob("**/*.onnx.tmp*")), "temporary files left behind")
+
+if failures:
+    sys.exit(f"{len(failures)} checks failed")
+print("ok")
