@@ -8,12 +8,6 @@
 # tree), so a file sees exactly the rooms its target depends on: including a header of a room
 # that is not a dependency (a backward include, eval including train) fails to compile.
 # Only TORCH rooms get LibTorch's headers, through the precompiled header of taxon_core_torch.
-# taxon_unity_build(<target>): compile the target's files in batches (TAXON_UNITY_BUILD).
-function(taxon_unity_build target)
-  set_target_properties(${target} PROPERTIES
-    UNITY_BUILD ${TAXON_UNITY_BUILD} UNITY_BUILD_BATCH_SIZE ${TAXON_UNITY_BATCH})
-endfunction()
-
 function(taxon_room folder)
   cmake_parse_arguments(ROOM "TORCH" "" "SOURCES;DEPENDS;PRIVATE" ${ARGN})
   string(REPLACE "/" "_" name "${folder}")
