@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "TestPaths.hpp"
+
 namespace taxon::test {
 
 struct CommandResult {
@@ -59,7 +61,7 @@ inline CommandResult runCommand(const std::string& program, const std::vector<st
 
 // Runs the `taxon` binary of this build.
 inline CommandResult taxon(const std::vector<std::string>& args) {
-  return runCommand(TAXON_CLI, args);
+  return runCommand(taxonCli(), args);
 }
 
 }  // namespace taxon::test

@@ -68,6 +68,7 @@ Rank launchRank(int rank, int world, int port, const std::vector<std::string>& a
   Rank r;
   r.out = logs / ("rank" + std::to_string(rank) + ".out");
   r.err = logs / ("rank" + std::to_string(rank) + ".err");
+  const std::string cli = test::taxonCli();
   r.pid = fork();
   if (r.pid == 0) {
     setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
@@ -75,7 +76,7 @@ Rank launchRank(int rank, int world, int port, const std::vector<std::string>& a
     setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
     setenv("MASTER_ADDR", "127.0.0.1", 1);
     setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-    std::vector<std::string> all = {TAXON_CLI};
+    std::vector<std::string> all = {cli};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : all) {
@@ -86,7 +87,7 @@ Rank launchRank(int rank, int world, int port, const std::vector<std::string>& a
         freopen(r.err.c_str(), "w", stderr) == nullptr) {
       _exit(126);
     }
-    execv(TAXON_CLI, argv.data());
+    execv(cli.c_str(), argv.data());
     _exit(127);
   }
   return r;

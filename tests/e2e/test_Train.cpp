@@ -99,13 +99,14 @@ TEST_F(TrainCommands, SurvivesSigkillAtAnyMoment) {
   };
   // Each round waits for a new checkpoint, then kills at a different moment after it (while the
   // next steps, their log lines or the next checkpoint are being written).
+  const std::string cli = test::taxonCli();
   for (const int delayMs : {0, 90, 170}) {
     const std::int64_t before = newestCheckpoint();
     const bool resume = fs::exists(run / "settings.json");
     const pid_t child = fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
-      std::vector<std::string> all = {TAXON_CLI};
+      std::vector<std::string> all = {cli};
       all.insert(all.end(), args.begin(), args.end());
       if (resume) {
         all.push_back("--resume");
@@ -119,7 +120,7 @@ TEST_F(TrainCommands, SurvivesSigkillAtAnyMoment) {
           freopen("/dev/null", "w", stderr) == nullptr) {
         _exit(126);
       }
-      execv(TAXON_CLI, argv.data());
+      execv(cli.c_str(), argv.data());
       _exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);

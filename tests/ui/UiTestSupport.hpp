@@ -11,10 +11,12 @@
 #include <QWidget>
 #include <algorithm>
 
+#include "TestPaths.hpp"
+
 namespace taxon::test {
 
 inline QString saveScreenshot(QWidget* widget, const QString& name) {
-  const QString dir = QStringLiteral(TAXON_BINARY_DIR "/screenshots");
+  const QString dir = QString::fromStdString((binaryDir() / "screenshots").string());
   QDir().mkpath(dir);
   const QString path = dir + QLatin1Char('/') + name + QStringLiteral(".png");
   // Pending layouts first (charts lay out their axes on the next pass of the event loop), so

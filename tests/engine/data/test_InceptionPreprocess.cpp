@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "TestFiles.hpp"
+#include "TestPaths.hpp"
 #include "core/Error.hpp"
 #include "image/ImageDecode.hpp"
 
@@ -266,8 +267,8 @@ TEST(InceptionPreprocess, ReducedDecodingMatchesFullDecoding) {
 }
 
 TEST(InceptionPreprocess, ExifRotatedJpegIsCroppedAsDisplayed) {
-  const auto bytes = test::readFile(std::filesystem::path(TAXON_SOURCE_DIR) /
-                                    "tests/fixtures/images/exif_orientation6.jpg");
+  const auto bytes =
+      test::readFile(test::sourceDir() / "tests/fixtures/images/exif_orientation6.jpg");
   const InceptionPreprocess pre(plain(8, 8));
   for (std::uint64_t seed = 0; seed < 20; ++seed) {
     cv::Mat out = output(pre.settings());

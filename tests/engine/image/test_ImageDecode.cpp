@@ -5,13 +5,15 @@
 #include <opencv2/core.hpp>
 
 #include "TestFiles.hpp"
+#include "TestPaths.hpp"
 #include "core/Error.hpp"
 
 namespace taxon::image {
 namespace {
 
-const std::filesystem::path kFixtures =
-    std::filesystem::path(TAXON_SOURCE_DIR) / "tests/fixtures/images";
+std::filesystem::path fixtures() {
+  return test::sourceDir() / "tests/fixtures/images";
+}
 
 // The decoded R, G, B of pixel (x, y).
 cv::Vec3b rgbAt(const cv::Mat& image, int x, int y) {
@@ -82,7 +84,7 @@ TEST(ImageDecode, SixteenBitKeepsTheHighByte) {
 }
 
 TEST(ImageDecode, CmykJpegIsConverted) {
-  const auto image = decodeImage(test::readFile(kFixtures / "cmyk.jpg"), "cmyk.jpg");
+  const auto image = decodeImage(test::readFile(fixtures() / "cmyk.jpg"), "cmyk.jpg");
   ASSERT_EQ(image.type(), CV_8UC3);
   EXPECT_EQ(image.cols, 64);
   EXPECT_EQ(image.rows, 48);
@@ -91,7 +93,7 @@ TEST(ImageDecode, CmykJpegIsConverted) {
 }
 
 TEST(ImageDecode, PalettePngIsExpanded) {
-  const auto image = decodeImage(test::readFile(kFixtures / "palette.png"), "palette.png");
+  const auto image = decodeImage(test::readFile(fixtures() / "palette.png"), "palette.png");
   ASSERT_EQ(image.type(), CV_8UC3);
   expectNear(rgbAt(image, 5, 10), 255, 0, 0, 0, "left red");
   expectNear(rgbAt(image, 35, 10), 0, 255, 0, 0, "right green");
@@ -112,7 +114,7 @@ void expectQuadrants(const cv::Mat& image, const cv::Vec3b& tl, const cv::Vec3b&
 const cv::Vec3b kRed(255, 0, 0), kGreen(0, 255, 0), kBlue(0, 0, 255), kWhite(255, 255, 255);
 
 TEST(ImageDecode, ExifOrientationIsApplied) {
-  const auto bytes6 = test::readFile(kFixtures / "exif_orientation6.jpg");
+  const auto bytes6 = test::readFile(fixtures() / "exif_orientation6.jpg");
   for (int reduction : {1, 2}) {
     SCOPED_TRACE(reduction);
     const auto rotated = decodeImage(bytes6, "exif6.jpg", {reduction, false});
@@ -122,7 +124,7 @@ TEST(ImageDecode, ExifOrientationIsApplied) {
     expectQuadrants(rotated, kBlue, kRed, kWhite, kGreen);
   }
   const auto upsideDown =
-      decodeImage(test::readFile(kFixtures / "exif_orientation3.jpg"), "exif3.jpg");
+      decodeImage(test::readFile(fixtures() / "exif_orientation3.jpg"), "exif3.jpg");
   EXPECT_EQ(upsideDown.cols, 64);
   EXPECT_EQ(upsideDown.rows, 32);
   expectQuadrants(upsideDown, kWhite, kBlue, kGreen, kRed);
@@ -135,13 +137,13 @@ TEST(ImageDecode, JpegHeaderGivesTheDisplayedSize) {
   EXPECT_EQ(plain->height, 45);
   EXPECT_EQ(plain->orientation, 1);
 
-  const auto rotated = readJpegHeader(test::readFile(kFixtures / "exif_orientation6.jpg"));
+  const auto rotated = readJpegHeader(test::readFile(fixtures() / "exif_orientation6.jpg"));
   ASSERT_TRUE(rotated);
   EXPECT_EQ(rotated->orientation, 6);
   EXPECT_EQ(rotated->width, 32);
   EXPECT_EQ(rotated->height, 64);
 
-  const auto cmyk = readJpegHeader(test::readFile(kFixtures / "cmyk.jpg"));
+  const auto cmyk = readJpegHeader(test::readFile(fixtures() / "cmyk.jpg"));
   ASSERT_TRUE(cmyk);
   EXPECT_EQ(cmyk->width, 64);
 

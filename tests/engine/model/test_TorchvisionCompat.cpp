@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include "TestPaths.hpp"
 #include "checkpoint/Checkpoint.hpp"
 #include "checkpoint/TrainedModel.hpp"
 #include "core/Error.hpp"
@@ -66,8 +67,7 @@ std::filesystem::path venvPython() {
 // Runs the Python side; returns its exit status, its output in `output`.
 int runPython(const std::string& mode, const ScratchDir& dir, std::string& output) {
   const auto argument = mode == "names" ? dir / "names.txt" : dir.path();
-  const auto script =
-      std::filesystem::path(TAXON_SOURCE_DIR) / "tests/engine/model" / "test_TorchvisionCompat.py";
+  const auto script = test::sourceDir() / "tests/engine/model" / "test_TorchvisionCompat.py";
   const auto log = dir / (mode + ".log");
   const std::string command = "\"" + venvPython().string() + "\" \"" + script.string() + "\" " +
                               mode + " \"" + argument.string() + "\" > \"" + log.string() +
