@@ -170,8 +170,7 @@ int runInfo(const InfoOptions& options) {
 Command addInfoCommand(CLI::App& app) {
   auto* cli = app.add_subcommand(
       "info",
-      "Show versions and devices; or a project's categories and splits; or verify TFRecord shards; "
-      "or describe an exported ONNX model");
+      "Show versions and devices, a project's categories and splits, shards, or an ONNX model");
   auto options = std::make_shared<InfoOptions>();
   cli->add_option(
       "path", options->path,
