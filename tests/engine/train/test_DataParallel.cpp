@@ -453,6 +453,12 @@ double stepDifference(const checkpoint::CheckpointData& a, const checkpoint::Che
 class DataParallelTraining : public ::testing::Test {
  protected:
   void SetUp() override { writeNoisyRecords(dir_ / "records", 64); }
+  // One step of comparableRun in dir_/NAME.
+  settings::TrainSettings oneStep(const std::string& name) {
+    auto s = comparableRun(dir_ / name, dir_ / "records");
+    s.maxSteps = 1;
+    return s;
+  }
   TempDir dir_;
 };
 
@@ -461,11 +467,8 @@ class DataParallelTraining : public ::testing::Test {
 // SynchronizedInceptionMatchesTheCombinedBatch for why one step). The replicas' own weights agree
 // exactly: the trainer compares them at every checkpoint and stops if they differ.
 TEST_F(DataParallelTraining, TwoReplicasEqualOneWithTheCombinedBatch) {
-  auto one = comparableRun(dir_ / "one", dir_ / "records");
-  one.maxSteps = 1;
-  const auto single = train::train(one, false, {});
-  auto two = comparableRun(dir_ / "two", dir_ / "records");
-  two.maxSteps = 1;
+  const auto single = train::train(oneStep("one"), false, {});
+  auto two = oneStep("two");
   two.replicas = 2;
   two.syncBatchNorm = true;
   std::vector<std::string> logs;
@@ -540,11 +543,8 @@ TEST_F(DataParallelTraining, APauseLongerThanTheCollectiveTimeoutHoldsEveryRepli
 
 // Without synchronized batch norm each replica normalizes its own batch: a different (valid) run.
 TEST_F(DataParallelTraining, UnsynchronizedBatchNormDiffersFromTheCombinedBatch) {
-  auto one = comparableRun(dir_ / "one", dir_ / "records");
-  one.maxSteps = 1;
-  const auto single = train::train(one, false, {});
-  auto two = comparableRun(dir_ / "two", dir_ / "records");
-  two.maxSteps = 1;
+  const auto single = train::train(oneStep("one"), false, {});
+  auto two = oneStep("two");
   two.replicas = 2;
   const auto pair = train::train(two, false, {});
   const auto a = loggedCrossEntropies(dir_ / "one");
