@@ -19,11 +19,9 @@
 #include <vector>
 
 #include "TestFiles.hpp"
+#include "TinyModel.hpp"
 #include "checkpoint/Checkpoint.hpp"
 #include "checkpoint/TrainedModel.hpp"
-#include "data/Batch.hpp"
-#include "data/InceptionPreprocess.hpp"
-#include "data/torch/BatchTensors.hpp"
 #include "model/TorchvisionWeights.hpp"
 #include "settings/TrainSettingsJson.hpp"
 
@@ -87,24 +85,6 @@ void writeCheckpoint(const fs::path& runDir, const settings::TrainSettings& s,
   checkpoint::saveCheckpoint(runDir, data, 5);
 }
 
-// Images after Taxon's evaluation preprocessing: float N x 3 x side x side in [-1, 1].
-torch::Tensor preprocessed(const std::vector<std::string>& encoded, int side) {
-  data::PreprocessSettings settings;
-  settings.height = settings.width = side;
-  const data::InceptionPreprocess preprocess(settings);
-  const std::size_t imageBytes = static_cast<std::size_t>(side) * side * 3;
-  data::Batch batch;
-  batch.size = static_cast<int>(encoded.size());
-  batch.height = batch.width = side;
-  batch.images.resize(imageBytes * encoded.size());
-  batch.labels.assign(encoded.size(), 0);
-  for (std::size_t i = 0; i < encoded.size(); ++i) {
-    cv::Mat out(side, side, CV_8UC3, batch.images.data() + i * imageBytes);
-    preprocess.eval(encoded[i], out, "image " + std::to_string(i));
-  }
-  return data::toTensors(batch).images;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -139,9 +119,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 32; ++i) {  // batch-norm statistics from other pictures than the tested
     calibration.push_back(test::makeJpeg(100 + 7 * i, 110 + 5 * i, 1000 + i));
   }
-  const auto inputs = preprocessed(encoded, static_cast<int>(s.imageSize));
+  const auto inputs = test::evalInputs(encoded, static_cast<int>(s.imageSize));
   writeCheckpoint(s.trainDir, s, categories,
-                  preprocessed(calibration, static_cast<int>(s.imageSize)));
+                  test::evalInputs(calibration, static_cast<int>(s.imageSize)));
   auto trained = checkpoint::loadTrainedModel(s.trainDir, "cpu");
   torch::NoGradGuard noGrad;
   const auto logits = trained.model->forward(inputs).logits;

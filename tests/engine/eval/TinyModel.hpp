@@ -34,16 +34,13 @@ inline std::vector<records::ImageExample> readExamples(const std::filesystem::pa
   return out;
 }
 
-// Softmax outputs (N x C) of the checkpoint's model on the encoded images, preprocessed for
-// evaluation: what evaluation and classification must agree with.
-inline at::Tensor referenceProbabilities(const std::filesystem::path& trainDir,
-                                         const std::vector<std::string>& encoded) {
-  auto trained = checkpoint::loadTrainedModel(trainDir, "cpu");
+// The encoded images after the evaluation preprocessing, as the network takes them: float
+// N x 3 x side x side in [-1, 1].
+inline at::Tensor evalInputs(const std::vector<std::string>& encoded, int side) {
   data::PreprocessSettings preprocessSettings;
-  preprocessSettings.height = static_cast<int>(trained.settings.imageSize);
-  preprocessSettings.width = preprocessSettings.height;
+  preprocessSettings.height = side;
+  preprocessSettings.width = side;
   const data::InceptionPreprocess preprocess(preprocessSettings);
-  const int side = preprocessSettings.height;
   const std::size_t imageBytes = static_cast<std::size_t>(side) * side * 3;
   data::Batch batch;
   batch.size = static_cast<int>(encoded.size());
@@ -55,8 +52,17 @@ inline at::Tensor referenceProbabilities(const std::filesystem::path& trainDir,
     cv::Mat out(side, side, CV_8UC3, batch.images.data() + i * imageBytes);
     preprocess.eval(encoded[i], out, "image " + std::to_string(i));
   }
+  return data::toTensors(batch).images;
+}
+
+// Softmax outputs (N x C) of the checkpoint's model on the encoded images, preprocessed for
+// evaluation: what evaluation and classification must agree with.
+inline at::Tensor referenceProbabilities(const std::filesystem::path& trainDir,
+                                         const std::vector<std::string>& encoded) {
+  auto trained = checkpoint::loadTrainedModel(trainDir, "cpu");
+  const auto inputs = evalInputs(encoded, static_cast<int>(trained.settings.imageSize));
   torch::NoGradGuard noGrad;
-  return torch::softmax(trained.model->forward(data::toTensors(batch).images).logits, 1);
+  return torch::softmax(trained.model->forward(inputs).logits, 1);
 }
 
 // TRAIN_DIR/model.ckpt-STEP.taxon: tinyRun's network for the four categories with random weights,
