@@ -4,21 +4,11 @@
 #   bash bench/data/bench_records.sh [WORKDIR=build/bench-data] [IMAGES=2000] [THREADS=2]
 # The images are the loader benchmark's (bench/data/make_images.py, photo-like JPEGs of
 # 500x375 to 1024x768 in category folders); the taxon binary is build/dev/app/taxon (or $TAXON).
-set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-source "$root/packaging/env.sh"
-work=${1:-$root/build/bench-data}
-count=${2:-2000}
-threads=${3:-2}
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 taxon=${TAXON:-$root/build/dev/app/taxon}
 [[ -x $taxon ]] || { echo "no $taxon: build it first (cmake --build --preset dev)" >&2; exit 1; }
 
-if [[ ! -f $work/images.done-$count ]]; then
-  step "make $count images under $work/images"
-  rm -rf "$work/images"
-  "$TAXON_VENV/bin/python" "$root/bench/data/make_images.py" "$work/images" "$count"
-  touch "$work/images.done-$count"
-fi
+make_images_once
 find "$work/images" -type f -exec cat {} + >/dev/null  # warm the page cache
 
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }

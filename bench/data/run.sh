@@ -4,12 +4,7 @@
 #   bash bench/data/run.sh [WORKDIR=build/bench-data] [IMAGES=2000] [THREADS=2] [ROUNDS=3]
 # Builds its two targets in build/bench (or $TAXON_BENCH_BUILD), makes the images once (kept in
 # WORKDIR), writes them to 16 TFRecord shards for ours and reads the files for torchvision.
-set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-source "$root/packaging/env.sh"
-work=${1:-$root/build/bench-data}
-count=${2:-2000}
-threads=${3:-2}
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 rounds=${4:-3}
 build=${TAXON_BENCH_BUILD:-$root/build/bench}
 python=$TAXON_VENV/bin/python
@@ -21,12 +16,7 @@ if [[ ! -f $build/CMakeCache.txt ]]; then
 fi
 cmake --build "$build" --target taxon_bench_loader taxon
 
-if [[ ! -f $work/images.done-$count ]]; then
-  step "make $count images under $work/images"
-  rm -rf "$work/images" "$work/records"
-  "$python" "$root/bench/data/make_images.py" "$work/images" "$count"
-  touch "$work/images.done-$count"
-fi
+make_images_once
 if [[ ! -d $work/records ]]; then
   step "write TFRecord shards"
   "$build/app/taxon" build-records --train_directory "$work/images" --output_directory \

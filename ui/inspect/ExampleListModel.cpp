@@ -43,34 +43,28 @@ QVariant exampleRowData(const ExampleRow& row, int role) {
 }
 
 ExampleListModel::ExampleListModel(Thumbnails* thumbnails, QObject* parent)
-    : QAbstractListModel(parent), thumbnails_(thumbnails) {
+    : ExampleRowsModel(parent), thumbnails_(thumbnails) {
   if (thumbnails_ != nullptr) {
     connect(thumbnails_, &Thumbnails::ready, this, &ExampleListModel::thumbnailReady);
     connect(thumbnails_, &Thumbnails::failed, this, &ExampleListModel::thumbnailReady);
   }
 }
 
-void ExampleListModel::setRows(std::vector<ExampleRow> rows) {
-  beginResetModel();
-  rows_ = std::move(rows);
+void ExampleListModel::rowsReplaced() {
   rowsOfFile_.clear();
-  for (std::size_t i = 0; i < rows_.size(); ++i) {
-    if (!rows_[i].file.isEmpty()) {
-      rowsOfFile_[rows_[i].file].push_back(static_cast<int>(i));
+  for (std::size_t i = 0; i < rows().size(); ++i) {
+    if (!rows()[i].file.isEmpty()) {
+      rowsOfFile_[rows()[i].file].push_back(static_cast<int>(i));
     }
   }
-  endResetModel();
-}
-
-int ExampleListModel::rowCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : static_cast<int>(rows_.size());
 }
 
 QVariant ExampleListModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || index.row() >= rowCount()) {
+  const ExampleRow* shown = rowAt(index);
+  if (shown == nullptr) {
     return {};
   }
-  const ExampleRow& r = row(index.row());
+  const ExampleRow& r = *shown;
   switch (role) {
     case Qt::DisplayRole: {
       const QString name = r.key.isEmpty() ? tr("(no key)") : QFileInfo(r.key).fileName();

@@ -8,15 +8,14 @@
 #include <QHash>
 #include <QImage>
 #include <QList>
-#include <vector>
 
-#include "inspect/ExampleRow.hpp"
+#include "inspect/ExampleRowsModel.hpp"
 
 namespace taxon::ui {
 
 class Thumbnails;
 
-class ExampleListModel : public QAbstractListModel {
+class ExampleListModel : public ExampleRowsModel<QAbstractListModel> {
   Q_OBJECT
 
  public:
@@ -33,19 +32,14 @@ class ExampleListModel : public QAbstractListModel {
   // `thumbnails` may be null (no decoration); not owned, must outlive the model.
   explicit ExampleListModel(Thumbnails* thumbnails, QObject* parent = nullptr);
 
-  void setRows(std::vector<ExampleRow> rows);
-  const std::vector<ExampleRow>& rows() const { return rows_; }
-  const ExampleRow& row(int index) const { return rows_[static_cast<std::size_t>(index)]; }
-
-  int rowCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
 
  private:
+  void rowsReplaced() override;
   void thumbnailReady(const QString& file);
 
   Thumbnails* thumbnails_ = nullptr;
   mutable QImage placeholder_;  // the blank shown while a thumbnail loads
-  std::vector<ExampleRow> rows_;
   QHash<QString, QList<int>> rowsOfFile_;
 };
 

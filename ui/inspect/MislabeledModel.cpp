@@ -5,25 +5,16 @@
 namespace taxon::ui {
 
 MislabeledModel::MislabeledModel(QObject* parent)
-    : NamedColumnsModel(
+    : ExampleRowsModel(
           {tr("Image"), tr("Label"), tr("Label score"), tr("Predicted"), tr("Predicted score")},
           parent) {}
 
-void MislabeledModel::setRows(std::vector<ExampleRow> rows) {
-  beginResetModel();
-  rows_ = std::move(rows);
-  endResetModel();
-}
-
-int MislabeledModel::rowCount(const QModelIndex& parent) const {
-  return parent.isValid() ? 0 : static_cast<int>(rows_.size());
-}
-
 QVariant MislabeledModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || index.row() >= rowCount()) {
+  const ExampleRow* shown = rowAt(index);
+  if (shown == nullptr) {
     return {};
   }
-  const ExampleRow& r = row(index.row());
+  const ExampleRow& r = *shown;
   if (role == Qt::DisplayRole) {
     switch (index.column()) {
       case KeyColumn:

@@ -3,14 +3,12 @@
 // ExampleListModel (KeyRole, ImageIdRole, ...) work on every column. GUI thread.
 #pragma once
 
-#include <vector>
-
-#include "inspect/ExampleRow.hpp"
+#include "inspect/ExampleRowsModel.hpp"
 #include "inspect/NamedColumnsModel.hpp"
 
 namespace taxon::ui {
 
-class MislabeledModel : public NamedColumnsModel {
+class MislabeledModel : public ExampleRowsModel<NamedColumnsModel> {
   Q_OBJECT
 
  public:
@@ -18,15 +16,7 @@ class MislabeledModel : public NamedColumnsModel {
 
   explicit MislabeledModel(QObject* parent = nullptr);
 
-  void setRows(std::vector<ExampleRow> rows);
-  const std::vector<ExampleRow>& rows() const { return rows_; }
-  const ExampleRow& row(int index) const { return rows_[static_cast<std::size_t>(index)]; }
-
-  int rowCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-
- private:
-  std::vector<ExampleRow> rows_;
 };
 
 }  // namespace taxon::ui

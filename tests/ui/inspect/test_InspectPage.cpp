@@ -83,7 +83,30 @@ class TestInspectPage : public QObject {
   std::filesystem::path eval_;
   std::map<int, std::vector<std::string>> keysOf_;  // class -> catalog paths, in id order
   std::string shirtMislabeledKey_;
+
+  // The page over the opened test project with the report loaded, at a size that fits the names.
+  struct OpenedPage {
+    taxon::ui::ProjectSession session;
+    std::unique_ptr<InspectPage> page;  // destroyed before the session it watches
+  };
+  bool open(OpenedPage& opened, bool shown);
 };
+
+bool TestInspectPage::open(OpenedPage& opened, bool shown) {
+  if (!opened.session.open(qs(project_), false)) {
+    return false;
+  }
+  opened.page = std::make_unique<InspectPage>(&opened.session);
+  if (!opened.page->loadReport(qs(eval_))) {
+    return false;
+  }
+  opened.page->resize(1200, 800);
+  if (!shown) {
+    return true;
+  }
+  opened.page->show();
+  return QTest::qWaitForWindowExposed(opened.page.get());
+}
 
 void TestInspectPage::initTestCase() {
   dir_ = std::make_unique<taxon::test::TempDir>();
@@ -306,13 +329,9 @@ void TestInspectPage::pageLoadsTheReport() {
 }
 
 void TestInspectPage::clickingACellListsItsImagesWithScores() {
-  taxon::ui::ProjectSession session;
-  QVERIFY(session.open(qs(project_), false));
-  InspectPage page(&session);
-  QVERIFY(page.loadReport(qs(eval_)));
-  page.resize(1200, 800);
-  page.show();
-  QVERIFY(QTest::qWaitForWindowExposed(&page));
+  OpenedPage opened;
+  QVERIFY(open(opened, true));
+  InspectPage& page = *opened.page;
 
   // A real click on the heat map cell (Sandal row, Sneaker column).
   auto* heatMap = page.heatMap();
@@ -374,23 +393,21 @@ void TestInspectPage::clickingACellListsItsImagesWithScores() {
 }
 
 void TestInspectPage::pairRowShowsBothDirections() {
-  taxon::ui::ProjectSession session;
-  QVERIFY(session.open(qs(project_), false));
-  InspectPage page(&session);
-  QVERIFY(page.loadReport(qs(eval_)));
+  OpenedPage opened;
+  QVERIFY(open(opened, false));
+  InspectPage& page = *opened.page;
   page.pairsView()->setCurrentIndex(page.pairsModel()->index(0, 0));
   QCOMPARE(page.exampleModel()->rowCount(), 5);
   QCOMPARE(page.exampleModel()->row(0).predictedName, QStringLiteral("Shoes > Sneaker"));  // 0.7
   QCOMPARE(page.exampleModel()->row(4).predictedName, QStringLiteral("Shoes > Sandal"));   // 0.6
-  page.resize(1200, 800);
   taxon::test::saveScreenshot(&page, QStringLiteral("inspect-pair"));
 }
 
 void TestInspectPage::relabelFromTheMislabeledListAndUndo() {
-  taxon::ui::ProjectSession session;
-  QVERIFY(session.open(qs(project_), false));
-  InspectPage page(&session);
-  QVERIFY(page.loadReport(qs(eval_)));
+  OpenedPage opened;
+  QVERIFY(open(opened, false));
+  InspectPage& page = *opened.page;
+  taxon::ui::ProjectSession& session = opened.session;
   auto* catalog = session.catalog();
   const auto shirt = catalog->findCategory("Tops > Shirt");
   const auto bag = catalog->findCategory("Bags > Bag");
@@ -418,7 +435,6 @@ void TestInspectPage::relabelFromTheMislabeledListAndUndo() {
   QVERIFY(tabs != nullptr);
   tabs->setCurrentIndex(2);
   QCOMPARE(tabs->currentWidget(), view->parentWidget());
-  page.resize(1200, 800);
   taxon::test::saveScreenshot(&page, QStringLiteral("inspect-mislabeled-relabelled"));
 
   QVERIFY(session.undo());
@@ -426,13 +442,10 @@ void TestInspectPage::relabelFromTheMislabeledListAndUndo() {
 }
 
 void TestInspectPage::keyMOpensThePickerAndRelabels() {
-  taxon::ui::ProjectSession session;
-  QVERIFY(session.open(qs(project_), false));
-  InspectPage page(&session);
-  QVERIFY(page.loadReport(qs(eval_)));
-  page.resize(1200, 800);
-  page.show();
-  QVERIFY(QTest::qWaitForWindowExposed(&page));
+  OpenedPage opened;
+  QVERIFY(open(opened, true));
+  InspectPage& page = *opened.page;
+  taxon::ui::ProjectSession& session = opened.session;
   page.showCell(kSandal, kSneaker);
   auto* view = page.examplesView();
   view->setFocus();
