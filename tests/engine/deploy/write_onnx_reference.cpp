@@ -37,28 +37,6 @@ void writeFloats(const fs::path& path, const torch::Tensor& t) {
             static_cast<std::streamsize>(c.numel() * sizeof(float)));
 }
 
-// Batch norm as training leaves it, not the identity: statistics measured on `inputs` (so that
-// activations keep a trained network's scale through all the layers), and scales and shifts drawn
-// per channel.
-void setBatchNorm(torch::nn::Module& net, const torch::Tensor& inputs) {
-  torch::NoGradGuard noGrad;
-  std::vector<torch::nn::BatchNorm2dImpl*> norms;
-  for (const auto& module : net.modules(/*include_self=*/false)) {
-    if (auto* bn = module->as<torch::nn::BatchNorm2dImpl>()) {
-      bn->weight.uniform_(0.6, 1.4);
-      bn->bias.normal_(0.0, 0.2);
-      bn->options.momentum(1.0);  // running statistics = this batch's
-      norms.push_back(bn);
-    }
-  }
-  net.train();
-  net.as<model::InceptionV3Impl>()->forward(inputs);
-  for (auto* bn : norms) {
-    bn->options.momentum(0.1);
-  }
-  net.eval();
-}
-
 std::vector<std::string> categoryNames(int n) {
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) {
@@ -72,7 +50,7 @@ void writeCheckpoint(const fs::path& runDir, const settings::TrainSettings& s,
   torch::manual_seed(5);
   model::InceptionV3 net(
       checkpoint::modelSettings(s, static_cast<std::int64_t>(categories.size())));
-  setBatchNorm(*net, inputs);
+  test::setTrainedBatchNorm(*net, inputs);
   checkpoint::CheckpointData data;
   data.step = 42;
   data.settingsJson = settings::toJson(s).dump();

@@ -55,6 +55,28 @@ inline at::Tensor evalInputs(const std::vector<std::string>& encoded, int side) 
   return data::toTensors(batch).images;
 }
 
+// Batch norm as training leaves it, not the identity: statistics measured on `inputs` (so that
+// activations keep a trained network's scale through all the layers), and scales and shifts drawn
+// per channel.
+inline void setTrainedBatchNorm(torch::nn::Module& net, const torch::Tensor& inputs) {
+  torch::NoGradGuard noGrad;
+  std::vector<torch::nn::BatchNorm2dImpl*> norms;
+  for (const auto& module : net.modules(/*include_self=*/false)) {
+    if (auto* bn = module->as<torch::nn::BatchNorm2dImpl>()) {
+      bn->weight.uniform_(0.6, 1.4);
+      bn->bias.normal_(0.0, 0.2);
+      bn->options.momentum(1.0);  // running statistics = this batch's
+      norms.push_back(bn);
+    }
+  }
+  net.train();
+  net.as<model::InceptionV3Impl>()->forward(inputs);
+  for (auto* bn : norms) {
+    bn->options.momentum(0.1);
+  }
+  net.eval();
+}
+
 // Softmax outputs (N x C) of the checkpoint's model on the encoded images, preprocessed for
 // evaluation: what evaluation and classification must agree with.
 inline at::Tensor referenceProbabilities(const std::filesystem::path& trainDir,
