@@ -2,6 +2,7 @@
 // inception_v3 state_dict or as an ONNX model (deploy/torch/InceptionOnnx.hpp).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -10,9 +11,13 @@
 namespace taxon::app {
 
 struct ExportOptions {
-  std::filesystem::path checkpointDir;  // a train dir (its newest checkpoint) or a checkpoint file
-  std::string format = "torchvision";   // "torchvision" (.pth) or "onnx"
-  std::filesystem::path output;         // the file to write
+  std::filesystem::path checkpointDir;   // a train dir (its newest checkpoint) or a checkpoint file
+  std::string format = "torchvision";    // "torchvision" (.pth) or "onnx"
+  std::filesystem::path output;          // the file to write
+  std::string quantize = "none";         // onnx: "none" or "int8"
+  std::int64_t calibrationImages = 512;  // int8: training images whose activations set the scales
+  std::string calibration = "percentile";  // int8: "percentile" or "minmax"
+  std::filesystem::path dataDir;  // int8: records to calibrate on; empty: the run's data dir
 };
 
 // Writes the file and prints how to load it in Python.

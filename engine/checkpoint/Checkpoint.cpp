@@ -132,7 +132,14 @@ CheckpointData readCheckpoint(const fs::path& path) {
   if (!in) {
     core::throwFileError(path, "cannot read the checkpoint");
   }
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // In one read of the known size: byte by byte through the stream buffer took a fifth of the
+  // time to first prediction for a full-width model.
+  in.seekg(0, std::ios::end);
+  std::vector<char> bytes(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)));
+  in.seekg(0, std::ios::beg);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
+    core::throwFileError(path, "cannot read the checkpoint: " + core::errnoText(errno));
+  }
   if (bytes.size() < kTrailerSize ||
       std::memcmp(bytes.data() + bytes.size() - kTrailerSize, kMagic, 4) != 0) {
     core::throwFileError(path, "not a complete Taxon checkpoint (cut short or another file)");

@@ -54,7 +54,8 @@ TrainedModel loadTrainedModel(const fs::path& checkpointDir, const std::string& 
   out.categories = data->categories;
   out.step = data->step;
   out.model = model::InceptionV3(
-      modelSettings(out.settings, static_cast<std::int64_t>(out.categories.size())));
+      modelSettings(out.settings, static_cast<std::int64_t>(out.categories.size())),
+      /*initialize=*/false);  // every weight comes from the checkpoint (checked below)
   try {
     const auto missing = copyInto(*out.model, data->model);
     if (!missing.empty()) {

@@ -41,6 +41,7 @@ std::size_t elementSize(ElementType type) {
     case ElementType::Int32:
       return 4;
     case ElementType::Int8:
+    case ElementType::Uint8:
       return 1;
     case ElementType::Int64:
       return 8;
@@ -161,6 +162,25 @@ OnnxConstant floatConstant(std::string name, std::vector<std::int64_t> dims,
 OnnxConstant int8Constant(std::string name, std::vector<std::int64_t> dims,
                           const std::vector<std::int8_t>& values) {
   return {std::move(name), ElementType::Int8, std::move(dims), bytesOf(values)};
+}
+
+OnnxConstant uint8Constant(std::string name, std::vector<std::int64_t> dims,
+                           const std::vector<std::uint8_t>& values) {
+  return {std::move(name), ElementType::Uint8, std::move(dims), bytesOf(values)};
+}
+
+OnnxConstant int32Constant(std::string name, std::vector<std::int64_t> dims,
+                           const std::vector<std::int32_t>& values) {
+  return {std::move(name), ElementType::Int32, std::move(dims), bytesOf(values)};
+}
+
+std::vector<float> floatValues(const OnnxConstant& constant) {
+  if (constant.type != ElementType::Float32 || constant.bytes.size() % sizeof(float) != 0) {
+    throw core::Error("ONNX constant '" + constant.name + "' is not float32");
+  }
+  std::vector<float> out(constant.bytes.size() / sizeof(float));
+  std::memcpy(out.data(), constant.bytes.data(), constant.bytes.size());
+  return out;
 }
 
 std::string serializeOnnx(const OnnxModel& model) {

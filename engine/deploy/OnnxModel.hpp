@@ -17,7 +17,7 @@ namespace taxon::deploy {
 inline constexpr std::int64_t kOnnxOpset = 17;
 
 // ONNX's element types that Taxon writes (TensorProto.DataType numbers).
-enum class ElementType : int { Float32 = 1, Int8 = 3, Int32 = 6, Int64 = 7 };
+enum class ElementType : int { Float32 = 1, Uint8 = 2, Int8 = 3, Int32 = 6, Int64 = 7 };
 
 // A constant tensor of the graph (an initializer): its values as little-endian bytes.
 struct OnnxConstant {
@@ -31,6 +31,12 @@ OnnxConstant floatConstant(std::string name, std::vector<std::int64_t> dims,
                            const std::vector<float>& values);
 OnnxConstant int8Constant(std::string name, std::vector<std::int64_t> dims,
                           const std::vector<std::int8_t>& values);
+OnnxConstant uint8Constant(std::string name, std::vector<std::int64_t> dims,
+                           const std::vector<std::uint8_t>& values);
+OnnxConstant int32Constant(std::string name, std::vector<std::int64_t> dims,
+                           const std::vector<std::int32_t>& values);
+// A float32 constant's values. Throws core::Error for another type.
+std::vector<float> floatValues(const OnnxConstant& constant);
 
 struct OnnxAttribute {
   std::string name;

@@ -12,6 +12,8 @@
 #include "core/torch/Device.hpp"
 #include "data/InceptionPreprocess.hpp"
 #include "data/torch/BatchTensors.hpp"
+#include "deploy/torch/GraphRunner.hpp"
+#include "deploy/torch/InceptionOnnx.hpp"
 
 namespace taxon::infer {
 
@@ -22,6 +24,12 @@ struct Classifier::State {
   ClassifierSettings settings;
   c10::Device device{c10::kCPU};
   std::unique_ptr<data::InceptionPreprocess> preprocess;
+  std::unique_ptr<deploy::GraphRunner> runner;
+
+  // Softmax scores (N x categories, on the CPU) for preprocessed images.
+  torch::Tensor probabilities(const torch::Tensor& images) const {
+    return runner->run(images).at(1).to(torch::kCPU);
+  }
 };
 
 Classifier::Classifier(const fs::path& checkpointDir, ClassifierSettings settings)
@@ -29,6 +37,14 @@ Classifier::Classifier(const fs::path& checkpointDir, ClassifierSettings setting
   state_->settings = settings;
   state_->device = core::parseDevice(settings.device);
   state_->trained = checkpoint::loadTrainedModel(checkpointDir, settings.device);
+  deploy::OnnxProvenance provenance;
+  provenance.categories = state_->trained.categories;
+  deploy::RunnerSettings runner;
+  runner.device = state_->device;
+  runner.precision = deploy::parsePrecision(settings.precision, state_->device);
+  state_->runner = std::make_unique<deploy::GraphRunner>(
+      deploy::inceptionToOnnx(*state_->trained.model, provenance), runner);
+  state_->trained.model = nullptr;  // the runner holds the folded weights it needs
   data::PreprocessSettings preprocess;
   preprocess.height = static_cast<int>(state_->trained.settings.imageSize);
   preprocess.width = preprocess.height;
@@ -48,6 +64,9 @@ const fs::path& Classifier::checkpoint() const {
 }
 const std::vector<std::string>& Classifier::warnings() const {
   return state_->trained.warnings;
+}
+const char* Classifier::precision() const {
+  return deploy::precisionName(state_->runner->settings().precision);
 }
 
 namespace {
@@ -135,8 +154,7 @@ std::vector<Classification> Classifier::classifyFiles(const std::vector<fs::path
     batch.size = static_cast<int>(where.size());
     if (batch.size > 0) {
       const auto tensors = data::toTensors(batch, s.device);
-      const auto probabilities =
-          torch::softmax(s.trained.model->forward(tensors.images).logits, 1).to(torch::kCPU);
+      const auto probabilities = s.probabilities(tensors.images);
       const auto [scores, indices] = probabilities.topk(k, 1);
       const auto scoreAt = scores.accessor<float, 2>();
       const auto indexAt = indices.accessor<std::int64_t, 2>();
@@ -179,9 +197,7 @@ Classification Classifier::classifyBytes(const std::string& bytes, const std::st
   }
   torch::NoGradGuard noGrad;
   const auto k = std::clamp<std::int64_t>(topK, 1, static_cast<std::int64_t>(categories().size()));
-  const auto probabilities =
-      torch::softmax(s.trained.model->forward(data::toTensors(batch, s.device).images).logits, 1)
-          .to(torch::kCPU);
+  const auto probabilities = s.probabilities(data::toTensors(batch, s.device).images);
   const auto [scores, indices] = probabilities.topk(k, 1);
   for (std::int64_t r = 0; r < k; ++r) {
     const auto c = indices[0][r].item<std::int64_t>();

@@ -1,6 +1,8 @@
-// Classifying image files with a trained model: the weight-averaged network of a checkpoint, the
-// same evaluation preprocessing as `taxon eval` (central crop, resize), ranked categories with
-// their softmax scores. Used by `taxon classify` and the app's drop target.
+// Classifying image files with a trained model: the weight-averaged network of a checkpoint in its
+// inference form (deploy/torch/GraphRunner.hpp: batch norm folded, channels-last, fused
+// convolutions; fp32 or bf16), the same evaluation preprocessing as `taxon eval` (central crop,
+// resize), ranked categories with their softmax scores. Used by `taxon classify` and the app's
+// drop target.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,8 @@ struct ClassifierSettings {
   std::string device = "cpu";
   int batchSize = 32;
   int decodeThreads = 0;  // 0: one per core
+  // "fp32", "bf16", or "auto": bf16 where the device computes it natively (deploy::nativeBf16).
+  std::string precision = "fp32";
 };
 
 class Classifier {
@@ -45,6 +49,7 @@ class Classifier {
   std::int64_t step() const;
   const std::filesystem::path& checkpoint() const;
   const std::vector<std::string>& warnings() const;  // damaged newer checkpoints passed over
+  const char* precision() const;                     // "fp32" or "bf16", as resolved
 
   // The topK best categories for each file, in the order given. A file that cannot be read or
   // decoded gets its error and no categories; the others are still classified. Cancelled: the

@@ -232,7 +232,8 @@ torch::Tensor InceptionAuxImpl::forward(torch::Tensor x) {
 
 }  // namespace inception
 
-InceptionV3Impl::InceptionV3Impl(const InceptionSettings& settings) : settings_(settings) {
+InceptionV3Impl::InceptionV3Impl(const InceptionSettings& settings, bool initialize)
+    : settings_(settings) {
   core::throwIfInvalid("Inception-v3", settings_.validate());
   using inception::BasicConv2d;
   const inception::Depth d{settings_.depthMultiplier};
@@ -261,7 +262,9 @@ InceptionV3Impl::InceptionV3Impl(const InceptionSettings& settings) : settings_(
   numFeatures_ = mixed7c_->outChannels();
   dropout_ = register_module("dropout", torch::nn::Dropout(settings_.dropout));
   fc_ = register_module("fc", torch::nn::Linear(numFeatures_, settings_.numClasses));
-  resetParameters();
+  if (initialize) {
+    resetParameters();
+  }
 }
 
 void InceptionV3Impl::synchronizeBatchNorm(const std::shared_ptr<ReplicaGroup>& replicas) {

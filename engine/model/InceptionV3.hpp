@@ -183,8 +183,9 @@ TORCH_MODULE(InceptionAux);
 class InceptionV3Impl : public torch::nn::Module {
  public:
   // Throws core::Error when the settings are invalid. Weights are initialized as torchvision's
-  // init_weights=True does (see resetParameters).
-  explicit InceptionV3Impl(const InceptionSettings& settings = {});
+  // init_weights=True does (see resetParameters), unless `initialize` is false: for a network whose
+  // every weight is about to be loaded, where drawing them first would be wasted time.
+  explicit InceptionV3Impl(const InceptionSettings& settings = {}, bool initialize = true);
 
   // x: float N x 3 x H x W, H and W at least 75 (299 for the paper's model).
   InceptionOutput forward(torch::Tensor x);

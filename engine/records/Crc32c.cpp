@@ -3,6 +3,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
 namespace taxon::records {
 
 namespace {
@@ -31,11 +35,8 @@ constexpr Tables makeTables() {
 
 constexpr Tables kTables = makeTables();
 
-}  // namespace
-
-std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc) {
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  crc = ~crc;
+// Slicing by 8: about 1.4 GB/s.
+std::uint32_t softwareCrc32c(const unsigned char* bytes, std::size_t size, std::uint32_t crc) {
   while (size >= 8) {
     std::uint64_t word;
     std::memcpy(&word, bytes, 8);  // little-endian hosts only (x86-64, aarch64)
@@ -50,7 +51,47 @@ std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc) {
   while (size-- > 0) {
     crc = (crc >> 8) ^ kTables[0][(crc ^ *bytes++) & 0xffu];
   }
-  return ~crc;
+  return crc;
+}
+
+#if defined(__x86_64__)
+// SSE 4.2's CRC32 instruction computes this very polynomial, 8 bytes at a time: several GB/s, so
+// that checking a full-width checkpoint (hundreds of MB) or a shard costs next to nothing.
+__attribute__((target("sse4.2"))) std::uint32_t hardwareCrc32c(const unsigned char* bytes,
+                                                               std::size_t size,
+                                                               std::uint32_t crc) {
+  std::uint64_t wide = crc;
+  while (size >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes, 8);
+    wide = _mm_crc32_u64(wide, word);
+    bytes += 8;
+    size -= 8;
+  }
+  crc = static_cast<std::uint32_t>(wide);
+  while (size-- > 0) {
+    crc = _mm_crc32_u8(crc, *bytes++);
+  }
+  return crc;
+}
+
+const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
+#endif
+
+}  // namespace
+
+std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+#if defined(__x86_64__)
+  if (kHaveSse42) {
+    return ~hardwareCrc32c(bytes, size, ~crc);
+  }
+#endif
+  return crc32cPortable(bytes, size, crc);
+}
+
+std::uint32_t crc32cPortable(const void* data, std::size_t size, std::uint32_t crc) {
+  return ~softwareCrc32c(static_cast<const unsigned char*>(data), size, ~crc);
 }
 
 }  // namespace taxon::records

@@ -7,8 +7,11 @@
 
 namespace taxon::records {
 
-// CRC-32C of `size` bytes, continuing from `crc` (0 to start). Slicing-by-8 in software.
+// CRC-32C of `size` bytes, continuing from `crc` (0 to start). With SSE 4.2's CRC32 instruction
+// where the CPU has it, else crc32cPortable.
 std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc = 0);
+// The same, slicing-by-8 in software on any CPU.
+std::uint32_t crc32cPortable(const void* data, std::size_t size, std::uint32_t crc = 0);
 inline std::uint32_t crc32c(std::string_view bytes) {
   return crc32c(bytes.data(), bytes.size());
 }

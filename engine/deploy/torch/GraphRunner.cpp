@@ -157,6 +157,7 @@ struct GraphRunner::Program {
   std::vector<Step> steps;
   std::map<std::string, int> slotOf;
   std::vector<int> inputSlots;
+  std::string inputName;
   std::vector<int> outputSlots;
   std::size_t slots = 0;
   bool oneDnn = false;
@@ -271,6 +272,7 @@ GraphRunner::GraphRunner(const OnnxModel& model, RunnerSettings settings)
   for (const auto& input : model.inputs) {
     p.inputSlots.push_back(p.slot(input.name));
   }
+  p.inputName = model.inputs.at(0).name;
   for (std::size_t n = 0; n < model.nodes.size(); ++n) {
     const OnnxNode& node = model.nodes[n];
     const auto kind = runner::kinds().find(node.op);
@@ -374,6 +376,10 @@ std::vector<at::Tensor> GraphRunner::run(const at::Tensor& image,
     if (const auto it = p.slotOf.find(name); it != p.slotOf.end()) {
       watch[static_cast<std::size_t>(it->second)] = 1;
     }
+  }
+  const auto inputSlot = static_cast<std::size_t>(p.inputSlots.at(0));
+  if (observer && watch[inputSlot] != 0) {
+    observer(p.inputName, values[inputSlot]);
   }
   const auto in = [&](const Step& step, std::size_t i) -> const at::Tensor& {
     return values[static_cast<std::size_t>(step.inputs[i])];

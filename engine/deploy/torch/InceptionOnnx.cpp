@@ -241,7 +241,9 @@ OnnxModel inceptionToOnnx(const model::InceptionV3Impl& net, const OnnxProvenanc
   return std::move(g.model());
 }
 
-OnnxExportResult exportOnnx(const fs::path& checkpointDir, const fs::path& output) {
+OnnxExportResult exportOnnx(const fs::path& checkpointDir, const fs::path& output,
+                            const OnnxExportOptions& options, std::stop_token stop,
+                            const core::ProgressFn& progress) {
   core::checkWritableFile(output);  // before loading anything
   const auto trained = checkpoint::loadTrainedModel(checkpointDir, "cpu");
   OnnxProvenance provenance;
@@ -255,7 +257,20 @@ OnnxExportResult exportOnnx(const fs::path& checkpointDir, const fs::path& outpu
   out.step = trained.step;
   out.categories = trained.categories.size();
   out.imageSize = trained.model->settings().imageSize;
-  out.bytes = writeOnnx(inceptionToOnnx(*trained.model, provenance), output);
+  OnnxModel model = inceptionToOnnx(*trained.model, provenance);
+  if (options.int8) {
+    const fs::path dataDir = options.dataDir.empty() ? trained.settings.dataDir : options.dataDir;
+    const records::RecordSet records = records::openRecordSet(dataDir);
+    const auto calibration = calibrate(model, records, options.calibration, stop, progress);
+    if (stop.stop_requested()) {
+      out.stopped = true;
+      return out;
+    }
+    out.calibrationImages = calibration.images;
+    model = quantizeInt8(model, calibration.ranges, options.quantize);
+    model.metadata.emplace_back("taxon.calibration_images", std::to_string(calibration.images));
+  }
+  out.bytes = writeOnnx(model, output);
   return out;
 }
 

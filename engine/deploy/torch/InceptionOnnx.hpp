@@ -13,10 +13,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <stop_token>
 #include <string>
 #include <vector>
 
+#include "core/Progress.hpp"
 #include "deploy/OnnxModel.hpp"
+#include "deploy/Quantize.hpp"
+#include "deploy/torch/Calibration.hpp"
 #include "model/InceptionV3.hpp"
 
 namespace taxon::deploy {
@@ -36,18 +40,29 @@ struct OnnxProvenance {
 // categories do not match the classifier's size.
 OnnxModel inceptionToOnnx(const model::InceptionV3Impl& net, const OnnxProvenance& provenance);
 
+struct OnnxExportOptions {
+  bool int8 = false;  // the QDQ form of deploy/Quantize.hpp, calibrated on training images
+  std::filesystem::path dataDir;  // int8: the records to calibrate on; empty: the run's data dir
+  CalibrationSettings calibration;
+  QuantizeSettings quantize;
+};
+
 struct OnnxExportResult {
   std::filesystem::path checkpoint;
   std::int64_t step = 0;
   std::size_t categories = 0;
   std::int64_t imageSize = 0;
   std::uintmax_t bytes = 0;
+  std::int64_t calibrationImages = 0;  // int8 only
+  bool stopped = false;                // cancelled during calibration: nothing written
 };
 
 // The newest readable checkpoint of `checkpointDir` (or that file) with its averaged weights,
 // written to `output` atomically after ONNX's checker accepted it. Throws core::Error naming the
-// file at fault; nothing is written then.
+// file at fault; nothing is written then, nor when the stop is requested.
 OnnxExportResult exportOnnx(const std::filesystem::path& checkpointDir,
-                            const std::filesystem::path& output);
+                            const std::filesystem::path& output,
+                            const OnnxExportOptions& options = {}, std::stop_token stop = {},
+                            const core::ProgressFn& progress = {});
 
 }  // namespace taxon::deploy

@@ -110,15 +110,8 @@ std::int64_t recalibrateBatchNorm(model::InceptionV3Impl& model, const records::
   loaderSettings.batchSize = settings.batchSize;
   loaderSettings.seed = settings.seed;
   loaderSettings.shuffleBuffer = static_cast<int>(std::min<std::int64_t>(total, 8192));
-  auto& preprocess = loaderSettings.preprocess;
-  preprocess.height = static_cast<int>(model.settings().imageSize);
-  preprocess.width = static_cast<int>(model.settings().imageSize);
-  preprocess.minArea = preprocess.centralFraction * preprocess.centralFraction;
-  preprocess.maxArea = preprocess.minArea;
-  preprocess.minAspect = 1.0;
-  preprocess.maxAspect = 1.0;
-  preprocess.flip = false;
-  preprocess.colour = false;
+  loaderSettings.preprocess =
+      data::evaluationSizedCrops(static_cast<int>(model.settings().imageSize));
   loaderSettings.workerThreads = settings.loaderThreads;
   loaderSettings.queueBatches = 2;
   data::Loader loader(loaderSettings, stop);

@@ -33,6 +33,22 @@ TEST(Crc32c, ContinuesAcrossPiecesAndOddAlignments) {
   EXPECT_EQ(crc32c(text.substr(3)), crc32c(text.data() + 3, text.size() - 3));
 }
 
+TEST(Crc32c, HardwareAndPortableAgree) {
+  std::string text;
+  for (int i = 0; i < 4099; ++i) {
+    text += static_cast<char>(i * 31 + i / 7);
+  }
+  EXPECT_EQ(crc32cPortable("123456789", 9), 0xe3069283u);
+  for (std::size_t begin : {0u, 1u, 5u}) {
+    for (std::size_t size : {0u, 3u, 8u, 13u, 64u, 4000u}) {
+      EXPECT_EQ(crc32c(text.data() + begin, size), crc32cPortable(text.data() + begin, size))
+          << begin << " " << size;
+      EXPECT_EQ(crc32c(text.data() + begin, size, 0x1234u),
+                crc32cPortable(text.data() + begin, size, 0x1234u));
+    }
+  }
+}
+
 TEST(Crc32c, MaskIsTensorFlowsAndReversible) {
   // TensorFlow's mask: rotate right by 15 bits and add a constant.
   EXPECT_EQ(maskCrc(0), 0xa282ead8u);
