@@ -28,6 +28,7 @@
 #include "inspect/InspectPage.hpp"
 #include "labeling/DataPage.hpp"
 #include "project/ProjectLayout.hpp"
+#include "training/ExportDialog.hpp"
 #include "training/TrainPage.hpp"
 
 namespace taxon::ui {
@@ -181,6 +182,8 @@ void MainWindow::buildMenus() {
   file->addAction(tr("&Import images…"), QKeySequence(Qt::CTRL | Qt::Key_I), this,
                   &MainWindow::chooseImport);
   file->addSeparator();
+  file->addAction(tr("&Export model…"), QKeySequence(Qt::CTRL | Qt::Key_E), this,
+                  &MainWindow::exportModel);
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
   QMenu* edit = menuBar()->addMenu(tr("&Edit"));
@@ -389,6 +392,25 @@ void MainWindow::notify(QMessageBox::Icon icon, const QString& title, const QStr
     box->setDetailedText(details);
   }
   box->open();
+}
+
+void MainWindow::exportModel() {
+  const QStringList runs = session_->isOpen() ? session_->runDirs() : QStringList();
+  if (runs.isEmpty()) {
+    notify(QMessageBox::Information, tr("Export model"),
+           tr("This project has no trained run to export yet."));
+    return;
+  }
+  auto* dialog = new ExportDialog(runs, train_->runDir(), session_->recordsDir(), this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  connect(dialog, &ExportDialog::exportFinished, this,
+          [this](bool ok, bool, const QString& message) {
+            statusBar()->showMessage(message);
+            if (ok) {
+              Q_EMIT modelExported(message);
+            }
+          });
+  dialog->open();
 }
 
 void MainWindow::showAbout() {

@@ -60,12 +60,14 @@ class MainWindow : public QMainWindow {
  Q_SIGNALS:
   void importFinished(bool ok, const QString& report);
   void evaluationFinished(bool ok, const QString& message);
+  void modelExported(const QString& message);
 
  private:
   void buildMenus();
   void newProject();
   void chooseProject();
   void chooseImport();
+  void exportModel();
   void showAbout();
   void projectOpened(const QString& dir);
   void showStart();

@@ -59,10 +59,20 @@ bool carriesImages(const QMimeData* mime) {
   return mime != nullptr && (!localFiles(mime).isEmpty() || mime->hasImage());
 }
 
+// The page answers a person waiting: the inference form in bf16 where the CPU or GPU computes it
+// natively, as `taxon classify` does by default.
+infer::ClassifierSettings interactiveSettings() {
+  infer::ClassifierSettings settings;
+  settings.precision = "auto";
+  return settings;
+}
+
 }  // namespace
 
 ClassifyPage::ClassifyPage(QWidget* parent)
-    : QWidget(parent), job_(new ClassifyJob({}, this)), model_(new PredictionModel(this)) {
+    : QWidget(parent),
+      job_(new ClassifyJob(interactiveSettings(), this)),
+      model_(new PredictionModel(this)) {
   setAcceptDrops(true);
 
   open_ = new QPushButton(tr("Open images…"), this);

@@ -168,6 +168,7 @@ bool ProjectJobs::evaluate(const QString& runDir) {
         settings.evalDir = project::evalDirOf(settings.checkpoint);
         settings.dataDir = toPath(records);
         settings.model.subset = project::defaultEvalSubset(settings.dataDir);
+        settings.model.precision = "fp32";  // the inference form, metrics exact as the CLI's
         const auto outcome = eval::evaluateCheckpoint(settings, stop, progress);
         return QObject::tr("%1 step %2: precision @ 1 = %3 recall @ 5 = %4")
             .arg(QString::fromStdString(settings.model.subset))

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -13,6 +14,8 @@
 #include "core/torch/Device.hpp"
 #include "data/Loader.hpp"
 #include "data/torch/BatchTensors.hpp"
+#include "deploy/torch/GraphRunner.hpp"
+#include "deploy/torch/InceptionOnnx.hpp"
 
 namespace taxon::eval {
 
@@ -42,6 +45,16 @@ MetricsReport evaluateModel(model::InceptionV3Impl& model, const records::Record
   MetricsAccumulator metrics(records.categories, settings.metrics);
   model.eval();
   torch::NoGradGuard noGrad;
+  std::unique_ptr<deploy::GraphRunner> runner;
+  if (!settings.precision.empty()) {
+    deploy::OnnxProvenance provenance;
+    provenance.categories = records.categories;
+    deploy::RunnerSettings runnerSettings;
+    runnerSettings.device = device;
+    runnerSettings.precision = deploy::parsePrecision(settings.precision, device);
+    runner = std::make_unique<deploy::GraphRunner>(deploy::inceptionToOnnx(model, provenance),
+                                                   runnerSettings);
+  }
   std::int64_t done = 0;
   std::vector<std::int64_t> classes;
   while (done < total) {
@@ -62,7 +75,8 @@ MetricsReport evaluateModel(model::InceptionV3Impl& model, const records::Record
       classes[static_cast<std::size_t>(i)] = c;
     }
     const auto tensors = data::toTensors(*batch, device);
-    auto probabilities = torch::softmax(model.forward(tensors.images).logits, 1)
+    auto probabilities = (runner ? runner->run(tensors.images).at(1)
+                                 : torch::softmax(model.forward(tensors.images).logits, 1))
                              .narrow(0, 0, keep)
                              .to(torch::kCPU, torch::kFloat)
                              .contiguous();

@@ -27,6 +27,9 @@ struct ModelEvalSettings {
   // with core::Error naming the shard and byte; true: it is skipped, and the report says so.
   bool skipCorrupt = false;
   MetricsSettings metrics;
+  // Empty: the module tree as it is (training's validation, on the live weights). "fp32",
+  // "bf16" or "auto": the inference form of deploy/torch/GraphRunner.hpp, as `taxon classify`.
+  std::string precision;
 };
 
 // Runs `model` (switched to eval mode and left so) on the split. Images that cannot be decoded are

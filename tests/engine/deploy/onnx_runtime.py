@@ -120,9 +120,58 @@ def check_model(name, depth, size, categories, aux, images):
     return d
 
 
+def calibration_records(d):
+    """A project of the reference's picture files (real JPEG and PNG files) in two categories and
+    its records: int8 calibration sees the kind of image it is then tested on."""
+    c = work / "calibration"
+    for i, image in enumerate(json.loads((d / "reference.json").read_text())["images"]):
+        folder = c / "pictures" / f"Shapes > {'Round' if i % 2 else 'Square'}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(image, folder)
+    run(taxon, "import", c / "project", c / "pictures")
+    run(taxon, "build-records", c / "project")
+    return c / "project" / "records"
+
+
+def check_int8(d, name, records, min_agreement, max_error):
+    """The int8 export runs in ONNX Runtime, quantized as promised, close to the float logits."""
+    ref = json.loads((d / "reference.json").read_text())
+    size, images, categories = ref["image_size"], len(ref["images"]), len(ref["categories"])
+    inputs = np.fromfile(d / "inputs.f32", dtype=np.float32).reshape(images, 3, size, size)
+    logits = np.fromfile(d / "logits.f32", dtype=np.float32).reshape(images, categories)
+    path = d / "model-int8.onnx"
+    out = run(taxon, "export", "--checkpoint_dir", d / "run", "--format", "onnx", "--quantize",
+              "int8", "--data_dir", records, "--output", path)
+    check("int8, calibrated on" in out.stderr, f"{name} int8: {out.stderr}")
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model, full_check=True)
+    ops = [n.op_type for n in model.graph.node]
+    convs = ops.count("Conv")
+    check(ops.count("QuantizeLinear") > convs and ops.count("DequantizeLinear") > 2 * convs,
+          f"{name} int8: {ops.count('QuantizeLinear')} QuantizeLinear for {convs} Conv")
+    weights = [i for i in model.graph.initializer if i.name.endswith(".conv.weight_q")]
+    check(len(weights) == convs and all(i.data_type == onnx.TensorProto.INT8 for i in weights),
+          f"{name} int8: {len(weights)} int8 convolution weights for {convs} convolutions")
+    s = session(path)
+    meta = s.get_modelmeta().custom_metadata_map
+    check(json.loads(meta["taxon.categories"]) == ref["categories"], f"{name} int8: categories")
+    check(json.loads(meta["taxon.quantization"])["quantized_convolutions"] == convs,
+          f"{name} int8: {meta['taxon.quantization']}")
+    got = s.run(["logits"], {"image": inputs})[0]
+    error = np.abs(got - logits).max() / np.abs(logits).max()
+    agreement = np.mean(got.argmax(1) == logits.argmax(1))
+    print(f"{name} int8: top-1 agrees with float on {agreement:.3f} of {images} images; logits "
+          f"differ by {error:.3f} of their scale", flush=True)
+    check(agreement >= min_agreement, f"{name} int8: top-1 agreement {agreement:.3f}")
+    check(error <= max_error, f"{name} int8: logits differ by {error:.3f} of their scale")
+    return path
+
+
 tiny = check_model("tiny", 0.1, 75, 4, 1, 7)
-check_model("half", 0.5, 139, 17, 0, 7)
+half = check_model("half", 0.5, 139, 17, 0, 24)
 check_model("full", 1.0, 299, 1000, 1, 7)
+records = calibration_records(half)
+check_int8(half, "half", records, 0.0, 1.0)
 
 # Bad input: a clear error naming the problem, exit 1, nothing left behind.
 empty = work / "empty-run"
@@ -143,6 +192,17 @@ check("checkpoint" in result.stderr and not out.exists(), f"damaged checkpoint: 
 result = run(taxon, "export", "--checkpoint_dir", tiny / "run", "--format", "onnx", "--output",
              work / "no-such-folder" / "m.onnx", expect=1)
 check("no-such-folder" in result.stderr, f"unwritable output: {result.stderr}")
+empty_records = work / "calibration" / "no-train"
+empty_records.mkdir()
+for f in (records / "labels.txt", records / "manifest.json"):
+    if f.exists():
+        shutil.copy(f, empty_records / f.name)
+result = run(taxon, "export", "--checkpoint_dir", tiny / "run", "--format", "onnx", "--quantize",
+             "int8", "--data_dir", empty_records, "--output", out, expect=1)
+check("no-train" in result.stderr and not out.exists(), f"no calibration images: {result.stderr}")
+result = run(taxon, "export", "--checkpoint_dir", tiny / "run", "--format", "torchvision",
+             "--quantize", "int8", "--output", out, expect=1)
+check("--format onnx" in result.stderr, f"int8 torchvision: {result.stderr}")
 check(not list(work.glob("**/*.onnx.tmp*")), "temporary files left behind")
 
 if failures:
