@@ -29,7 +29,7 @@ step "build (preset dev)"
 [[ -f $build/CMakeCache.txt ]] || cmake --preset dev >/dev/null
 cmake --build "$build" --target taxon taxon_bench_infer taxon_write_onnx_reference
 
-fm=$work/fashion-mnist
+fm=${FM_PROJECT:-$work/fashion-mnist}  # a Fashion-MNIST project with records
 if [[ ! -f $fm/records/manifest.json ]]; then
   step "Fashion-MNIST as a project and records"
   rm -rf "$fm"

@@ -120,58 +120,95 @@ def check_model(name, depth, size, categories, aux, images):
     return d
 
 
-def calibration_records(d):
-    """A project of the reference's picture files (real JPEG and PNG files) in two categories and
-    its records: int8 calibration sees the kind of image it is then tested on."""
-    c = work / "calibration"
-    for i, image in enumerate(json.loads((d / "reference.json").read_text())["images"]):
-        folder = c / "pictures" / f"Shapes > {'Round' if i % 2 else 'Square'}"
+def trained_run():
+    """A tiny network really trained on pictures whose category shows in their colours (warm or
+    cold, with gradients, blocks and noise), as a project with records: int8 is measured on a
+    network with a trained one's activations, which random weights do not have (their int8 and
+    bf16 outputs scatter)."""
+    from PIL import Image
+
+    d = work / "trained"
+    rng = np.random.default_rng(7)
+    for i in range(64):
+        warm = i % 2 == 0
+        folder = d / "pictures" / f"Colours > {'Warm' if warm else 'Cold'}"
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(image, folder)
-    run(taxon, "import", c / "project", c / "pictures")
-    run(taxon, "build-records", c / "project")
-    return c / "project" / "records"
+        h, w = 80 + 4 * (i % 9), 96 - 2 * (i % 7)
+        yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+        base = np.array([200, 90, 40] if warm else [40, 110, 210], np.float64)
+        pixels = base + 50 * np.stack([xx, yy, xx * yy], axis=2) + rng.normal(0, 25, (h, w, 3))
+        y0, x0 = rng.integers(0, h // 2), rng.integers(0, w // 2)
+        pixels[y0:y0 + h // 3, x0:x0 + w // 3] *= 0.5
+        Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(folder / f"{i:02d}.jpg")
+    run(taxon, "import", d / "project", d / "pictures")
+    run(taxon, "build-records", d / "project")
+    run(taxon, "train", "--train_dir", d / "run", "--data_dir", d / "project" / "records",
+        "--recipe", "small-data", "--image_size", 75, "--depth_multiplier", 0.1, "--batch_size",
+        16, "--max_steps", 40, "--no_aux_logits", "--eval_examples", 0, "--log_every_n_steps", 40)
+    return d
 
 
-def check_int8(d, name, records, min_agreement, max_error):
-    """The int8 export runs in ONNX Runtime, quantized as promised, close to the float logits."""
-    ref = json.loads((d / "reference.json").read_text())
-    size, images, categories = ref["image_size"], len(ref["images"]), len(ref["categories"])
-    inputs = np.fromfile(d / "inputs.f32", dtype=np.float32).reshape(images, 3, size, size)
-    logits = np.fromfile(d / "logits.f32", dtype=np.float32).reshape(images, categories)
-    path = d / "model-int8.onnx"
+def check_int8(d, min_agreement, max_error):
+    """The int8 export of a trained network runs in ONNX Runtime, quantized as promised, and
+    agrees with the float export on the project's pictures."""
+    records = d / "project" / "records"
+    fp32_path, path = d / "model.onnx", d / "model-int8.onnx"
+    run(taxon, "export", "--checkpoint_dir", d / "run", "--format", "onnx", "--output", fp32_path)
     out = run(taxon, "export", "--checkpoint_dir", d / "run", "--format", "onnx", "--quantize",
-              "int8", "--data_dir", records, "--output", path)
-    check("int8, calibrated on" in out.stderr, f"{name} int8: {out.stderr}")
+              "int8", "--data_dir", records, "--calibration_images", 32, "--output", path)
+    check("int8, calibrated on 32 training images" in out.stderr, f"int8: {out.stderr}")
     model = onnx.load(str(path))
     onnx.checker.check_model(model, full_check=True)
     ops = [n.op_type for n in model.graph.node]
     convs = ops.count("Conv")
     check(ops.count("QuantizeLinear") > convs and ops.count("DequantizeLinear") > 2 * convs,
-          f"{name} int8: {ops.count('QuantizeLinear')} QuantizeLinear for {convs} Conv")
+          f"int8: {ops.count('QuantizeLinear')} QuantizeLinear for {convs} Conv")
     weights = [i for i in model.graph.initializer if i.name.endswith(".conv.weight_q")]
     check(len(weights) == convs and all(i.data_type == onnx.TensorProto.INT8 for i in weights),
-          f"{name} int8: {len(weights)} int8 convolution weights for {convs} convolutions")
-    s = session(path)
+          f"int8: {len(weights)} int8 convolution weights for {convs} convolutions")
+    s, f = session(path), session(fp32_path)
     meta = s.get_modelmeta().custom_metadata_map
-    check(json.loads(meta["taxon.categories"]) == ref["categories"], f"{name} int8: categories")
+    check(json.loads(meta["taxon.categories"]) == ["Colours > Cold", "Colours > Warm"],
+          f"int8: categories {meta['taxon.categories']}")
     check(json.loads(meta["taxon.quantization"])["quantized_convolutions"] == convs,
-          f"{name} int8: {meta['taxon.quantization']}")
-    got = s.run(["logits"], {"image": inputs})[0]
-    error = np.abs(got - logits).max() / np.abs(logits).max()
-    agreement = np.mean(got.argmax(1) == logits.argmax(1))
-    print(f"{name} int8: top-1 agrees with float on {agreement:.3f} of {images} images; logits "
-          f"differ by {error:.3f} of their scale", flush=True)
-    check(agreement >= min_agreement, f"{name} int8: top-1 agreement {agreement:.3f}")
-    check(error <= max_error, f"{name} int8: logits differ by {error:.3f} of their scale")
-    return path
+          f"int8: {meta['taxon.quantization']}")
+    pictures = sorted((d / "pictures").glob("*/*.jpg"))
+    truth = np.array([p.parent.name.endswith("Warm") for p in pictures], dtype=np.int64)
+    crop = json.loads(meta["taxon.preprocessing"])["central_crop_fraction"]
+    inputs = np.stack([preprocess(p, 75, crop) for p in pictures])
+    got, float_logits = s.run(["logits"], {"image": inputs})[0], f.run(["logits"], {"image": inputs})[0]
+    agreement = np.mean(got.argmax(1) == float_logits.argmax(1))
+    error = np.abs(got - float_logits).max() / np.abs(float_logits).max()
+    print(f"int8: precision@1 {np.mean(got.argmax(1) == truth):.3f}, float "
+          f"{np.mean(float_logits.argmax(1) == truth):.3f}; top-1 agreement {agreement:.3f} on "
+          f"{len(pictures)} pictures; logits differ by {error:.3f} of their scale at most",
+          flush=True)
+    check(np.mean(float_logits.argmax(1) == truth) >= 0.9, "the tiny network did not learn")
+    check(agreement >= min_agreement, f"int8: top-1 agreement {agreement:.3f}")
+    check(error <= max_error, f"int8: logits differ by {error:.3f} of their scale")
+    correlation = np.corrcoef(got.ravel(), float_logits.ravel())[0, 1]
+    check(correlation >= 0.99, f"int8: logits correlate with float by {correlation:.4f}")
+
+
+def preprocess(path, size, crop):
+    from PIL import Image
+
+    image = Image.open(path).convert("RGB")
+    w, h = image.size
+    x, y = int((w - w * crop) / 2), int((h - h * crop) / 2)
+    image = image.crop((x, y, w - x, h - y)).resize((size, size), Image.BILINEAR)
+    return np.asarray(image, np.float32).transpose(2, 0, 1) / 127.5 - 1
 
 
 tiny = check_model("tiny", 0.1, 75, 4, 1, 7)
-half = check_model("half", 0.5, 139, 17, 0, 24)
+check_model("half", 0.5, 139, 17, 0, 7)
 check_model("full", 1.0, 299, 1000, 1, 7)
-records = calibration_records(half)
-check_int8(half, "half", records, 0.0, 1.0)
+trained = trained_run()
+# Measured (AVX-512 with AMX, and under ONEDNN_MAX_CPU_ISA=AVX2): top-1 agreement 1.000 of 64,
+# logits at most 0.27 and 0.23 of their scale apart, correlation 0.996-0.997. On the Fashion-MNIST
+# test split (bench/infer/run.sh) int8 agrees with float on 99.05 % of 10,000 images.
+check_int8(trained, min_agreement=0.95, max_error=0.4)
+records = trained / "project" / "records"
 
 # Bad input: a clear error naming the problem, exit 1, nothing left behind.
 empty = work / "empty-run"
@@ -192,7 +229,7 @@ check("checkpoint" in result.stderr and not out.exists(), f"damaged checkpoint: 
 result = run(taxon, "export", "--checkpoint_dir", tiny / "run", "--format", "onnx", "--output",
              work / "no-such-folder" / "m.onnx", expect=1)
 check("no-such-folder" in result.stderr, f"unwritable output: {result.stderr}")
-empty_records = work / "calibration" / "no-train"
+empty_records = work / "no-train"
 empty_records.mkdir()
 for f in (records / "labels.txt", records / "manifest.json"):
     if f.exists():
