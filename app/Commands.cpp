@@ -76,4 +76,16 @@ fs::path writeIssueReport(const fs::path& dir, const std::string& stem,
   return file;
 }
 
+void addPrecisionOption(CLI::App& command, std::string& precision, const std::string& initial,
+                        const std::string& why) {
+  precision = initial;
+  command
+      .add_option("--precision", precision,
+                  "fp32, bf16, or auto: bf16 where the CPU has AVX512-BF16 or AMX, or on a CUDA "
+                  "device of compute capability 8.0 or newer, fp32 elsewhere; " +
+                      why)
+      ->check(CLI::IsMember({"fp32", "bf16", "auto"}))
+      ->capture_default_str();
+}
+
 }  // namespace taxon::app

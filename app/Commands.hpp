@@ -42,4 +42,9 @@ std::string countOf(std::int64_t count, const std::string& noun, const std::stri
 // least 1", not CLI11's range of 300 digits).
 CLI::Validator atLeast(long long minimum);
 
+// --precision fp32|bf16|auto for the commands that run the inference form, starting at `initial`
+// (`why` ends its help: what the default means for that command).
+void addPrecisionOption(CLI::App& command, std::string& precision, const std::string& initial,
+                        const std::string& why);
+
 }  // namespace taxon::app

@@ -107,12 +107,8 @@ Command addClassifyCommand(CLI::App& app) {
   cli->add_option("--batch_size", o->settings.batchSize, "Images per forward pass")
       ->check(atLeast(1))
       ->capture_default_str();
-  o->settings.precision = "auto";
-  cli->add_option("--precision", o->settings.precision,
-                  "fp32, bf16, or auto: bf16 where the CPU has AVX512-BF16 or AMX, or on a CUDA "
-                  "device of compute capability 8.0 or newer; fp32 elsewhere")
-      ->check(CLI::IsMember({"fp32", "bf16", "auto"}))
-      ->capture_default_str();
+  addPrecisionOption(*cli, o->settings.precision, "auto",
+                     "bf16 gave the same top-1 on 99.75 % of a test set");
   cli->add_option("images", o->images,
                   "Image files, or folders: the files below them, in path order")
       ->required();

@@ -80,12 +80,7 @@ Command addEvalCommand(CLI::App& app) {
       ->check(CLI::IsMember({"validation", "test", "train"}))
       ->capture_default_str();
   cli->add_option("--device", s->device, "cpu, cuda or cuda:N")->capture_default_str();
-  s->model.precision = "fp32";
-  cli->add_option("--precision", s->model.precision,
-                  "The inference form in fp32, bf16, or auto (bf16 where the CPU has AVX512-BF16 "
-                  "or AMX or on CUDA 8.0+); fp32 keeps the reported metrics exact")
-      ->check(CLI::IsMember({"fp32", "bf16", "auto"}))
-      ->capture_default_str();
+  addPrecisionOption(*cli, s->model.precision, "fp32", "fp32 keeps the reported metrics exact");
   cli->add_option("--batch_size", s->model.batchSize, "Images per forward pass")
       ->check(atLeast(1))
       ->capture_default_str();

@@ -18,6 +18,9 @@ import time
 import numpy as np
 import onnxruntime as ort
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tests/engine/deploy"))
+from onnx_preprocess import preprocess  # noqa: E402  (the tests' copy of the README's lines)
+
 
 def session(path, threads):
     options = ort.SessionOptions()
@@ -69,16 +72,6 @@ def speed(taxon_onnx, int8_onnx, work, threads, batches):
                median_ms(lambda: torchvision_ort.run(["logits"], {"image": x}), rounds))
         report("ort-int8-taxon-export", batch,
                median_ms(lambda: int8.run(["logits"], {"image": x}), rounds))
-
-
-def preprocess(path, size, crop):
-    from PIL import Image
-
-    image = Image.open(path).convert("RGB")
-    w, h = image.size
-    x, y = int((w - w * crop) / 2), int((h - h * crop) / 2)
-    image = image.crop((x, y, w - x, h - y)).resize((size, size), Image.BILINEAR)
-    return np.asarray(image, np.float32).transpose(2, 0, 1) / 127.5 - 1
 
 
 def accuracy(project, split, fp32_onnx, int8_onnx):

@@ -341,17 +341,4 @@ void InceptionPreprocess::evalImage(const cv::Mat& rgb, cv::Mat& out) const {
   finish(rgb, centralCrop(rgb.cols, rgb.rows), false, nullptr, out);
 }
 
-PreprocessSettings evaluationSizedCrops(int side) {
-  PreprocessSettings s;
-  s.height = side;
-  s.width = side;
-  s.minArea = s.centralFraction * s.centralFraction;
-  s.maxArea = s.minArea;
-  s.minAspect = 1.0;
-  s.maxAspect = 1.0;
-  s.flip = false;
-  s.colour = false;
-  return s;
-}
-
 }  // namespace taxon::data

@@ -58,11 +58,6 @@ struct PreprocessSettings {
   std::vector<std::string> validate() const;
 };
 
-// The training transform narrowed to evaluation's view of a `side` x `side` input: a crop of the
-// central crop's size at a random place, no flip, no colour change. What the statistics passes
-// read (batch-norm recalibration, int8 calibration): shuffled images as evaluation sees them.
-PreprocessSettings evaluationSizedCrops(int side);
-
 // What one training transform drew; returned for tests and debugging.
 struct TrainDraw {
   cv::Rect crop;  // in the full-size image as displayed (after EXIF orientation)

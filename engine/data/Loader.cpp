@@ -329,4 +329,27 @@ std::optional<Batch> Loader::next() {
 LoaderStats Loader::stats() const {
   return pipeline_->stats();
 }
+LoaderSettings shuffledEvaluationCrops(std::vector<fs::path> shards, int side, int batchSize,
+                                       std::uint64_t seed, std::int64_t images,
+                                       int workerThreads) {
+  LoaderSettings s;
+  s.shards = std::move(shards);
+  s.mode = LoaderMode::kTrain;
+  s.batchSize = batchSize;
+  s.seed = seed;
+  s.shuffleBuffer = static_cast<int>(std::clamp<std::int64_t>(images, 1, 8192));
+  auto& p = s.preprocess;
+  p.height = side;
+  p.width = side;
+  p.minArea = p.centralFraction * p.centralFraction;
+  p.maxArea = p.minArea;
+  p.minAspect = 1.0;
+  p.maxAspect = 1.0;
+  p.flip = false;
+  p.colour = false;
+  s.workerThreads = workerThreads;
+  s.queueBatches = 2;
+  return s;
+}
+
 }  // namespace taxon::data

@@ -77,6 +77,14 @@ struct LoaderSettings {
   std::vector<std::string> validate() const;
 };
 
+// What the statistics passes read (batch-norm recalibration, int8 calibration): `images` of the
+// shards, shuffled so that shards written in category order still give every category its share,
+// each a `side` x `side` crop of the evaluation crop's size at a random place, with neither flip
+// nor colour change; two batches queued.
+LoaderSettings shuffledEvaluationCrops(std::vector<std::filesystem::path> shards, int side,
+                                       int batchSize, std::uint64_t seed, std::int64_t images,
+                                       int workerThreads);
+
 // An image or record the loader left out, and why.
 struct SkippedImage {
   std::string key;  // image/filename, or "SHARD@OFFSET"

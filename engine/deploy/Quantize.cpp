@@ -140,15 +140,11 @@ class QdqWriter {
         q[c * perChannel + k] = static_cast<std::int8_t>(std::clamp(v, -127.0f, 127.0f));
       }
     }
-    const std::string wName = n.inputs[1];
-    added_.push_back(int8Constant(wName + "_q", w.dims, q));
-    added_.push_back(floatConstant(wName + "_scale", {channels}, scales));
-    added_.push_back(int8Constant(wName + "_zero_point", {channels},
-                                  std::vector<std::int8_t>(scales.size(), 0)));
-    out.nodes.push_back(node("DequantizeLinear",
-                             {wName + "_q", wName + "_scale", wName + "_zero_point"}, wName + "_dq",
-                             {{"axis", std::int64_t{0}}}));
-    n.inputs[1] = wName + "_dq";
+    n.inputs[1] = dequantizedPerChannel(
+        n.inputs[1], int8Constant(n.inputs[1] + "_q", w.dims, q), scales,
+        int8Constant(n.inputs[1] + "_zero_point", {channels},
+                     std::vector<std::int8_t>(scales.size(), 0)),
+        out);
     if (n.inputs.size() > 2) {
       const OnnxConstant& b = constant(n.inputs[2]);
       const auto bias = floatValues(b);
@@ -161,17 +157,26 @@ class QdqWriter {
             std::clamp(v, static_cast<double>(std::numeric_limits<std::int32_t>::min()),
                        static_cast<double>(std::numeric_limits<std::int32_t>::max())));
       }
-      const std::string bName = n.inputs[2];
-      added_.push_back(int32Constant(bName + "_q", b.dims, qb));
-      added_.push_back(floatConstant(bName + "_scale", {channels}, biasScales));
-      added_.push_back(int32Constant(bName + "_zero_point", {channels},
-                                     std::vector<std::int32_t>(biasScales.size(), 0)));
-      out.nodes.push_back(node("DequantizeLinear",
-                               {bName + "_q", bName + "_scale", bName + "_zero_point"},
-                               bName + "_dq", {{"axis", std::int64_t{0}}}));
-      n.inputs[2] = bName + "_dq";
+      n.inputs[2] = dequantizedPerChannel(
+          n.inputs[2], int32Constant(n.inputs[2] + "_q", b.dims, qb), biasScales,
+          int32Constant(n.inputs[2] + "_zero_point", {channels},
+                        std::vector<std::int32_t>(biasScales.size(), 0)),
+          out);
     }
     ++quantizedConvolutions_;
+  }
+
+  // `name`_dq: the integer constant times its per-channel scales (axis 0), after its zero point.
+  std::string dequantizedPerChannel(const std::string& name, OnnxConstant values,
+                                    const std::vector<float>& scales, OnnxConstant zeroPoint,
+                                    OnnxModel& out) {
+    const auto channels = static_cast<std::int64_t>(scales.size());
+    out.nodes.push_back(node("DequantizeLinear", {values.name, name + "_scale", zeroPoint.name},
+                             name + "_dq", {{"axis", std::int64_t{0}}}));
+    added_.push_back(std::move(values));
+    added_.push_back(floatConstant(name + "_scale", {channels}, scales));
+    added_.push_back(std::move(zeroPoint));
+    return name + "_dq";
   }
 
   const OnnxConstant& constant(const std::string& name) const {

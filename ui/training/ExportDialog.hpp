@@ -55,11 +55,13 @@ class ExportDialog : public QDialog {
   void formatChanged();
   void finished(bool ok, bool cancelled, const QString& message);
 
-  QString recordsDir_;
+  // What the export reads.
   QComboBox* runs_ = nullptr;
   QComboBox* format_ = nullptr;
   QLineEdit* output_ = nullptr;
   QSpinBox* calibrationImages_ = nullptr;
+  QString recordsDir_;
+  // What it shows while it runs, and the job itself.
   QProgressBar* progress_ = nullptr;
   QLabel* status_ = nullptr;
   QDialogButtonBox* buttons_ = nullptr;

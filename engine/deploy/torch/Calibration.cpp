@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "core/Error.hpp"
-#include "data/InceptionPreprocess.hpp"
 #include "data/Loader.hpp"
 #include "data/torch/BatchTensors.hpp"
 #include "deploy/torch/GraphRunner.hpp"
@@ -59,16 +58,9 @@ Calibration calibrate(const OnnxModel& model, const records::RecordSet& records,
   const records::RecordSplit& split = found->second;
   const std::int64_t total = std::min(settings.images, split.records);
   const int side = static_cast<int>(model.inputs.at(0).dims.at(2));
-  data::LoaderSettings loaderSettings;
-  loaderSettings.shards = split.shards;
-  loaderSettings.mode = data::LoaderMode::kTrain;
-  loaderSettings.batchSize = settings.batchSize;
-  loaderSettings.seed = settings.seed;
-  loaderSettings.shuffleBuffer = static_cast<int>(std::min<std::int64_t>(total, 8192));
-  loaderSettings.preprocess = data::evaluationSizedCrops(side);
-  loaderSettings.workerThreads = settings.loaderThreads;
-  loaderSettings.queueBatches = 2;
-  data::Loader loader(loaderSettings, stop);
+  data::Loader loader(data::shuffledEvaluationCrops(split.shards, side, settings.batchSize,
+                                                    settings.seed, total, settings.loaderThreads),
+                      stop);
 
   const GraphRunner runner(model, {});
   const auto names = quantizedActivations(model);

@@ -116,19 +116,10 @@ std::int64_t recalibrateBatchNorm(model::InceptionV3Impl& model, const records::
   if (total <= 0 || layers.empty()) {
     return 0;
   }
-  // Shuffled, so that shards written in category order still give every category its share; the
-  // crop has the evaluation crop's size (at a random place) and neither flip nor colour change.
-  data::LoaderSettings loaderSettings;
-  loaderSettings.shards = split.shards;
-  loaderSettings.mode = data::LoaderMode::kTrain;
-  loaderSettings.batchSize = settings.batchSize;
-  loaderSettings.seed = settings.seed;
-  loaderSettings.shuffleBuffer = static_cast<int>(std::min<std::int64_t>(total, 8192));
-  loaderSettings.preprocess =
-      data::evaluationSizedCrops(static_cast<int>(model.settings().imageSize));
-  loaderSettings.workerThreads = settings.loaderThreads;
-  loaderSettings.queueBatches = 2;
-  data::Loader loader(loaderSettings, stop);
+  data::Loader loader(data::shuffledEvaluationCrops(
+                          split.shards, static_cast<int>(model.settings().imageSize),
+                          settings.batchSize, settings.seed, total, settings.loaderThreads),
+                      stop);
 
   std::vector<std::optional<double>> momenta;
   for (auto* bn : layers) {

@@ -20,6 +20,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from onnx_preprocess import preprocess  # beside this file
+
 taxon, writer, work, readme = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3]), sys.argv[4]
 shutil.rmtree(work, ignore_errors=True)
 work.mkdir(parents=True)
@@ -188,16 +190,6 @@ def check_int8(d, min_agreement, max_error):
     check(error <= max_error, f"int8: logits differ by {error:.3f} of their scale")
     correlation = np.corrcoef(got.ravel(), float_logits.ravel())[0, 1]
     check(correlation >= 0.99, f"int8: logits correlate with float by {correlation:.4f}")
-
-
-def preprocess(path, size, crop):
-    from PIL import Image
-
-    image = Image.open(path).convert("RGB")
-    w, h = image.size
-    x, y = int((w - w * crop) / 2), int((h - h * crop) / 2)
-    image = image.crop((x, y, w - x, h - y)).resize((size, size), Image.BILINEAR)
-    return np.asarray(image, np.float32).transpose(2, 0, 1) / 127.5 - 1
 
 
 tiny = check_model("tiny", 0.1, 75, 4, 1, 7)
