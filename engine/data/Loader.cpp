@@ -330,8 +330,7 @@ LoaderStats Loader::stats() const {
   return pipeline_->stats();
 }
 LoaderSettings shuffledEvaluationCrops(std::vector<fs::path> shards, int side, int batchSize,
-                                       std::uint64_t seed, std::int64_t images,
-                                       int workerThreads) {
+                                       std::uint64_t seed, std::int64_t images, int workerThreads) {
   LoaderSettings s;
   s.shards = std::move(shards);
   s.mode = LoaderMode::kTrain;

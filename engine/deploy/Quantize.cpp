@@ -140,11 +140,11 @@ class QdqWriter {
         q[c * perChannel + k] = static_cast<std::int8_t>(std::clamp(v, -127.0f, 127.0f));
       }
     }
-    n.inputs[1] = dequantizedPerChannel(
-        n.inputs[1], int8Constant(n.inputs[1] + "_q", w.dims, q), scales,
-        int8Constant(n.inputs[1] + "_zero_point", {channels},
-                     std::vector<std::int8_t>(scales.size(), 0)),
-        out);
+    n.inputs[1] =
+        dequantizedPerChannel(n.inputs[1], int8Constant(n.inputs[1] + "_q", w.dims, q), scales,
+                              int8Constant(n.inputs[1] + "_zero_point", {channels},
+                                           std::vector<std::int8_t>(scales.size(), 0)),
+                              out);
     if (n.inputs.size() > 2) {
       const OnnxConstant& b = constant(n.inputs[2]);
       const auto bias = floatValues(b);
