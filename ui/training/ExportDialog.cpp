@@ -188,8 +188,9 @@ void ExportDialog::finished(bool ok, bool cancelled, const QString& message) {
   for (auto* button : buttons_->buttons()) {
     button->setEnabled(true);
   }
-  const bool stopped = cancelled || message.startsWith(tr("Cancelled"));
-  Q_EMIT exportFinished(ok && !stopped, stopped, message);
+  // EngineTask says `cancelled` whenever the stop was requested, the export's own early return
+  // (written.stopped) included.
+  Q_EMIT exportFinished(ok && !cancelled, cancelled, message);
 }
 
 void ExportDialog::reject() {
