@@ -61,11 +61,12 @@ void addDeviceFlags(CLI::App* cli, const std::shared_ptr<TrainOptions>& f) {
                     "Batch-norm statistics over every replica's batch (default: each its own)"),
       [flags = f.get()](settings::TrainSettings& s) { s.syncBatchNorm = flags->syncBatchNorm; });
   addSetting(*cli, *f, "--precision", &settings::TrainSettings::precision,
-             "CUDA: bf16 (autocast) or fp32")
-      ->check(CLI::IsMember({"bf16", "fp32"}))
-      ->default_str("bf16");
+             "bf16 (autocast), fp32, or auto: bf16 on a GPU of compute capability 8.0 or newer "
+             "or a CPU with AVX512-BF16 or AMX, fp32 elsewhere")
+      ->check(CLI::IsMember({"auto", "bf16", "fp32"}))
+      ->default_str("auto");
   addSetting(*cli, *f, "--channels_last", &settings::TrainSettings::channelsLast,
-             "CUDA: NHWC memory layout")
+             "NHWC memory layout (faster on GPUs and in oneDNN)")
       ->default_str("true");
   addSetting(*cli, *f, "--cudnn_benchmark", &settings::TrainSettings::cudnnBenchmark,
              "CUDA: let cuDNN pick the fastest algorithms")

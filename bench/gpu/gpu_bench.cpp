@@ -33,8 +33,8 @@
 #include "model/InceptionV3.hpp"
 #include "model/SyncBatchNorm.hpp"
 #include "settings/TrainSettings.hpp"
-#include "train/CudaStep.hpp"
 #include "train/Optimizer.hpp"
+#include "train/StepPrecision.hpp"
 #include "train/TrainStep.hpp"
 
 namespace {
@@ -76,7 +76,7 @@ Net makeNet(const taxon::model::InceptionSettings& settings, const c10::Device& 
 // The trainer's loss (TrainStep::lossOf) with the auxiliary head at its default weight.
 torch::Tensor stepLoss(Net& net, const torch::Tensor& images, const torch::Tensor& labels,
                        bool bf16, double smoothing) {
-  const Autocast autocast(bf16);
+  const Autocast autocast(c10::DeviceType::CUDA, bf16);
   taxon::train::StepOptions options;
   options.auxWeight = 0.4;
   options.labelSmoothing = smoothing;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "checkpoint/TrainedModel.hpp"
+#include "core/torch/Device.hpp"
 #include "deploy/torch/GraphRunner.hpp"
 #include "deploy/torch/InceptionOnnx.hpp"
 
@@ -57,7 +58,7 @@ int main(int argc, char** argv) {
   const auto side = trained.model->settings().imageSize;
   std::vector<std::pair<const char*, deploy::Precision>> forms = {
       {"taxon-fp32", deploy::Precision::Float32}};
-  if (deploy::nativeBf16(c10::Device(c10::kCPU))) {
+  if (core::nativeBf16(c10::Device(c10::kCPU))) {
     forms.push_back({"taxon-bf16", deploy::Precision::BFloat16});
   }
   for (int a = 3; a < argc; ++a) {

@@ -7,7 +7,7 @@ and linear weights, SGD with momentum or TensorFlow-style RMSProp).
 
     python peer_train.py --data_dir DIR [--batch_size 64] [--steps 100] [--warmup_steps 10]
         [--threads 2] [--workers 1] [--image_size 75] [--depth_multiplier 0.25]
-        [--optimizer sgd|rmsprop] [--no_colour] [--no_distort]
+        [--optimizer sgd|rmsprop] [--no_colour] [--no_distort] [--channels_last] [--bf16]
     python peer_train.py --check_params           # model only: parameter count and names
     python peer_train.py --write_test_shards DIR  # tiny shards of random PNGs, for smoke tests
 
@@ -616,6 +616,8 @@ def main():
                     help="smallest random crop (taxon's --min_crop_area)")
     ap.add_argument("--no_distort", action="store_true", help="only resize (no crop/flip/colour)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--channels_last", action="store_true", help="NHWC weights and images")
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast (forward and loss)")
     ap.add_argument("--verify_crc", action="store_true", help="check record checksums (slow)")
     ap.add_argument("--max_records", type=int, default=0, help="load at most this many (0: all)")
     ap.add_argument("--check_params", action="store_true", help="model checks only, then exit")
@@ -665,6 +667,8 @@ def main():
 
     model = InceptionV3(num_classes, not args.no_aux, args.depth_multiplier,
                         args.dropout).to(device)
+    layout = torch.channels_last if args.channels_last else torch.contiguous_format
+    model = model.to(memory_format=layout)
     model.train()
     params = count_params(model)
     print(f"model: Inception-v3 m={args.depth_multiplier} image {args.image_size} "
@@ -687,10 +691,12 @@ def main():
             start = time.perf_counter()
         x, y = next(it)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        logits, aux = model(x)
-        loss = F.cross_entropy(logits, y, label_smoothing=args.label_smoothing)
-        if aux is not None:
-            loss = loss + 0.4 * F.cross_entropy(aux, y, label_smoothing=args.label_smoothing)
+        x = x.contiguous(memory_format=layout)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+            logits, aux = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=args.label_smoothing)
+            if aux is not None:
+                loss = loss + 0.4 * F.cross_entropy(aux, y, label_smoothing=args.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -713,7 +719,8 @@ def main():
         "depth_multiplier": args.depth_multiplier,
         "mean_step_sec": elapsed / args.steps if args.steps else 0.0,
         "final_loss": loss_value, "optimizer": args.optimizer, "num_classes": num_classes,
-        "records": len(images), "device": str(device)}))
+        "records": len(images), "device": str(device), "channels_last": args.channels_last,
+        "bf16": args.bf16}))
 
 
 if __name__ == "__main__":

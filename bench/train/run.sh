@@ -4,16 +4,18 @@
 # 1. The full Fashion-MNIST (60,000 training / 10,000 test images, Debian's dataset-fashion-mnist)
 #    as a Taxon project and TFRecord shards.
 # 2. Head to head, training throughput: `taxon train` and the PyTorch-in-Python peer
-#    (bench/train/peer_train.py: the same reduced Inception-v3, torch version, batch, resolution,
-#    threads, preprocessing and shards), each for STEPS steps after a warm-up; images/sec and the
-#    ratio.
+#    (bench/train/peer_train.py: the same Inception-v3, torch version, batch, resolution, threads,
+#    preprocessing and shards): the reduced model (0.25, 75 px) for STEPS steps, the full-width one
+#    at 75 px (FULL_STEPS) and 299 px (FULL_STEPS_299); images/sec and the ratios against the peer
+#    as written (fp32, contiguous) and given Taxon's layout and precision.
 # 3. The accuracy run: a reduced Inception-v3 (depth multiplier 0.25, 75 x 75) with the small-data
 #    recipe without the aux head, label smoothing and dropout, weight decay 5e-4, learning rate 0.2
 #    per 256 and a cosine over EPOCHS epochs, evaluated on the test split every epoch (batch-norm
 #    statistics recomputed for the averaged weights each time); the curve, the wall time and the
 #    final precision@1 (the goal: at least 0.90 within 30 minutes; 6.5 epochs took 27.4 minutes
 #    here and reached 0.9038).
-# SKIP_THROUGHPUT=1 or SKIP_ACCURACY=1 leaves out step 2 or 3.
+# SKIP_THROUGHPUT=1 or SKIP_ACCURACY=1 leaves out step 2 or 3. PRECISION=fp32|bf16 (default
+# auto) sets the accuracy run's --precision.
 # Keep the machine otherwise idle: both cores are used and timings are wall-clock.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -45,35 +47,58 @@ if [[ ! -f $records/manifest.json ]]; then
   "$taxon" build-records "$project" --train_shards 8
 fi
 
-if [[ -z ${SKIP_THROUGHPUT:-} ]]; then
-# The peer's learning rate is 0.2 per 256 images at batch 64 (without warm-up: the speed of a step
-# does not depend on it).
-step "throughput: taxon train, $steps steps after $warmup (2 torch threads, 1 decode thread)"
-rm -rf "$work/throughput"
-"$taxon" train --train_dir "$work/throughput" --data_dir "$records" "${recipe[@]}" \
-  "${model[@]}" --max_steps $((steps + warmup)) --num_threads 2 --num_preprocess_threads 1 \
-  --log_every_n_steps 50 --eval_subset test --eval_examples 0 --seed 1 >/dev/null
-ours=$("$python" - "$work/throughput/metrics.jsonl" "$warmup" <<'PY'
+# One head-to-head: `taxon train` (its defaults for --precision and --channels_last: bf16 autocast
+# where the CPU has AVX512-BF16 or AMX, channels-last) and the peer as a user writes it (fp32,
+# contiguous), then the peer given Taxon's layout and precision. Timed steps only (after warm-up),
+# the loader's time included. Prints "taxon peer peer_same".
+head_to_head() {  # SIZE DEPTH BATCH STEPS WARMUP
+  local size=$1 depth=$2 batch=$3 n=$4 warm=$5 dir="$work/throughput-$1-$2"
+  rm -rf "$dir"
+  local line
+  line=$("$taxon" train --train_dir "$dir" --data_dir "$records" "${recipe[@]}" \
+    --image_size "$size" --depth_multiplier "$depth" --batch_size "$batch" \
+    --max_steps $((n + warm)) --num_threads 2 --num_preprocess_threads 1 --log_every_n_steps 1 \
+    --eval_subset test --eval_examples "$batch" --recalibrate_batch_norm 0 --seed 1 2>&1 |
+    grep -m1 "^Inception-v3")
+  local ours bf16="" layout=""
+  ours=$("$python" - "$dir/metrics.jsonl" "$warm" "$batch" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 steps = [r for r in rows if "loss" in r and r["step"] > int(sys.argv[2])]
-images = 64 * len(steps)
-seconds = sum(r["sec_per_batch"] for r in steps)
-print(f"{images / seconds:.1f}")
+print(f"{int(sys.argv[3]) * len(steps) / sum(r['sec_per_batch'] for r in steps):.1f}")
 PY
 )
-echo "taxon: $ours images/sec"
+  [[ $line == *"bf16 autocast"* ]] && bf16=--bf16
+  [[ $line == *"channels-last"* ]] && layout=--channels_last
+  local peer_args=(--data_dir "$records" --image_size "$size" --depth_multiplier "$depth"
+    --batch_size "$batch" --steps "$n" --warmup_steps "$warm" --threads 2 --workers 1
+    "${peer_recipe[@]}")
+  local rate='import json,sys; print("%.1f" % json.load(sys.stdin)["images_per_sec"])'
+  local peer same
+  peer=$("$python" "$root/bench/train/peer_train.py" "${peer_args[@]}" 2>/dev/null | tail -1 |
+    "$python" -c "$rate")
+  same=$("$python" "$root/bench/train/peer_train.py" "${peer_args[@]}" $bf16 $layout \
+    2>/dev/null | tail -1 | "$python" -c "$rate")
+  echo "  ${line#*; }" >&2
+  echo "$ours $peer $same"
+}
 
-step "throughput: PyTorch in Python (peer_train.py), $steps steps after $warmup"
-peer_json=$("$python" "$root/bench/train/peer_train.py" --data_dir "$records" "${model[@]}" \
-  --steps "$steps" --warmup_steps "$warmup" --threads 2 --workers 1 "${peer_recipe[@]}" \
-  2>/dev/null | tail -1)
-peer=$(echo "$peer_json" | "$python" -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["images_per_sec"])')
-echo "peer:  $peer images/sec ($peer_json)"
-ratio=$("$python" -c "print(f'{$ours / $peer:.2f}')")
-echo "ratio taxon / peer: ${ratio}x"
+if [[ -z ${SKIP_THROUGHPUT:-} ]]; then
+  # The peer's learning rate is 0.2 per 256 images (without warm-up: the speed of a step does not
+  # depend on it). Full width: 299 px (the seed's) and 75 px (the smallest Inception-v3 takes).
+  throughput_rows=()
+  for config in "75 0.25 64 $steps $warmup" "75 1.0 32 ${FULL_STEPS:-40} 5" \
+    "299 1.0 16 ${FULL_STEPS_299:-12} 3"; do
+    set -- $config
+    step "throughput: ${1} px, depth multiplier $2, batch $3: $4 steps after $5 (2 torch threads, 1 decode thread)"
+    read -r ours peer same < <(head_to_head "$@")
+    ratio=$("$python" -c "print(f'{$ours / $peer:.2f}x, {$ours / $same:.2f}x')")
+    echo "taxon $ours, peer $peer (fp32, contiguous), peer with taxon's layout and precision $same images/sec: $ratio"
+    throughput_rows+=("| $1 | $2 | $3 | $ours | $peer | $same | $ratio |")
+  done
+  ratio=$(printf '%s\n' "${throughput_rows[@]}")
 else
-  ours=skipped peer=skipped ratio=skipped
+  ours=skipped ratio=skipped
 fi
 
 if [[ -n ${SKIP_ACCURACY:-} ]]; then
@@ -84,12 +109,14 @@ rm -rf "$work/run"
 start=$(date +%s)
 "$taxon" train --train_dir "$work/run" --data_dir "$records" "${recipe[@]}" "${model[@]}" \
   --num_epochs "$epochs" --num_threads 2 --num_preprocess_threads 1 --log_every_n_steps 100 \
-  --eval_subset test --eval_examples 0 --eval_every_n_steps 937 --save_every_n_steps 937 --seed 1
+  --eval_subset test --eval_examples 0 --eval_every_n_steps 937 --save_every_n_steps 937 --seed 1 \
+  --precision "${PRECISION:-auto}" 2>&1 | tee "$work/run.log"
+grep -m1 "^Inception-v3" "$work/run.log"
 end=$(date +%s)
 "$taxon" eval --checkpoint_dir "$work/run" --eval_dir "$work/eval" --subset test
 
 step "summary"
-"$python" - "$work/run/metrics.jsonl" "$((end - start))" "$ours" "$peer" "$ratio" <<'PY'
+"$python" - "$work/run/metrics.jsonl" "$((end - start))" "$ratio" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 start = rows[0]["time"] - rows[0]["sec_per_batch"]
@@ -104,6 +131,7 @@ train = [r for r in rows if "loss" in r]
 mean = 64 * len(train) / sum(r["sec_per_batch"] for r in train)
 print(f"wall time of the run (with its evaluations): {int(sys.argv[2]) / 60:.1f} min")
 print(f"training throughput over the run: {mean:.1f} images/sec")
-print(f"head to head: taxon {sys.argv[3]} vs PyTorch/Python {sys.argv[4]} images/sec "
-      f"= {sys.argv[5]}x")
+print("head to head (images/sec; taxon / peer, taxon / peer with taxon's layout and precision):")
+print("| px | depth | batch | taxon | peer | peer, same layout and precision | ratios |")
+print(sys.argv[3])
 PY

@@ -8,8 +8,13 @@
 // its contents, so one damaged later is detected (and the previous one used, with a warning)
 // instead of being loaded. The newest `keep` are kept.
 //
-// Layout: a LibTorch archive (zip) followed by a 16-byte trailer "TXCK", CRC-32C (LE 32 bits) and
-// the archive's size (LE 64 bits).
+// Layout (version 2): sections one after another (the meta JSON, then LibTorch archives of the
+// weight average, the model's entries without an average, those with one, the optimizer's slots
+// and the generators), an index of them in JSON (name, offset, size and CRC-32C of each), and a
+// 16-byte trailer: "TXC2", the index's CRC-32C (LE 32 bits) and its size (LE 64 bits). A
+// prediction needs only the meta, the average and the model's other entries (batch-norm
+// statistics): about a third of a full-width checkpoint, read without the rest. Version 1 (one
+// archive of everything, trailer "TXCK", the archive's CRC-32C and size) is still read.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -52,15 +57,22 @@ std::filesystem::path saveCheckpoint(const std::filesystem::path& directory,
 // process is training in.
 int removeUnfinishedCheckpoints(const std::filesystem::path& directory);
 
-// Reads one checkpoint (tensors on the CPU). Throws core::Error naming the file when it is cut
-// short, damaged or not a checkpoint.
-CheckpointData readCheckpoint(const std::filesystem::path& path);
+enum class CheckpointParts {
+  Everything,  // all of it, to continue training
+  Inference,   // meta, average, and in `model` only the entries without an average; no optimizer
+               // or generators (a version-1 file is read whole)
+};
+
+// Reads one checkpoint (tensors on the CPU): the parts asked for, each checked against its
+// checksum. Throws core::Error naming the file when it is cut short, damaged or not a checkpoint.
+CheckpointData readCheckpoint(const std::filesystem::path& path,
+                              CheckpointParts parts = CheckpointParts::Everything);
 
 // The newest checkpoint of `directory` that reads; damaged newer ones are passed over and each
 // adds a sentence to `warnings`. Nothing when the directory holds no checkpoint; core::Error when
 // it holds some and none reads. `directory` may also be a checkpoint file itself.
-std::optional<CheckpointData> readLatestCheckpoint(const std::filesystem::path& directory,
-                                                   std::vector<std::string>* warnings = nullptr,
-                                                   std::filesystem::path* chosen = nullptr);
+std::optional<CheckpointData> readLatestCheckpoint(
+    const std::filesystem::path& directory, std::vector<std::string>* warnings = nullptr,
+    std::filesystem::path* chosen = nullptr, CheckpointParts parts = CheckpointParts::Everything);
 
 }  // namespace taxon::checkpoint

@@ -1,5 +1,7 @@
 #include "checkpoint/TrainedModel.hpp"
 
+#include <algorithm>
+
 #include <torch/cuda.h>
 #include <torch/nn/module.h>
 
@@ -46,7 +48,9 @@ TrainedModel loadTrainedModel(const fs::path& checkpointDir, const std::string& 
                          "does not exist (expected a train dir or a checkpoint "
                          "file, model.ckpt-STEP.taxon)");
   }
-  auto data = readLatestCheckpoint(checkpointDir, &out.warnings, &out.checkpoint);
+  // Only what a prediction needs: the weight average and the batch-norm statistics.
+  auto data = readLatestCheckpoint(checkpointDir, &out.warnings, &out.checkpoint,
+                                   CheckpointParts::Inference);
   if (!data) {
     core::throwFileError(checkpointDir, "holds no checkpoint (model.ckpt-*.taxon)");
   }
@@ -57,11 +61,14 @@ TrainedModel loadTrainedModel(const fs::path& checkpointDir, const std::string& 
       modelSettings(out.settings, static_cast<std::int64_t>(out.categories.size())),
       /*initialize=*/false);  // every weight comes from the checkpoint (checked below)
   try {
-    const auto missing = copyInto(*out.model, data->model);
-    if (!missing.empty()) {
-      throw core::Error("the checkpoint lacks '" + missing.front() + "'");
+    // The average's entries, and the model's own for the others (its buffers).
+    const auto notInModel = copyInto(*out.model, data->model);
+    const auto notAveraged = copyInto(*out.model, data->average);
+    for (const auto& name : notInModel) {
+      if (std::find(notAveraged.begin(), notAveraged.end(), name) != notAveraged.end()) {
+        throw core::Error("the checkpoint lacks '" + name + "'");
+      }
     }
-    copyInto(*out.model, data->average);
   } catch (const core::Error& e) {
     core::throwFileError(out.checkpoint, e.what());
   }

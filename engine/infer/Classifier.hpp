@@ -32,7 +32,7 @@ struct ClassifierSettings {
   std::string device = "cpu";
   int batchSize = 32;
   int decodeThreads = 0;  // 0: one per core
-  // "fp32", "bf16", or "auto": bf16 where the device computes it natively (deploy::nativeBf16).
+  // "fp32", "bf16", or "auto": bf16 where the device computes it natively (core::nativeBf16).
   std::string precision = "fp32";
 };
 

@@ -93,8 +93,8 @@ std::vector<std::string> TrainSettings::validate() const {
                                       std::to_string(replicas) + " replicas");
   need(bucketMiB > 0.0, "the gradient bucket size must be positive");
   need(collectiveTimeoutSeconds >= 1.0, "the collective timeout must be at least 1 second");
-  need(precision == "bf16" || precision == "fp32",
-       "precision must be bf16 or fp32 (got '" + precision + "')");
+  need(precision == "auto" || precision == "bf16" || precision == "fp32",
+       "precision must be auto, bf16 or fp32 (got '" + precision + "')");
   return problems;
 }
 

@@ -12,11 +12,12 @@
 #include "checkpoint/TrainedModel.hpp"
 #include "core/Clock.hpp"
 #include "core/Error.hpp"
+#include "core/torch/Device.hpp"
 #include "data/torch/BatchTensors.hpp"
 #include "eval/torch/Evaluator.hpp"
 #include "model/TorchvisionWeights.hpp"
 #include "settings/TrainSettingsJson.hpp"
-#include "train/CudaStep.hpp"
+#include "train/StepPrecision.hpp"
 
 namespace taxon::train {
 
@@ -93,8 +94,9 @@ void TrainLoop::planLength() {
 void TrainLoop::buildModel() {
   const c10::Device device = sync_.replica().device;
   cuda_ = device.is_cuda();
-  bf16_ = cuda_ && settings_.precision == "bf16";
-  channelsLast_ = cuda_ && settings_.channelsLast;
+  bf16_ =
+      settings_.precision == "bf16" || (settings_.precision == "auto" && core::nativeBf16(device));
+  channelsLast_ = settings_.channelsLast;
   netSettings_ = checkpoint::modelSettings(settings_, records_.numClasses());
   auto created = createReplicaNetwork(netSettings_, settings_.seed, sync_.replica());
   net_ = created.net;
@@ -157,10 +159,8 @@ void TrainLoop::logModelLine() const {
             std::to_string(replicaBatch_) + " images each per step" +
             (settings_.syncBatchNorm ? ", synchronized batch norm" : "") + ")";
   }
-  if (cuda_) {
-    text += std::string("; ") + (bf16_ ? "bf16 autocast" : "fp32") +
-            (channelsLast_ ? ", channels-last" : "");
-  }
+  text += std::string("; ") + (bf16_ ? "bf16 autocast" : "fp32") +
+          (channelsLast_ ? ", channels-last" : "");
   log(text);
 }
 

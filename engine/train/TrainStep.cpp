@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "train/CudaStep.hpp"
+#include "train/StepPrecision.hpp"
 
 namespace taxon::train {
 
@@ -78,7 +78,7 @@ void TrainStep::run(const at::Tensor& images, const at::Tensor& target, double l
   torch::Tensor loss;
   torch::Tensor crossEntropy;
   {
-    const Autocast autocast(options_.bf16);
+    const Autocast autocast(images.device().type(), options_.bf16);
     collective([&] { output = net_->forward(images); });
     auto computed = lossOf(output, target, options_);
     loss = std::move(computed.loss);

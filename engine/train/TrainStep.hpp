@@ -1,5 +1,5 @@
 // One training step of the trainer, as a unit that bench/gpu times too: batch-norm decay for the
-// step, forward pass (bf16 autocast on CUDA when asked), the loss of both heads, backward pass,
+// step, forward pass (bf16 autocast when asked), the loss of both heads, backward pass,
 // the step's figures (total loss with the L2 term, cross-entropy, batch precision@1 and recall@5)
 // computed on the device, the optimizer's update and the weight average's.
 //
@@ -31,7 +31,7 @@ struct StepOptions {
   double labelSmoothing = 0.1;
   double weightDecay = 4e-5;       // for the logged L2 term (the optimizer applies its gradient)
   double batchNormDecay = 0.9997;  // capped early in a run, see run()
-  bool bf16 = false;               // autocast to bfloat16 (CUDA only)
+  bool bf16 = false;               // autocast to bfloat16 (on the images' device)
   std::int64_t numClasses = 1000;
 };
 

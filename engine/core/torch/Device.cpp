@@ -1,8 +1,14 @@
 #include "core/torch/Device.hpp"
 
+#include <ATen/Context.h>
+#include <ATen/cpu/Utils.h>
 #include <torch/cuda.h>
 
+#include <cctype>
+#include <cstdlib>
+
 #include "core/Error.hpp"
+#include "core/torch/Runtime.hpp"
 
 namespace taxon::core {
 
@@ -26,6 +32,41 @@ c10::Device parseDevice(const std::string& device) {
     throw core::UsageError("unsupported device '" + device + "' (use cpu, cuda or cuda:N)");
   }
   return parsed;
+}
+
+bool nativeBf16(const c10::Device& device) {
+  if (device.is_cuda()) {
+    const auto runtime = queryRuntime();
+    const int index = device.index() < 0 ? 0 : device.index();
+    for (const auto& gpu : runtime.cudaDevices) {
+      if (gpu.index == index) {
+        return gpu.computeMajor >= 8;
+      }
+    }
+    return false;
+  }
+  if (!device.is_cpu() || !at::hasMKLDNN()) {
+    return false;
+  }
+  // oneDNN's ISA cap, as the tests set it to run under a second instruction set.
+  if (const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA"); cap != nullptr && *cap != '\0') {
+    std::string isa(cap);
+    for (char& c : isa) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (isa.find("bf16") == std::string::npos && isa.find("amx") == std::string::npos &&
+        isa != "all") {
+      return false;
+    }
+  }
+  const auto capabilities = at::cpu::get_cpu_capabilities();
+  for (const char* feature : {"avx512_bf16", "amx_bf16"}) {
+    const auto it = capabilities.find(feature);
+    if (it != capabilities.end() && it->second.isBool() && it->second.toBool()) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace taxon::core

@@ -130,11 +130,8 @@ BatchTensors BatchStager::take(const Batch& batch) {
     return tensors;
   }
 #endif
-  auto tensors = toTensors(batch, device_);
-  if (channelsLast_) {
-    tensors.images = tensors.images.contiguous(at::MemoryFormat::ChannelsLast);
-  }
-  return tensors;
+  return toTensors(batch, device_,
+                   channelsLast_ ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
 }
 
 }  // namespace taxon::data

@@ -7,7 +7,7 @@
 
 namespace taxon::data {
 
-BatchTensors toTensors(const Batch& batch, const c10::Device& device) {
+BatchTensors toTensors(const Batch& batch, const c10::Device& device, at::MemoryFormat format) {
   const auto n = static_cast<std::int64_t>(batch.size);
   const auto pixels = n * batch.height * batch.width * 3;
   if (n < 0 || batch.height < 1 || batch.width < 1 ||
@@ -22,7 +22,7 @@ BatchTensors toTensors(const Batch& batch, const c10::Device& device) {
   const auto images = at::from_blob(const_cast<std::uint8_t*>(batch.images.data()),
                                     {n, batch.height, batch.width, 3}, at::kByte);
   BatchTensors tensors;
-  tensors.images = scaleToUnitRange(device.is_cpu() ? images : images.to(device));
+  tensors.images = scaleToUnitRange(device.is_cpu() ? images : images.to(device), format);
   tensors.labels = device.is_cpu() ? labels.clone() : labels.to(device);
   return tensors;
 }

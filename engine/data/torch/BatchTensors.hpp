@@ -12,13 +12,15 @@
 namespace taxon::data {
 
 struct BatchTensors {
-  at::Tensor images;  // float32, N x 3 x H x W, values in [-1, 1], contiguous, on the device
+  at::Tensor images;  // float32, N x 3 x H x W, values in [-1, 1], on the device, in the format
+                      // asked for (contiguous by default)
   at::Tensor labels;  // int64, N, the labels as stored (the seed's: 1-based, 0 = background)
 };
 
 // Copies `batch` to `device` and scales it. The batch may be destroyed afterwards: nothing refers
 // to its memory. The host-to-device copy is synchronous (the batch's memory is pageable).
 // Throws core::Error when the batch's sizes do not agree with each other.
-BatchTensors toTensors(const Batch& batch, const c10::Device& device = c10::Device(c10::kCPU));
+BatchTensors toTensors(const Batch& batch, const c10::Device& device = c10::Device(c10::kCPU),
+                       at::MemoryFormat format = at::MemoryFormat::Contiguous);
 
 }  // namespace taxon::data

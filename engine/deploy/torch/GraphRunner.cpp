@@ -3,9 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <ATen/core/dispatch/Dispatcher.h>
-#include <ATen/cpu/Utils.h>
 
-#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -14,7 +12,7 @@
 #include <variant>
 
 #include "core/Error.hpp"
-#include "core/torch/Runtime.hpp"
+#include "core/torch/Device.hpp"
 
 namespace taxon::deploy {
 
@@ -117,7 +115,7 @@ at::Tensor constantTensor(const OnnxConstant& c) {
 // refuses bf16 weights otherwise, and torch's own convolution emulates it).
 bool useOneDnn(const RunnerSettings& s) {
   return s.device.is_cpu() && at::hasMKLDNN() && at::globalContext().userEnabledMkldnn() &&
-         (s.precision == Precision::Float32 || nativeBf16(s.device));
+         (s.precision == Precision::Float32 || core::nativeBf16(s.device));
 }
 
 c10::OperatorHandle operatorNamed(const char* name) {
@@ -199,48 +197,13 @@ Precision parsePrecision(const std::string& text, const c10::Device& device) {
     return Precision::BFloat16;
   }
   if (text == "auto") {
-    return nativeBf16(device) ? Precision::BFloat16 : Precision::Float32;
+    return core::nativeBf16(device) ? Precision::BFloat16 : Precision::Float32;
   }
   throw core::Error("unknown precision '" + text + "': fp32, bf16 or auto");
 }
 
 const char* precisionName(Precision precision) {
   return precision == Precision::BFloat16 ? "bf16" : "fp32";
-}
-
-bool nativeBf16(const c10::Device& device) {
-  if (device.is_cuda()) {
-    const auto runtime = core::queryRuntime();
-    const int index = device.index() < 0 ? 0 : device.index();
-    for (const auto& gpu : runtime.cudaDevices) {
-      if (gpu.index == index) {
-        return gpu.computeMajor >= 8;
-      }
-    }
-    return false;
-  }
-  if (!device.is_cpu() || !at::hasMKLDNN()) {
-    return false;
-  }
-  // oneDNN's ISA cap, as the tests set it to run under a second instruction set.
-  if (const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA"); cap != nullptr && *cap != '\0') {
-    std::string isa(cap);
-    for (char& c : isa) {
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    if (isa.find("bf16") == std::string::npos && isa.find("amx") == std::string::npos &&
-        isa != "all") {
-      return false;
-    }
-  }
-  const auto capabilities = at::cpu::get_cpu_capabilities();
-  for (const char* feature : {"avx512_bf16", "amx_bf16"}) {
-    const auto it = capabilities.find(feature);
-    if (it != capabilities.end() && it->second.isBool() && it->second.toBool()) {
-      return true;
-    }
-  }
-  return false;
 }
 
 GraphRunner::GraphRunner(const OnnxModel& model, RunnerSettings settings)

@@ -27,14 +27,10 @@ namespace taxon::deploy {
 
 enum class Precision { Float32, BFloat16 };
 
-// "fp32", "bf16"; "auto" is bf16 where the device computes it natively (see nativeBf16) and
+// "fp32", "bf16"; "auto" is bf16 where the device computes it natively (see core::nativeBf16) and
 // fp32 elsewhere. Throws core::Error for anything else.
 Precision parsePrecision(const std::string& text, const c10::Device& device);
 const char* precisionName(Precision precision);
-
-// Whether bf16 is native on `device`: a CUDA device of compute capability 8.0 or newer, or a CPU
-// with AVX512-BF16 or AMX that oneDNN may use (ONEDNN_MAX_CPU_ISA not set below it).
-bool nativeBf16(const c10::Device& device);
 
 struct RunnerSettings {
   c10::Device device{c10::kCPU};

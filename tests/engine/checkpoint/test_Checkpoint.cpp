@@ -5,8 +5,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstring>
+#include <nlohmann/json.hpp>
+
 #include "TestFiles.hpp"
 #include "core/Error.hpp"
+#include "records/Crc32c.hpp"
 
 namespace taxon::checkpoint {
 namespace {
@@ -163,6 +167,101 @@ TEST(Checkpoint, KeepDeletesAllButTheNewest) {
   saveCheckpoint(dir.path(), sampleData(5), 1);
   ASSERT_EQ(listCheckpoints(dir.path()).size(), 1u);
   EXPECT_EQ(listCheckpoints(dir.path())[0].step, 5);
+}
+
+TEST(Checkpoint, APredictionReadsTheAverageAndTheModelsOtherEntriesOnly) {
+  test::TempDir dir;
+  const CheckpointData data = sampleData(40);
+  const fs::path path = saveCheckpoint(dir.path(), data, 5);
+  const CheckpointData read = readCheckpoint(path, CheckpointParts::Inference);
+  EXPECT_EQ(read.step, 40);
+  EXPECT_EQ(read.categories, data.categories);
+  expectSameTensors(read.average, data.average);
+  // conv.weight has an average: only the batch-norm entries come from the model.
+  expectSameTensors(read.model, {data.model[1], data.model[2]});
+  EXPECT_TRUE(read.optimizer.empty());
+  EXPECT_TRUE(read.generators.empty());
+}
+
+// The sections of a version-2 file, by name: {offset, size}.
+std::map<std::string, std::pair<std::size_t, std::size_t>> sectionsOf(const std::string& bytes) {
+  std::uint64_t indexSize = 0;
+  std::memcpy(&indexSize, bytes.data() + bytes.size() - 8, 8);  // little-endian hosts
+  const auto index = nlohmann::json::parse(bytes.substr(bytes.size() - 16 - indexSize, indexSize));
+  std::map<std::string, std::pair<std::size_t, std::size_t>> sections;
+  for (const auto& s : index.at("sections")) {
+    sections[s.at("name").get<std::string>()] = {s.at("offset").get<std::size_t>(),
+                                                 s.at("size").get<std::size_t>()};
+  }
+  return sections;
+}
+
+TEST(Checkpoint, ADamagedOptimizerSectionFailsAResumeButNotAPrediction) {
+  test::TempDir dir;
+  const fs::path path = saveCheckpoint(dir.path(), sampleData(7), 5);
+  std::string bytes = test::readFile(path);
+  const auto sections = sectionsOf(bytes);
+  ASSERT_EQ(sections.size(), 6u);
+  const auto [offset, size] = sections.at("optimizer");
+  bytes[offset + size / 2] = static_cast<char>(bytes[offset + size / 2] ^ 0x04);
+  test::writeFile(path, bytes);
+  const std::string message = readError(path);
+  EXPECT_NE(message.find(path.string()), std::string::npos) << message;
+  EXPECT_NE(message.find("optimizer section"), std::string::npos) << message;
+  EXPECT_EQ(readCheckpoint(path, CheckpointParts::Inference).step, 7);
+
+  // Damage to what a prediction reads is found by it too.
+  const auto average = sections.at("average");
+  bytes[average.first + average.second / 2] ^= 0x04;
+  test::writeFile(path, bytes);
+  EXPECT_THROW(readCheckpoint(path, CheckpointParts::Inference), core::Error);
+}
+
+TEST(Checkpoint, AVersion1FileIsStillRead) {
+  // Version 1: one archive of (meta, model, average, optimizer, generators), "TXCK", CRC, size.
+  const CheckpointData data = sampleData(12);
+  nlohmann::json meta;
+  meta["step"] = data.step;
+  meta["epoch"] = data.epoch;
+  meta["position_records"] = data.positionRecords;
+  meta["position_batches"] = data.positionBatches;
+  meta["settings"] = nlohmann::json::parse(data.settingsJson);
+  meta["categories"] = data.categories;
+  meta["metrics"] = nlohmann::json::parse(data.metricsJson);
+  std::vector<c10::IValue> items{c10::IValue(meta.dump())};
+  for (const auto* named : {&data.model, &data.average, &data.optimizer, &data.generators}) {
+    nlohmann::json names = nlohmann::json::array();
+    c10::List<at::Tensor> tensors;
+    for (const auto& [name, tensor] : *named) {
+      names.push_back(name);
+      tensors.push_back(tensor);
+    }
+    meta[named == &data.model       ? "model"
+         : named == &data.average   ? "average"
+         : named == &data.optimizer ? "optimizer"
+                                    : "generators"] = names;
+    items.emplace_back(tensors);
+  }
+  items[0] = c10::IValue(meta.dump());
+  const auto archive = torch::pickle_save(c10::IValue(c10::ivalue::Tuple::create(items)));
+  std::string bytes(archive.begin(), archive.end());
+  const std::uint32_t crc = records::crc32c(archive.data(), archive.size());
+  const std::uint64_t size = archive.size();
+  bytes.append("TXCK");
+  bytes.append(reinterpret_cast<const char*>(&crc), 4);  // little-endian hosts
+  bytes.append(reinterpret_cast<const char*>(&size), 8);
+  test::TempDir dir;
+  const fs::path path = dir.path() / "model.ckpt-12.taxon";
+  test::writeFile(path, bytes);
+
+  for (const auto parts : {CheckpointParts::Everything, CheckpointParts::Inference}) {
+    const CheckpointData read = readCheckpoint(path, parts);
+    EXPECT_EQ(read.step, 12);
+    EXPECT_EQ(read.categories, data.categories);
+    expectSameTensors(read.model, data.model);
+    expectSameTensors(read.average, data.average);
+    expectSameTensors(read.optimizer, data.optimizer);
+  }
 }
 
 TEST(Checkpoint, UnfinishedCheckpointsAreRemovedAndNothingElse) {

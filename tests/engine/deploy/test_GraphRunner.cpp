@@ -8,6 +8,7 @@
 #include "TestFiles.hpp"
 #include "TinyModel.hpp"
 #include "core/Error.hpp"
+#include "core/torch/Device.hpp"
 #include "deploy/torch/GraphRunner.hpp"
 #include "deploy/torch/InceptionOnnx.hpp"
 
@@ -115,7 +116,7 @@ TEST(GraphRunner, PrecisionNames) {
   EXPECT_EQ(deploy::parsePrecision("fp32", cpu), deploy::Precision::Float32);
   EXPECT_EQ(deploy::parsePrecision("bf16", cpu), deploy::Precision::BFloat16);
   EXPECT_EQ(deploy::parsePrecision("auto", cpu),
-            deploy::nativeBf16(cpu) ? deploy::Precision::BFloat16 : deploy::Precision::Float32);
+            core::nativeBf16(cpu) ? deploy::Precision::BFloat16 : deploy::Precision::Float32);
   EXPECT_THROW(deploy::parsePrecision("fp16", cpu), core::Error);
 }
 
