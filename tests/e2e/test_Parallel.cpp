@@ -53,6 +53,8 @@ std::vector<std::string> comparable(const fs::path& trainDir, const fs::path& da
   // Statistics recomputed through batch-norm in training mode amplify this tiny network's float
   // rounding between the runs; the weights and the training network's statistics are compared.
   setFlag(args, "--recalibrate_batch_norm", "0");
+  // float32 on every CPU (bf16 autocast rounds one batch and two halves differently).
+  setFlag(args, "--precision", "fp32");
   args.push_back("--no_distort");
   return args;
 }
