@@ -168,7 +168,7 @@ CheckpointData readVersion1(RangeReader& file, const fs::path& path, const char*
 }
 
 CheckpointData readVersion2(RangeReader& file, const fs::path& path, const char* trailerBytes,
-                            CheckpointParts parts) {
+                            CheckpointParts parts, const MetaRead& onMeta) {
   const auto indexSize = getLittleEndian(trailerBytes + 8, 8);
   if (indexSize > file.size() - kTrailerSize) {
     core::throwFileError(path, "the checkpoint is cut short or has bytes added");
@@ -198,6 +198,9 @@ CheckpointData readVersion2(RangeReader& file, const fs::path& path, const char*
   const auto meta = nlohmann::json::parse(metaBytes.begin(), metaBytes.end());
   CheckpointData data;
   readMeta(meta, data);
+  if (onMeta) {
+    onMeta(data);
+  }
   const auto tensors = [&](const char* name, const nlohmann::json& names) {
     return zipNamed(names, torch::pickle_load(section(name)), path, name);
   };
@@ -312,7 +315,7 @@ int removeUnfinishedCheckpoints(const fs::path& directory) {
   return removed;
 }
 
-CheckpointData readCheckpoint(const fs::path& path, CheckpointParts parts) {
+CheckpointData readCheckpoint(const fs::path& path, CheckpointParts parts, const MetaRead& onMeta) {
   RangeReader file(path);
   if (file.size() < kTrailerSize) {
     core::throwFileError(path, "not a complete Taxon checkpoint (cut short or another file)");
@@ -324,8 +327,14 @@ CheckpointData readCheckpoint(const fs::path& path, CheckpointParts parts) {
     core::throwFileError(path, "not a complete Taxon checkpoint (cut short or another file)");
   }
   try {
-    return version1 ? readVersion1(file, path, trailerBytes.data())
-                    : readVersion2(file, path, trailerBytes.data(), parts);
+    if (version2) {
+      return readVersion2(file, path, trailerBytes.data(), parts, onMeta);
+    }
+    auto data = readVersion1(file, path, trailerBytes.data());
+    if (onMeta) {
+      onMeta(data);
+    }
+    return data;
   } catch (const core::Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -335,19 +344,20 @@ CheckpointData readCheckpoint(const fs::path& path, CheckpointParts parts) {
 
 std::optional<CheckpointData> readLatestCheckpoint(const fs::path& directory,
                                                    std::vector<std::string>* warnings,
-                                                   fs::path* chosen, CheckpointParts parts) {
+                                                   fs::path* chosen, CheckpointParts parts,
+                                                   const MetaRead& onMeta) {
   std::error_code error;
   if (fs::is_regular_file(directory, error)) {
     if (chosen != nullptr) {
       *chosen = directory;
     }
-    return readCheckpoint(directory, parts);
+    return readCheckpoint(directory, parts, onMeta);
   }
   const auto all = listCheckpoints(directory);
   std::string problems;
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     try {
-      CheckpointData data = readCheckpoint(it->path, parts);
+      CheckpointData data = readCheckpoint(it->path, parts, onMeta);
       if (chosen != nullptr) {
         *chosen = it->path;
       }

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,16 +64,23 @@ enum class CheckpointParts {
                // or generators (a version-1 file is read whole)
 };
 
+// Called with the fields read so far (step, settings, categories: no tensors yet) once a file's
+// meta section has been read, before its tensors are: a caller can prepare for them meanwhile
+// (loadTrainedModel builds the network). A version-1 file calls it after everything is read.
+using MetaRead = std::function<void(const CheckpointData&)>;
+
 // Reads one checkpoint (tensors on the CPU): the parts asked for, each checked against its
 // checksum. Throws core::Error naming the file when it is cut short, damaged or not a checkpoint.
 CheckpointData readCheckpoint(const std::filesystem::path& path,
-                              CheckpointParts parts = CheckpointParts::Everything);
+                              CheckpointParts parts = CheckpointParts::Everything,
+                              const MetaRead& onMeta = {});
 
 // The newest checkpoint of `directory` that reads; damaged newer ones are passed over and each
 // adds a sentence to `warnings`. Nothing when the directory holds no checkpoint; core::Error when
 // it holds some and none reads. `directory` may also be a checkpoint file itself.
 std::optional<CheckpointData> readLatestCheckpoint(
     const std::filesystem::path& directory, std::vector<std::string>* warnings = nullptr,
-    std::filesystem::path* chosen = nullptr, CheckpointParts parts = CheckpointParts::Everything);
+    std::filesystem::path* chosen = nullptr, CheckpointParts parts = CheckpointParts::Everything,
+    const MetaRead& onMeta = {});
 
 }  // namespace taxon::checkpoint
