@@ -61,8 +61,8 @@ void addDeviceFlags(CLI::App* cli, const std::shared_ptr<TrainOptions>& f) {
                     "Batch-norm statistics over every replica's batch (default: each its own)"),
       [flags = f.get()](settings::TrainSettings& s) { s.syncBatchNorm = flags->syncBatchNorm; });
   addSetting(*cli, *f, "--precision", &settings::TrainSettings::precision,
-             "bf16 (autocast), fp32, or auto: bf16 on a GPU of compute capability 8.0 or newer "
-             "or a CPU with AVX512-BF16 or AMX, fp32 elsewhere")
+             "bf16 (autocast, on a GPU or a CPU), fp32, or auto: bf16 on a GPU of compute "
+             "capability 8.0 or newer, fp32 elsewhere")
       ->check(CLI::IsMember({"auto", "bf16", "fp32"}))
       ->default_str("auto");
   addSetting(*cli, *f, "--channels_last", &settings::TrainSettings::channelsLast,

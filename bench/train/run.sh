@@ -47,19 +47,20 @@ if [[ ! -f $records/manifest.json ]]; then
   "$taxon" build-records "$project" --train_shards 8
 fi
 
-# One head-to-head: `taxon train` (its defaults for --precision and --channels_last: bf16 autocast
-# where the CPU has AVX512-BF16 or AMX, channels-last) and the peer as a user writes it (fp32,
-# contiguous), then the peer given Taxon's layout and precision. Timed steps only (after warm-up),
-# the loader's time included. Prints "taxon peer peer_same".
-head_to_head() {  # SIZE DEPTH BATCH STEPS WARMUP
-  local size=$1 depth=$2 batch=$3 n=$4 warm=$5 dir="$work/throughput-$1-$2"
+# One head-to-head: `taxon train --precision PRECISION` (auto: fp32 on a CPU; channels-last by
+# default) and the peer as a user writes it (fp32, contiguous), then the peer given Taxon's layout
+# and precision. Timed steps only (after warm-up), the loader's time included. Prints
+# "taxon peer peer_same".
+head_to_head() {  # SIZE DEPTH BATCH STEPS WARMUP PRECISION
+  local size=$1 depth=$2 batch=$3 n=$4 warm=$5 precision=$6 dir="$work/throughput-$1-$2-$6"
   rm -rf "$dir"
-  local line
-  line=$("$taxon" train --train_dir "$dir" --data_dir "$records" "${recipe[@]}" \
+  "$taxon" train --train_dir "$dir" --data_dir "$records" "${recipe[@]}" \
     --image_size "$size" --depth_multiplier "$depth" --batch_size "$batch" \
-    --max_steps $((n + warm)) --num_threads 2 --num_preprocess_threads 1 --log_every_n_steps 1 \
-    --eval_subset test --eval_examples "$batch" --recalibrate_batch_norm 0 --seed 1 2>&1 |
-    grep -m1 "^Inception-v3")
+    --precision "$precision" --max_steps $((n + warm)) --num_threads 2 \
+    --num_preprocess_threads 1 --log_every_n_steps 1 --eval_subset test \
+    --eval_examples "$batch" --recalibrate_batch_norm 0 --seed 1 >"$dir.log" 2>&1
+  local line
+  line=$(grep "^Inception-v3" "$dir.log" | head -1)
   local ours bf16="" layout=""
   ours=$("$python" - "$dir/metrics.jsonl" "$warm" "$batch" <<'PY'
 import json, sys
@@ -87,14 +88,14 @@ if [[ -z ${SKIP_THROUGHPUT:-} ]]; then
   # The peer's learning rate is 0.2 per 256 images (without warm-up: the speed of a step does not
   # depend on it). Full width: 299 px (the seed's) and 75 px (the smallest Inception-v3 takes).
   throughput_rows=()
-  for config in "75 0.25 64 $steps $warmup" "75 1.0 32 ${FULL_STEPS:-40} 5" \
-    "299 1.0 16 ${FULL_STEPS_299:-12} 3"; do
+  for config in "75 0.25 64 $steps $warmup auto" "75 1.0 32 ${FULL_STEPS:-40} 5 auto" \
+    "299 1.0 16 ${FULL_STEPS_299:-12} 3 auto" "299 1.0 16 ${FULL_STEPS_299:-12} 3 bf16"; do
     set -- $config
-    step "throughput: ${1} px, depth multiplier $2, batch $3: $4 steps after $5 (2 torch threads, 1 decode thread)"
+    step "throughput: ${1} px, depth multiplier $2, batch $3, --precision $6: $4 steps after $5 (2 torch threads, 1 decode thread)"
     read -r ours peer same < <(head_to_head "$@")
     ratio=$("$python" -c "print(f'{$ours / $peer:.2f}x, {$ours / $same:.2f}x')")
     echo "taxon $ours, peer $peer (fp32, contiguous), peer with taxon's layout and precision $same images/sec: $ratio"
-    throughput_rows+=("| $1 | $2 | $3 | $ours | $peer | $same | $ratio |")
+    throughput_rows+=("| $1 | $2 | $3 | $6 | $ours | $peer | $same | $ratio |")
   done
   ratio=$(printf '%s\n' "${throughput_rows[@]}")
 else
@@ -132,6 +133,6 @@ mean = 64 * len(train) / sum(r["sec_per_batch"] for r in train)
 print(f"wall time of the run (with its evaluations): {int(sys.argv[2]) / 60:.1f} min")
 print(f"training throughput over the run: {mean:.1f} images/sec")
 print("head to head (images/sec; taxon / peer, taxon / peer with taxon's layout and precision):")
-print("| px | depth | batch | taxon | peer | peer, same layout and precision | ratios |")
+print("| px | depth | batch | --precision | taxon | peer | peer, same layout and precision | ratios |")
 print(sys.argv[3])
 PY

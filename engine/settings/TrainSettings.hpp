@@ -90,8 +90,8 @@ struct TrainSettings {
   // A collective that does not finish in this time ends the run naming the silent rank. It must
   // exceed the longest pause of rank 0 alone (an evaluation during training).
   double collectiveTimeoutSeconds = 1800.0;
-  // "bf16": autocast to bfloat16; "fp32"; "auto": bf16 where the device computes it natively (a
-  // GPU of compute capability 8.0 or newer, a CPU with AVX512-BF16 or AMX: core::nativeBf16).
+  // "bf16": autocast to bfloat16 (GPU or CPU); "fp32"; "auto": bf16 on a GPU of compute
+  // capability 8.0 or newer, fp32 elsewhere (on CPUs bf16 cost accuracy: see TrainLoop).
   std::string precision = "auto";
   bool channelsLast = true;    // NHWC activations and weights (tensor cores and oneDNN like them)
   bool cudnnBenchmark = true;  // CUDA: cuDNN picks the fastest algorithms for the fixed shapes
