@@ -132,26 +132,32 @@ TEST_F(Trainer, ResumingFromAnOlderCheckpointRepeatsTheLostSteps) {
   EXPECT_TRUE(said);
 }
 
-TEST_F(Trainer, TinyModelMemorizesThirtyTwoImages) {
-  test::writeNoisyRecords(dir_ / "records32", 32);
-  auto s = test::tinyRun(dir_ / "run", dir_ / "records32");
+// The tiny network memorizing DATA_DIR's 32 noisy pictures (see writeNoisyRecords: batch norm
+// well conditioned), the whole set in every batch at a moderate rate: the loss falls steadily on
+// every instruction set. (Batches of 8 at 0.05 were chaotic: the loss jumped between 0.04 and 12
+// from step to step, and oneDNN's AVX2 and AVX-512 kernels ended 100 steps at 0.23 and 0.33 with
+// precision@1 0.75 and 1.0.)
+settings::TrainSettings memorizationRun(const fs::path& trainDir, const fs::path& dataDir) {
+  auto s = test::tinyRun(trainDir, dataDir);
   s.depthMultiplier = 0.25;
   s.distort = false;
   s.optimizer = settings::OptimizerKind::kSgd;
   s.schedule = settings::ScheduleKind::kConstant;
-  // Noisy pictures (batch norm well conditioned; see writeNoisyRecords), the whole set in every
-  // batch, a moderate rate: the loss falls steadily on every instruction set. (Batches of 8 at 0.05
-  // were chaotic: the loss jumped between 0.04 and 12 from step to step, and oneDNN's AVX2 and
-  // AVX-512 kernels ended 100 steps at 0.23 and 0.33 with precision@1 0.75 and 1.0.)
   s.batchSize = 32;
   s.shuffleBuffer = 32;
   s.torchThreads = 1;  // beside another test on two cores, two threads each spin against each other
   s.learningRate = 0.01;
   s.dropout = 0.0;
   s.labelSmoothing = 0.0;
+  s.evalAtEnd = true;
+  return s;
+}
+
+TEST_F(Trainer, TinyModelMemorizesThirtyTwoImages) {
+  test::writeNoisyRecords(dir_ / "records32", 32);
+  auto s = memorizationRun(dir_ / "run", dir_ / "records32");
   s.maxSteps = 50;
   s.logEverySteps = 10;
-  s.evalAtEnd = true;
   std::vector<double> evals;
   TrainCallbacks callbacks;
   callbacks.onEval = [&](const EvalPoint& e) { evals.push_back(e.precisionAt1); };
@@ -201,19 +207,8 @@ TEST_F(Trainer, CpuChannelsLastAndBf16AutocastLearnAsFp32Does) {
   std::map<std::string, double> firstLoss;
   for (const Variant& v : {Variant{"fp32", "fp32", false}, Variant{"fp32-nhwc", "fp32", true},
                            Variant{"bf16-nhwc", "bf16", true}}) {
-    auto s = test::tinyRun(dir_ / v.name, dir_ / "records32");
-    s.depthMultiplier = 0.25;
-    s.distort = false;
-    s.optimizer = settings::OptimizerKind::kSgd;
-    s.schedule = settings::ScheduleKind::kConstant;
-    s.batchSize = 32;
-    s.shuffleBuffer = 32;
-    s.torchThreads = 1;
-    s.learningRate = 0.01;
-    s.dropout = 0.0;
-    s.labelSmoothing = 0.0;
+    auto s = memorizationRun(dir_ / v.name, dir_ / "records32");
     s.maxSteps = 30;
-    s.evalAtEnd = true;
     s.precision = v.precision;
     s.channelsLast = v.channelsLast;
     std::string modelLine;
