@@ -181,7 +181,9 @@ void visitLaterFields(Settings& s, Visit&& visit) {
   visit("sync_batch_norm", s.syncBatchNorm);
   visit("bucket_mib", s.bucketMiB);
   visit("collective_timeout_seconds", s.collectiveTimeoutSeconds);
-  visit("precision", s.precision);
+  // "precision" in runs written before CPUs could autocast, where "bf16" meant bf16 on CUDA
+  // only: read as "auto" (see trainSettingsFromJson).
+  visit("train_precision", s.precision);
   visit("channels_last", s.channelsLast);
   visit("cudnn_benchmark", s.cudnnBenchmark);
   visit("recalibrate_batch_norm", s.recalibrateExamples);
@@ -216,6 +218,10 @@ TrainSettings trainSettingsFromJson(const nlohmann::json& json) {
         value = json.at(key).get<std::remove_reference_t<decltype(value)>>();
       }
     });
+    if (!json.contains("train_precision") && json.contains("precision")) {
+      const auto old = json.at("precision").get<std::string>();
+      settings.precision = old == "bf16" ? "auto" : old;
+    }
   } catch (const nlohmann::json::exception& e) {
     throw core::Error(std::string("the run's saved settings are incomplete: ") + e.what());
   }

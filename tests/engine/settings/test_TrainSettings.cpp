@@ -128,11 +128,26 @@ TEST(TrainSettings, EveryFieldSurvivesJson) {
   EXPECT_EQ(toJson(r), json);
 }
 
+// Runs written before CPUs could autocast saved "precision": "bf16" (the default then) meaning
+// bf16 on CUDA and fp32 on a CPU, which is "auto" now: resumed on a CPU, they stay in fp32.
+TEST(TrainSettings, AnOldRunsPrecisionKeepsItsMeaning) {
+  nlohmann::json json = toJson(unusualSettings());
+  json.erase("train_precision");
+  for (const auto& [old, now] :
+       std::vector<std::pair<std::string, std::string>>{{"bf16", "auto"}, {"fp32", "fp32"}}) {
+    json["precision"] = old;
+    EXPECT_EQ(trainSettingsFromJson(json).precision, now) << old;
+  }
+  TrainSettings s = unusualSettings();
+  s.precision = "bf16";  // asked for by name now: bf16 on any device
+  EXPECT_EQ(trainSettingsFromJson(toJson(s)).precision, "bf16");
+}
+
 TEST(TrainSettings, AnOlderFileWithoutTheLaterFieldsReadsWithDefaults) {
   nlohmann::json json = toJson(unusualSettings());
   for (const char* later :
-       {"replicas", "sync_batch_norm", "bucket_mib", "collective_timeout_seconds", "precision",
-        "channels_last", "cudnn_benchmark", "recalibrate_batch_norm"}) {
+       {"replicas", "sync_batch_norm", "bucket_mib", "collective_timeout_seconds",
+        "train_precision", "channels_last", "cudnn_benchmark", "recalibrate_batch_norm"}) {
     ASSERT_TRUE(json.contains(later)) << later;
     json.erase(later);
   }
