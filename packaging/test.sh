@@ -2,7 +2,8 @@
 # The README's test command. On a fresh Debian 12 machine it installs what is missing, builds,
 # and runs the whole suite: the format check, every CTest label but gpu (unit, e2e, ui, slow),
 # the numeric label again under a second oneDNN instruction set, then the engine's unit tests
-# and the non-training CLI tests again under AddressSanitizer and UBSan.
+# and the non-training CLI tests again under AddressSanitizer and UBSan, and the fuzz targets (each
+# replays its corpus and fuzzes for 20 s, clang with ASan and UBSan).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$taxon_root"
@@ -43,6 +44,13 @@ step "build (preset asan)"
 cmake --build --preset asan
 step "tests under ASan+UBSan: labels unit and cli (leak detection on in the CLI processes)"
 ctest --preset asan -j2
+
+step "configure (preset fuzz: libFuzzer targets, clang, sanitizers on)"
+cmake --preset fuzz
+step "build (preset fuzz)"
+cmake --build --preset fuzz
+step "fuzz targets: corpus replay, then 20 s of fuzzing each"
+ctest --preset fuzz -j2
 
 ccache --show-stats 2>/dev/null | grep -iE 'hit|miss' | head -4 || true
 step "all tests passed"

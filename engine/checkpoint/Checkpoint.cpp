@@ -137,7 +137,7 @@ class RangeReader {
 
 void checkCrc(const fs::path& path, const std::vector<char>& bytes, std::uint32_t crc,
               const std::string& what) {
-  if (records::crc32c(bytes.data(), bytes.size()) != crc) {
+  if (!records::checksumMatches(crc, records::crc32c(bytes.data(), bytes.size()))) {
     core::throwFileError(
         path, "the checkpoint is damaged (the checksum of its " + what + " does not match)");
   }

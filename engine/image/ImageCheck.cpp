@@ -110,11 +110,18 @@ void pnmSize(std::string_view bytes, ImageHeader& header) {
       }
     }
     long long parsed = 0;
+    const std::size_t first = at;
     while (at < bytes.size() && std::isdigit(static_cast<unsigned char>(bytes[at]))) {
       parsed = parsed * 10 + (bytes[at++] - '0');
       if (parsed > (1LL << 31)) {
         return;
       }
+    }
+    // A number must end in whitespace or a comment: decoders differ on anything else ("555'5"
+    // is 555 to one and 5555 to another), so such a header's size is unreadable.
+    if (at == first || at >= bytes.size() ||
+        !(std::isspace(static_cast<unsigned char>(bytes[at])) || bytes[at] == '#')) {
+      return;
     }
     value = static_cast<int>(parsed);
   }

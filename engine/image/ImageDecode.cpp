@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/Error.hpp"
+#include "image/ImageCheck.hpp"
 
 namespace taxon::image {
 
@@ -120,6 +121,26 @@ std::optional<JpegHeader> readJpegHeader(std::string_view bytes) {
 cv::Mat decodeImage(std::string_view bytes, std::string_view name, DecodeOptions options) {
   if (bytes.empty()) {
     throw core::Error(std::string(name) + ": the image is empty (0 bytes)");
+  }
+  // Only the formats we read reach OpenCV: imdecode would otherwise hand unknown bytes to any
+  // decoder it was built with (Debian's OpenCV has GDAL, which reads dozens of formats and first
+  // writes the bytes to a file in /tmp).
+  const auto header = readImageHeader(bytes);
+  if (!header || !header->supported) {
+    throw core::Error(std::string(name) + ": cannot decode the image (" +
+                      std::to_string(bytes.size()) + " bytes): " +
+                      (header ? header->format + " is not a format Taxon reads"
+                              : std::string("not a JPEG, PNG, BMP, TIFF or WebP file")));
+  }
+  if (header->width <= 0 || header->height <= 0) {
+    throw core::Error(std::string(name) + ": cannot decode the image (" +
+                      std::to_string(bytes.size()) + " bytes): its " + header->format +
+                      " header is damaged (no readable size)");
+  }
+  if (std::int64_t{header->width} * header->height > options.maxPixels) {
+    throw core::Error(std::string(name) + ": the image claims " + std::to_string(header->width) +
+                      " x " + std::to_string(header->height) + " pixels, more than the " +
+                      std::to_string(options.maxPixels) + " allowed");
   }
   int flags = cv::IMREAD_COLOR;
   if (options.reduction > 1 && readJpegHeader(bytes)) {

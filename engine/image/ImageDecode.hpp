@@ -8,6 +8,7 @@
 // factor without decoding. All functions are thread-safe (no shared state).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -33,10 +34,14 @@ struct DecodeOptions {
   int reduction = 1;
   // true: OpenCV's native B, G, R channel order; false: R, G, B.
   bool bgr = false;
+  // Images whose header claims more pixels are refused before anything is allocated, so that a
+  // hostile record cannot make a decoder thread allocate gigabytes (ImageCheckLimits' default).
+  std::int64_t maxPixels = 178'956'970;
 };
 
 // Decodes `bytes` into a new CV_8UC3 image. Throws core::Error "NAME: ..." when the bytes are not
-// an image OpenCV can decode; `name` is the file name or record key shown to people.
+// an image OpenCV can decode or claim more than options.maxPixels; `name` is the file name or
+// record key shown to people.
 cv::Mat decodeImage(std::string_view bytes, std::string_view name, DecodeOptions options = {});
 
 // The largest reduction in {1, 2, 4, 8} that still leaves a `cropWidth` x `cropHeight` region of

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/stubs/logging.h>
 
 #include "core/Error.hpp"
 #include "example.pb.h"
@@ -69,6 +70,9 @@ std::string encodeExample(const ImageExample& example) {
 
 ImageExample decodeExample(std::string_view bytes) {
   tensorflow::Example proto;
+  // A damaged record (a feature name that is not UTF-8) would otherwise print protobuf's own
+  // error line for every such record; the caller reports it once, naming the record.
+  const google::protobuf::LogSilencer quiet;
   if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     throw core::Error("record is not a tf.train.Example");
   }

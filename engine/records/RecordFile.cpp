@@ -176,7 +176,7 @@ bool RecordReader::resync(std::int64_t from) {
       break;
     }
     const std::uint64_t length = getLe64(header);
-    if (unmaskCrc(getLe32(header + 8)) == crc32c(header, 8) &&
+    if (checksumMatches(getLe32(header + 8), maskCrc(crc32c(header, 8))) &&
         at + static_cast<std::int64_t>(kHeaderBytes + length + 4) <= size_) {
       seek(at);
       return true;
@@ -201,7 +201,8 @@ bool RecordReader::next(std::string& payload) {
       return false;
     }
     const std::uint64_t length = getLe64(header);
-    if (unmaskCrc(getLe32(header + 8)) != crc32c(header, 8) || length > kMaxRecordBytes) {
+    if (!checksumMatches(getLe32(header + 8), maskCrc(crc32c(header, 8))) ||
+        length > kMaxRecordBytes) {
       // At the very start the file is most likely something else (a JSON file, an image).
       damage(start, start == 0 ? "not a TFRecord file: its first bytes are not a record header "
                                  "(length checksum mismatch)"
@@ -225,7 +226,7 @@ bool RecordReader::next(std::string& payload) {
       return false;
     }
     offset_ = start + static_cast<std::int64_t>(kHeaderBytes + length + 4);
-    if (unmaskCrc(getLe32(footer)) != crc32c(payload)) {
+    if (!checksumMatches(getLe32(footer), maskCrc(crc32c(payload)))) {
       damage(start, "record payload checksum mismatch");
       continue;  // the length was sound, so the next record starts right after this one
     }

@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <string>
+#include <vector>
 
 #include "TestFiles.hpp"
 #include "TestPaths.hpp"
 #include "core/Error.hpp"
+#include "image/ImageCheck.hpp"
 
 namespace taxon::image {
 namespace {
@@ -183,6 +187,48 @@ TEST(ImageDecode, UndecodableBytesNameTheImage) {
     } catch (const core::Error& e) {
       EXPECT_NE(std::string(e.what()).find("cats/broken.jpg"), std::string::npos) << e.what();
     }
+  }
+}
+
+// Found by taxon_fuzz_image: a PNM header whose size one decoder reads as 555 x 0 and OpenCV as
+// 555 x 555555 (a 925 MB allocation). A size that decoders can read differently is no size.
+TEST(ImageDecode, AHeaderWhoseSizeReadsTwoWaysIsRefused) {
+  const std::string bytes =
+      test::readFile(test::sourceDir() / "tests/fuzz/corpus/image/pnm-size-read-two-ways");
+  EXPECT_THROW(decodeImage(bytes, "hostile.ppm"), core::Error);
+  EXPECT_FALSE(checkImageBytes(bytes).ok);
+}
+
+TEST(ImageDecode, AHeaderClaimingTooManyPixelsIsRefusedBeforeDecoding) {
+  std::vector<unsigned char> png;
+  cv::imencode(".png", redBlue(8, 8), png);
+  std::string bytes(png.begin(), png.end());
+  // IHDR's width and height (big-endian) at bytes 16..23: 100000 x 100000.
+  const unsigned char huge[8] = {0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0};
+  bytes.replace(16, 8, reinterpret_cast<const char*>(huge), 8);
+  try {
+    decodeImage(bytes, "huge.png");
+    ADD_FAILURE() << "decoded";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("100000 x 100000 pixels"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(decodeImage(std::string(png.begin(), png.end()), "small.png", {.maxPixels = 64}).cols,
+            8);
+  EXPECT_THROW(decodeImage(std::string(png.begin(), png.end()), "small.png", {.maxPixels = 63}),
+               core::Error);
+}
+
+// Only the formats Taxon reads reach OpenCV (whose other decoders, GDAL's among them, would read
+// dozens more, writing each image to a temporary file first).
+TEST(ImageDecode, FormatsTaxonDoesNotReadAreRefusedByName) {
+  const std::string gif =
+      std::string("GIF89a") + std::string("\x02\x00\x02\x00", 4) + std::string(20, '\0');
+  try {
+    decodeImage(gif, "anim.gif");
+    ADD_FAILURE() << "decoded";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("GIF is not a format Taxon reads"), std::string::npos)
+        << e.what();
   }
 }
 
