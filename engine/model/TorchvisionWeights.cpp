@@ -5,12 +5,15 @@
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <memory>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -103,10 +106,22 @@ std::vector<std::int64_t> intList(const ValuePtr& tuple) {
   return out;
 }
 
+// A record of the archive, refused before anything is allocated when the archive claims it holds
+// more than `fileBytes` (torch.save stores records uncompressed, so none is larger than the file:
+// a larger claim is a damaged or hostile file, which must not make us allocate what it says).
+std::tuple<at::DataPtr, std::size_t> readRecord(caffe2::serialize::PyTorchStreamReader& reader,
+                                                const std::string& name, std::size_t fileBytes) {
+  if (reader.getRecordSize(name) > fileBytes) {
+    throw std::runtime_error("record " + name + " claims more bytes than the file holds");
+  }
+  return reader.getRecord(name);
+}
+
 class Unpickler {
  public:
-  Unpickler(const char* data, std::size_t size, caffe2::serialize::PyTorchStreamReader& reader)
-      : data_(data), size_(size), reader_(reader) {}
+  Unpickler(const char* data, std::size_t size, caffe2::serialize::PyTorchStreamReader& reader,
+            std::size_t fileBytes)
+      : data_(data), size_(size), reader_(reader), fileBytes_(fileBytes) {}
 
   ValuePtr run() {
     while (true) {
@@ -420,13 +435,14 @@ class Unpickler {
     if (!storage.defined()) {
       const auto dtype = storageType(id->items[1]->text);
       const auto numel = id->items[4]->integer;
-      const auto [data, size] = reader_.getRecord("data/" + key);
-      storage = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
-      const auto needed = static_cast<std::size_t>(numel) * storage.element_size();
-      if (size < needed) {
+      const auto [data, size] = readRecord(reader_, "data/" + key, fileBytes_);
+      // The storage's claimed length is checked against its record before it is allocated.
+      if (numel < 0 || static_cast<std::uint64_t>(numel) > size / c10::elementSize(dtype)) {
         throw std::runtime_error("storage " + key + " is shorter than its tensor");
       }
-      std::memcpy(storage.data_ptr(), data.get(), needed);
+      storage = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
+      std::memcpy(storage.data_ptr(), data.get(),
+                  static_cast<std::size_t>(numel) * storage.element_size());
     }
     auto v = makeValue(Value::Kind::kTensor);
     v->tensor = storage;
@@ -437,6 +453,7 @@ class Unpickler {
   std::size_t size_;
   std::size_t position_ = 0;
   caffe2::serialize::PyTorchStreamReader& reader_;
+  std::size_t fileBytes_;
   std::vector<ValuePtr> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, ValuePtr> memo_;
@@ -490,9 +507,10 @@ torch::OrderedDict<std::string, torch::Tensor> readTensorDict(const std::filesys
     }
   }
   try {
+    const auto fileBytes = static_cast<std::size_t>(std::filesystem::file_size(path));
     caffe2::serialize::PyTorchStreamReader reader(path.string());
-    const auto [data, size] = reader.getRecord("data.pkl");
-    Unpickler unpickler(static_cast<const char*>(data.get()), size, reader);
+    const auto [data, size] = readRecord(reader, "data.pkl", fileBytes);
+    Unpickler unpickler(static_cast<const char*>(data.get()), size, reader, fileBytes);
     const auto root = unpickler.run();
     if (root->kind != Value::Kind::kDict) {
       throw std::runtime_error("the file holds no dict");

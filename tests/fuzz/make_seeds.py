@@ -244,3 +244,42 @@ torch.save(OrderedDict([("a", base[:4]), ("b", base[4:]), ("h", torch.ones(2, dt
            out)
 put("torchvision_weights", "ordered-views", out.getvalue())
 print("seeds written to", corpus)
+
+
+# --- hostile archives: claims of sizes the file does not hold (regression seeds) ---
+import re  # noqa: E402
+import zipfile  # noqa: E402
+
+
+def rezip(data, change):
+    """torch.save's zip with each record's bytes passed through change(name, bytes)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, change(info.filename, src.read(info)))
+    return out.getvalue()
+
+
+def claim_record_size(data, suffix, size):
+    """Sets the central directory's sizes of the record whose name ends in `suffix`."""
+    data = bytearray(data)
+    for m in re.finditer(rb"PK\x01\x02", bytes(data)):
+        at = m.start()
+        name_len = struct.unpack_from("<H", data, at + 28)[0]
+        name = bytes(data[at + 46: at + 46 + name_len])
+        if name.endswith(suffix):
+            struct.pack_into("<II", data, at + 20, size, size)
+    return bytes(data)
+
+
+out = io.BytesIO()
+torch.save({"w": torch.arange(6, dtype=torch.float32)}, out)
+plain = out.getvalue()
+put("torchvision_weights", "record-claims-2GiB", claim_record_size(plain, b"data/0", 0x7FFFFFF0))
+# the storage's numel (BININT1 6 in data.pkl) raised to 2^31 - 1 (BININT)
+put("torchvision_weights", "storage-claims-2G-elements",
+    rezip(plain, lambda name, b: b.replace(b"K\x06t", b"J\xff\xff\xff\x7ft", 1)
+          if name.endswith("data.pkl") else b))
+hostile = [("average", claim_record_size(archive([w]), b"data/0", 0x7FFFFFF0))] + sections[1:]
+put("checkpoint", "section-record-claims-2GiB", checkpoint(hostile, meta))

@@ -232,6 +232,22 @@ TEST(TorchvisionCompat, ExportedCheckpointLoadsIntoTorchvisionWithTheAveragedWei
   EXPECT_THROW(checkpoint::exportTorchvision(dir.path(), dir / "small.pt"), core::Error);
 }
 
+// Hostile files (tests/fuzz/make_seeds.py writes them): a storage claiming 2^31 - 1 elements in a
+// record of 24 bytes, and a record claiming 2 GiB in a file of 1.5 KB, are refused by name before
+// anything of the claimed size is allocated.
+TEST(TorchvisionCompat, ClaimedSizesAreCheckedBeforeAllocating) {
+  const auto corpus = test::sourceDir() / "tests/fuzz/corpus/torchvision_weights";
+  for (const char* name : {"storage-claims-2G-elements", "record-claims-2GiB"}) {
+    try {
+      readTensorDict(corpus / name);
+      ADD_FAILURE() << name << " read";
+    } catch (const core::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(readTensorDict(corpus / "state-dict").size(), 3U);
+}
+
 TEST(TorchvisionCompat, LoadingNamesTheFileAndEveryBadKey) {
   ScratchDir dir;
   InceptionSettings settings;
