@@ -286,3 +286,17 @@ put("checkpoint", "section-record-claims-2GiB", checkpoint(hostile, meta))
 numel_claim = [("average", rezip(archive([w]), lambda name, b: b.replace(
     b"K\x06t", b"J\xff\xff\xff\x7ft", 1) if name.endswith("data.pkl") else b))] + sections[1:]
 put("checkpoint", "section-storage-claims-2G-elements", checkpoint(numel_claim, meta))
+
+# onnx_summary: a small model written with the onnx package (the tests' and benchmarks' peer)
+import onnx  # noqa: E402
+from onnx import TensorProto, helper  # noqa: E402
+graph = helper.make_graph(
+    [helper.make_node("Relu", ["image"], ["logits"]),
+     helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)], "taxon",
+    [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3])],
+    [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 3]),
+     helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 3])])
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+helper.set_model_props(model, {"taxon.categories": json.dumps(["a", "b > c", "d"]),
+                               "taxon.image_size": "75"})
+put("onnx_summary", "small", model.SerializeToString())
