@@ -23,6 +23,7 @@ say() { printf '[setup] %s\n' "$*"; }
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git clang-format bc
+  clang libclang-rt-14-dev
   python3 python3-venv python3-dev
   libopencv-dev libprotobuf-dev protobuf-compiler libsqlite3-dev sqlite3
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev zlib1g-dev
