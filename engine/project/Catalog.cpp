@@ -271,6 +271,18 @@ std::vector<ImageRecord> Catalog::imagesWithHash(std::string_view hash) {
   return out;
 }
 
+std::vector<bool> Catalog::hasPaths(const std::vector<std::string>& storedPaths) {
+  Statement query(*db_, "SELECT 1 FROM images WHERE path = ?");
+  std::vector<bool> out;
+  out.reserve(storedPaths.size());
+  for (const auto& path : storedPaths) {
+    query.bind(1, path);
+    out.push_back(query.step());
+    query.reset();
+  }
+  return out;
+}
+
 std::vector<CategoryCounts> Catalog::countsByCategory() {
   Statement query(*db_,
                   "SELECT c.id, c.path, "

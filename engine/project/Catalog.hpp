@@ -131,6 +131,8 @@ class Catalog {
   std::int64_t imageCount(std::optional<std::int64_t> categoryId = std::nullopt,
                           std::optional<Split> split = std::nullopt);
   std::vector<ImageRecord> imagesWithHash(std::string_view hash);
+  // For each path (as storedPath gives it), whether the catalog has an image there.
+  std::vector<bool> hasPaths(const std::vector<std::string>& storedPaths);
   std::vector<CategoryCounts> countsByCategory();
   void setSplits(const std::vector<std::pair<std::int64_t, Split>>& splits);
 

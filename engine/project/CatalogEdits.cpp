@@ -269,11 +269,12 @@ bool Catalog::replayEdit(bool forward) {
   // The categories the images go back to may have been deleted since: bring them back.
   db_->exec("UPDATE categories SET deleted_at = NULL WHERE id IN (SELECT " + target +
             " FROM label_history WHERE edit_id = " + editId + ")");
-  db_->exec("UPDATE images SET category_id = (SELECT h." + target +
-            " FROM label_history h WHERE h.edit_id = " + editId +
-            " AND h.image_id = images.id) WHERE id IN (SELECT image_id FROM label_history "
-            "WHERE edit_id = " +
-            editId + ")");
+  // A join, not a correlated subquery: the subquery looked each image up among the edit's rows
+  // (the index is on edit_id only), which made undoing an edit of k images cost k^2 (0.45 s for
+  // 2,500 images in bench/scale, some 12 minutes by extrapolation for a merge of 100,000). The join
+  // walks the edit's rows once.
+  db_->exec("UPDATE images SET category_id = h." + target +
+            " FROM label_history h WHERE h.edit_id = " + editId + " AND h.image_id = images.id");
   // A merge deleted the category it emptied: redo deletes it again, undo revives it.
   if (mergedAway != 0) {
     Statement mark(*db_, forward ? "UPDATE categories SET deleted_at = "

@@ -3,10 +3,12 @@
 // default project) and TFRecord shards made by the seed's build_image_data.py. The readers, one per
 // format, and the orchestrator live in project/import/.
 //
-// Every image is checked (ImageCheck) on worker threads; broken ones are skipped and listed
-// with the reason, duplicates are reported, and the import goes on. Memory stays bounded: files
-// are checked and written to the catalog in chunks. Then the stratified split places the new
-// images (Split.hpp).
+// Every image at a path the project does not have yet is checked (ImageCheck) on worker threads;
+// broken ones are skipped and listed with the reason, duplicates are reported, and the import goes
+// on. A path the project has is not read again (only its category is compared), so importing the
+// same folder again costs a catalog lookup per file; a file changed in place keeps its row.
+// Memory stays bounded: files are checked and written to the catalog in chunks. Then the
+// stratified split places the new images (Split.hpp).
 #pragma once
 
 #include <cstdint>

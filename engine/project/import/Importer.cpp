@@ -58,16 +58,32 @@ SourceFormat detectFormat(const fs::path& source) {
   core::throwFileError(source, "cannot tell its format; pass --format");
 }
 
-// Checks one chunk of candidates on `threads` threads; results keep the candidates' order.
+// Checks the candidates of one chunk [begin, end) that `known` (indexed from begin) does not mark
+// on `threads` threads; results keep the candidates' order, a known one's stays unchecked.
 std::vector<image::CheckedImage> checkChunk(const std::vector<Candidate>& candidates,
-                                            std::size_t begin, std::size_t end, int threads,
+                                            std::size_t begin, std::size_t end,
+                                            const std::vector<bool>& known, int threads,
                                             const image::ImageCheckLimits& limits,
                                             std::atomic<std::int64_t>& done, std::int64_t total,
                                             const core::ProgressFn& progress) {
   std::vector<image::CheckedImage> results(end - begin);
-  std::atomic<std::size_t> next{begin};
+  std::vector<std::size_t> open;
+  for (std::size_t i = begin; i < end; ++i) {
+    if (!known[i - begin]) {
+      open.push_back(i);
+    }
+  }
+  const auto skipped = static_cast<std::int64_t>((end - begin) - open.size());
+  if (skipped > 0) {
+    const auto finished = done += skipped;
+    if (progress) {
+      progress({"check images", finished, total, "images"});
+    }
+  }
+  std::atomic<std::size_t> next{0};
   auto work = [&] {
-    for (std::size_t i = next++; i < end; i = next++) {
+    for (std::size_t k = next++; k < open.size(); k = next++) {
+      const std::size_t i = open[k];
       results[i - begin] = image::checkImageFile(candidates[i].path, limits);
       const auto finished = ++done;
       if (progress) {
@@ -123,8 +139,11 @@ Collected collectSource(ImportRun& run, const fs::path& source, SourceFormat for
 
 // The checked candidates [begin, end) that passed, as catalog rows; the ones that failed become
 // issues, and duplicates (of the catalog or of this chunk) are reported.
+// A path the catalog already has (`known`) is passed on unchecked: the catalog keeps its row and
+// only compares the category.
 std::vector<NewImage> passedImages(ImportRun& run, Collected& collected, std::size_t begin,
-                                   std::size_t end, const std::vector<image::CheckedImage>& checked,
+                                   std::size_t end, const std::vector<bool>& known,
+                                   const std::vector<image::CheckedImage>& checked,
                                    const std::string& sourceText) {
   std::vector<NewImage> fresh;
   std::unordered_map<std::string, std::string> chunkHashes;
@@ -132,6 +151,15 @@ std::vector<NewImage> passedImages(ImportRun& run, Collected& collected, std::si
     const auto& result = checked[i - begin];
     const auto& candidate = collected.candidates[i];
     ++run.report.examined;
+    if (known[i - begin]) {
+      NewImage present;
+      present.path = candidate.path;
+      present.categoryPath = candidate.category;
+      present.split = candidate.split;
+      present.source = sourceText;
+      fresh.push_back(std::move(present));
+      continue;
+    }
     if (!result.ok) {
       collected.issues.push_back({candidate.path.string(), result.reason});
       continue;
@@ -170,9 +198,17 @@ std::size_t addCandidates(ImportRun& run, Collected& collected, const std::strin
   for (std::size_t begin = 0; begin < candidates.size() && !run.stop.stop_requested();
        begin += kChunk) {
     const std::size_t end = std::min(candidates.size(), begin + kChunk);
-    const auto checked = checkChunk(candidates, begin, end, run.threads, run.settings.checkLimits,
-                                    done, total, run.progress);
-    const auto fresh = passedImages(run, collected, begin, end, checked, sourceText);
+    // Paths the catalog has are not read again: a re-import costs a catalog lookup per file,
+    // not a read and hash of every image.
+    std::vector<std::string> stored;
+    stored.reserve(end - begin);
+    for (std::size_t i = begin; i < end; ++i) {
+      stored.push_back(run.catalog.storedPath(candidates[i].path));
+    }
+    const auto known = run.catalog.hasPaths(stored);
+    const auto checked = checkChunk(candidates, begin, end, known, run.threads,
+                                    run.settings.checkLimits, done, total, run.progress);
+    const auto fresh = passedImages(run, collected, begin, end, known, checked, sourceText);
     auto result = run.catalog.insertImages(fresh);
     run.report.added += result.added;
     run.report.alreadyPresent += result.alreadyPresent;

@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 #include <sys/wait.h>
 
+#include <chrono>
+
 #include "TestFiles.hpp"
 #include "core/Error.hpp"
 
@@ -134,6 +136,45 @@ TEST(Catalog, RelabelUndoRedoAndHistory) {
   catalog.relabel({one}, women);
   EXPECT_FALSE(catalog.canRedo());
   EXPECT_FALSE(catalog.redo());
+}
+
+// Undo and redo of one edit of 20,000 images from 40 categories (and none) put every image back
+// in its own category, in time linear in the edit: the replay once looked each image up among
+// all of the edit's rows: 20,000^2 row visits (2,500 images took 0.45 s in bench/scale).
+TEST(Catalog, UndoingALargeEditRestoresEveryImagesOwnCategory) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  constexpr int kImages = 20000;
+  std::vector<NewImage> images;
+  for (int i = 0; i < kImages; ++i) {
+    images.push_back(
+        image("/" + std::to_string(i) + ".jpg", i % 41 == 40 ? "" : "C" + std::to_string(i % 41)));
+  }
+  catalog.insertImages(images);
+  const auto target = catalog.ensureCategory("Target");
+  std::vector<std::int64_t> ids;
+  std::vector<std::int64_t> before;
+  for (const auto& record : catalog.images()) {
+    ids.push_back(record.id);
+    before.push_back(record.categoryId);
+  }
+  ASSERT_EQ(ids.size(), static_cast<std::size_t>(kImages));
+  ASSERT_NE(catalog.relabel(ids, target), 0);
+  EXPECT_EQ(catalog.imageCount(target), kImages);
+
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(catalog.undo());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 10.0) << "undo of " << kImages << " images is no longer linear";
+  EXPECT_EQ(catalog.imageCount(target), 0);
+  std::size_t k = 0;
+  for (const auto& record : catalog.images()) {
+    ASSERT_EQ(record.categoryId, before[k]) << record.path;
+    ++k;
+  }
+  ASSERT_TRUE(catalog.redo());
+  EXPECT_EQ(catalog.imageCount(target), kImages);
 }
 
 TEST(Catalog, UndoingAMergeBringsTheCategoryBack) {

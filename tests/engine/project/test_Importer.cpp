@@ -104,6 +104,38 @@ TEST(Importer, SkipsAndExplainsBrokenFilesAndGoesOn) {
   EXPECT_EQ(catalog.importIssues().size(), report.skipped.size());
 }
 
+TEST(Importer, ImportingAgainReadsOnlyTheNewFiles) {
+  TempDir dir;
+  const auto data = dir / "photos";
+  for (int i = 0; i < 3; ++i) {
+    test::writeFile(data / "Women" / "Shoes" / ("w" + std::to_string(i) + ".jpg"),
+                    test::makeJpeg(40, 30, 10 + i));
+  }
+  Catalog catalog(dir / "project", true);
+  const auto first = importImages(catalog, settingsFor(data));
+  ASSERT_EQ(first.added, 3);
+  const auto before = catalog.imageByPath(data / "Women" / "Shoes" / "w0.jpg");
+  ASSERT_TRUE(before.has_value());
+  // A known file emptied since: not read again (it would be skipped as empty), its row kept.
+  test::writeFile(data / "Women" / "Shoes" / "w0.jpg", "");
+  test::writeFile(data / "Women" / "Shoes" / "new.jpg", test::makeJpeg(30, 30, 40));
+  test::writeFile(data / "Women" / "Shoes" / "w1 copy.jpg",
+                  test::readFile(data / "Women" / "Shoes" / "w1.jpg"));
+  const auto again = importImages(catalog, settingsFor(data));
+  EXPECT_EQ(again.examined, 5);
+  EXPECT_EQ(again.added, 2);
+  EXPECT_EQ(again.alreadyPresent, 3);
+  EXPECT_TRUE(again.skipped.empty()) << again.skipped[0].path << ": " << again.skipped[0].reason;
+  // The new copy is still found to duplicate the known image.
+  ASSERT_EQ(again.duplicates.size(), 1u);
+  EXPECT_NE(again.duplicates[0].path.find("w1 copy.jpg"), std::string::npos);
+  const auto after = catalog.imageByPath(data / "Women" / "Shoes" / "w0.jpg");
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->hash, before->hash);
+  EXPECT_EQ(after->bytes, before->bytes);
+  EXPECT_EQ(catalog.imageCount(), 5);
+}
+
 // Drops the capabilities that let root read any file, so permission errors happen as they do
 // for ordinary users.
 void dropFileCapabilities() {
