@@ -5,8 +5,15 @@
 // [-1, 1] runs there) and "ours-float ..." (the same plus toTensors() on the CPU, i.e. float
 // N x 3 x H x W in [-1, 1], the same output as torchvision's pipeline), each with images/sec
 // measured from the first batch to the end of the epoch (thread and buffer start-up excluded).
+//   taxon_bench_loader SHARD_DIR THREADS BATCH SIZE --rank R --world_size W [--stride] [--epoch E]
+// One data-parallel rank's epoch E (uint8 batches): one line "rank ..." with the partition (whole
+// shards, or records strided), the shards it read, images, bytes of shard files read and
+// images/sec from the first batch to the end. --stride: every rank reads every shard (the loader
+// before whole shards per rank). The shards' record counts come from SHARD_DIR's manifest (or are
+// counted, as training does).
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "data/Loader.hpp"
@@ -42,11 +49,42 @@ double run(const data::LoaderSettings& settings, bool tensors, std::int64_t& ima
   return static_cast<double>(images) / seconds;
 }
 
+// One rank's epoch: what it read and how fast it delivered.
+int runRank(data::LoaderSettings settings, const char* directory) {
+  const auto set = records::openRecordSet(directory);
+  const auto& split = set.split("train");
+  settings.shards = split.shards;
+  settings.shardRecords = split.shardRecords;
+  settings.dropRemainder = true;
+  const auto partition = data::partitionEpoch(settings, settings.epoch);
+  data::Loader loader(settings);
+  std::int64_t images = 0;
+  auto batch = loader.next();
+  const auto start = Clock::now();
+  while ((batch = loader.next())) {
+    images += batch->size;
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const auto stats = loader.stats();
+  std::printf(
+      "rank=%d world_size=%d partition=%s shards_read=%zu of %zu images=%lld bytes_read=%lld "
+      "records_read=%lld images_per_sec=%.1f\n",
+      settings.rank, settings.worldSize, partition.wholeShards ? "whole-shards" : "stride",
+      partition.shards[static_cast<std::size_t>(settings.rank)].size(), settings.shards.size(),
+      static_cast<long long>(stats.imagesDecoded), static_cast<long long>(stats.bytesRead),
+      static_cast<long long>(stats.recordsRead),
+      seconds > 0.0 ? static_cast<double>(images) / seconds : 0.0);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s SHARD_DIR [THREADS=2] [BATCH=32] [SIZE=299]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s SHARD_DIR [THREADS=2] [BATCH=32] [SIZE=299] [--rank R --world_size W "
+                 "[--stride] [--epoch E]]\n",
+                 argv[0]);
     return 2;
   }
   try {
@@ -59,6 +97,27 @@ int main(int argc, char** argv) {
     settings.preprocess.height = size;
     settings.readerThreads = 1;
     settings.shuffleBuffer = 1024;
+    bool perRank = false;
+    for (int i = 5; i < argc; ++i) {
+      const bool hasValue = i + 1 < argc;
+      if (std::strcmp(argv[i], "--rank") == 0 && hasValue) {
+        settings.rank = std::stoi(argv[++i]);
+        perRank = true;
+      } else if (std::strcmp(argv[i], "--world_size") == 0 && hasValue) {
+        settings.worldSize = std::stoi(argv[++i]);
+        perRank = true;
+      } else if (std::strcmp(argv[i], "--epoch") == 0 && hasValue) {
+        settings.epoch = std::stoll(argv[++i]);
+      } else if (std::strcmp(argv[i], "--stride") == 0) {
+        settings.partition = data::LoaderPartition::kStrideRecords;
+      } else {
+        std::fprintf(stderr, "unknown argument: %s\n", argv[i]);
+        return 2;
+      }
+    }
+    if (perRank) {
+      return runRank(settings, argv[1]);
+    }
     for (const bool tensors : {false, true}) {
       std::int64_t images = 0;
       const double rate = run(settings, tensors, images);

@@ -25,19 +25,10 @@ Loader::Pipeline::Pipeline(const LoaderSettings& settings, const InceptionPrepro
       epoch_(epoch),
       start_(start),
       train_(settings.mode == LoaderMode::kTrain) {
-  const int shardCount = static_cast<int>(settings_.shards.size());
-  shardOrder_.resize(static_cast<std::size_t>(shardCount));
-  std::iota(shardOrder_.begin(), shardOrder_.end(), 0);
-  if (train_) {
-    // The same order on every rank: the partition below relies on it.
-    core::SeededRandom random(core::SeededRandom::mix(
-        {settings_.seed, static_cast<std::uint64_t>(epoch_), kShardOrderTag}));
-    for (int i = shardCount - 1; i > 0; --i) {
-      std::swap(shardOrder_[static_cast<std::size_t>(i)],
-                shardOrder_[random.below(static_cast<std::uint64_t>(i) + 1)]);
-    }
-  }
-  const int slotCount = std::min(settings_.interleave, shardCount);
+  partition_ = partitionEpoch(settings_, epoch_);
+  shardOrder_ = partition_.shards[static_cast<std::size_t>(settings_.rank)];
+  const int shardCount = static_cast<int>(shardOrder_.size());
+  const int slotCount = std::max(1, std::min(settings_.interleave, shardCount));
   slots_.resize(static_cast<std::size_t>(slotCount));
   for (int i = 0; i < shardCount; ++i) {
     slots_[static_cast<std::size_t>(i % slotCount)].shards.push_back(
@@ -111,6 +102,7 @@ void Loader::Pipeline::assemble() {
   const auto& p = preprocess_.settings();
   const std::size_t imageBytes = static_cast<std::size_t>(p.height) * p.width * 3;
   const int batchSize = settings_.batchSize;
+  const std::int64_t limit = partition_.batches;  // -1: no limit
   std::int64_t index = start_.batches;
   std::int64_t streamEnd = 0;  // assembled_ as this thread last saw it
   const auto newBatch = [&] {
@@ -125,7 +117,7 @@ void Loader::Pipeline::assemble() {
     return batch;
   };
   Batch batch = newBatch();
-  while (true) {
+  while (limit < 0 || batch.index < limit) {
     Result result;
     {
       std::unique_lock lock(mutex_);
@@ -172,7 +164,7 @@ void Loader::Pipeline::assemble() {
     const std::lock_guard lock(mutex_);
     rate_.add(imagesDecoded_, core::RateMeter::Clock::now());
   }
-  if (batch.size > 0 && !settings_.dropRemainder) {
+  if (batch.size > 0 && !settings_.dropRemainder && (limit < 0 || batch.index < limit)) {
     batch.streamEnd = streamEnd;
     batch.images.resize(imageBytes * static_cast<std::size_t>(batch.size));
     publish(std::move(batch));
@@ -232,6 +224,7 @@ LoaderStats Loader::Pipeline::stats() const {
   LoaderStats stats;
   stats.epoch = epoch_;
   stats.recordsRead = recordsRead_;
+  stats.bytesRead = bytesRead_;
   stats.imagesDecoded = imagesDecoded_;
   stats.imagesSkipped = imagesSkipped_;
   stats.batches = batches_;
@@ -241,6 +234,95 @@ LoaderStats Loader::Pipeline::stats() const {
   stats.maxQueueDepth = maxQueueDepth_;
   stats.skipped = skipped_;
   return stats;
+}
+
+// --- partition ------------------------------------------------------------------------------
+
+EpochPartition partitionEpoch(const LoaderSettings& settings, std::int64_t epoch) {
+  const int shardCount = static_cast<int>(settings.shards.size());
+  const int world = settings.worldSize;
+  const bool train = settings.mode == LoaderMode::kTrain;
+  std::vector<int> order(static_cast<std::size_t>(shardCount));
+  std::iota(order.begin(), order.end(), 0);
+  if (train) {
+    core::SeededRandom random(core::SeededRandom::mix(
+        {settings.seed, static_cast<std::uint64_t>(epoch), kShardOrderTag}));
+    for (int i = shardCount - 1; i > 0; --i) {
+      std::swap(order[static_cast<std::size_t>(i)],
+                order[random.below(static_cast<std::uint64_t>(i) + 1)]);
+    }
+  }
+  const auto& counts = settings.shardRecords;
+  const bool known = !counts.empty() && counts.size() == settings.shards.size();
+  const std::int64_t total =
+      known ? std::accumulate(counts.begin(), counts.end(), std::int64_t{0}) : -1;
+  const auto worldSize = static_cast<std::size_t>(world);
+  EpochPartition out;
+  out.shards.resize(worldSize);
+  out.shared.assign(static_cast<std::size_t>(shardCount), -1);
+  if (train && settings.partition == LoaderPartition::kAuto && world > 1 && shardCount >= world &&
+      known) {
+    // Deal the whole shards to the rank with the fewest records, then the fewest shards (so that
+    // empty shards are spread too and every rank gets one).
+    std::vector<int> owner(static_cast<std::size_t>(shardCount), -1);
+    std::vector<std::int64_t> records(worldSize, 0);
+    std::vector<int> dealt(worldSize, 0);
+    const int wholeCount = shardCount - shardCount % world;
+    for (int i = 0; i < wholeCount; ++i) {
+      const int shard = order[static_cast<std::size_t>(i)];
+      std::size_t to = 0;
+      for (std::size_t r = 1; r < worldSize; ++r) {
+        if (records[r] < records[to] || (records[r] == records[to] && dealt[r] < dealt[to])) {
+          to = r;
+        }
+      }
+      owner[static_cast<std::size_t>(shard)] = static_cast<int>(to);
+      records[to] += counts[static_cast<std::size_t>(shard)];
+      ++dealt[to];
+    }
+    for (int i = wholeCount; i < shardCount; ++i) {
+      const int shard = order[static_cast<std::size_t>(i)];
+      const int place = i - wholeCount;
+      out.shared[static_cast<std::size_t>(shard)] = place;
+      // Record j goes to rank (j + place) % world.
+      const std::int64_t n = counts[static_cast<std::size_t>(shard)];
+      for (int r = 0; r < world; ++r) {
+        const int first = ((r - place) % world + world) % world;  // its first record's j
+        records[static_cast<std::size_t>(r)] += n > first ? (n - first + world - 1) / world : 0;
+      }
+    }
+    const std::int64_t fewest = *std::min_element(records.begin(), records.end());
+    const std::int64_t batch = settings.batchSize;
+    const std::int64_t batches =
+        settings.dropRemainder ? fewest / batch : (fewest + batch - 1) / batch;
+    const std::int64_t dropped =
+        std::accumulate(records.begin(), records.end(), std::int64_t{0}) - fewest * world;
+    if (batches > 0 &&
+        static_cast<double>(dropped) <= kMaxWholeShardDrop * static_cast<double>(total)) {
+      for (const int shard : order) {
+        const int r = owner[static_cast<std::size_t>(shard)];
+        for (int k = 0; k < world; ++k) {
+          if (r == k || r < 0) {
+            out.shards[static_cast<std::size_t>(k)].push_back(shard);
+          }
+        }
+      }
+      out.wholeShards = true;
+      out.records = std::move(records);
+      out.batches = batches;
+      return out;
+    }
+    out.shared.assign(static_cast<std::size_t>(shardCount), -1);
+  }
+  for (auto& shards : out.shards) {
+    shards = order;
+  }
+  if (known) {
+    for (int r = 0; r < world; ++r) {
+      out.records.push_back(total / world + (r < total % world ? 1 : 0));
+    }
+  }
+  return out;
 }
 
 // --- Loader ---------------------------------------------------------------------------------
@@ -256,6 +338,14 @@ std::vector<std::string> LoaderSettings::validate() const {
   if (worldSize < 1 || rank < 0 || rank >= worldSize) {
     problems.push_back("rank must be in [0, worldSize) and worldSize at least 1 (got rank " +
                        std::to_string(rank) + " of " + std::to_string(worldSize) + ")");
+  }
+  if (!shardRecords.empty() && shardRecords.size() != shards.size()) {
+    problems.push_back("shardRecords must give every shard's record count or none (got " +
+                       std::to_string(shardRecords.size()) + " for " +
+                       std::to_string(shards.size()) + " shards)");
+  }
+  if (std::any_of(shardRecords.begin(), shardRecords.end(), [](auto n) { return n < 0; })) {
+    problems.push_back("shardRecords must not be negative");
   }
   if (interleave < 1) {
     problems.push_back("interleave must be at least 1 (got " + std::to_string(interleave) + ")");

@@ -1,19 +1,24 @@
 // The parallel input pipeline: TFRecord shards of tf.train.Examples in, batches of preprocessed
 // 8-bit images out (no torch here; BatchTensors.hpp turns a Batch into tensors).
-//   reader threads  -> `interleave` shards open at once, each read ahead `readAhead` records;
-//                      training takes one record from each open shard in turn, evaluation reads
-//                      the shards one after another in the order given
-//   partition       -> record k of that stream belongs to rank k % worldSize
+//   partition       -> which shards this rank reads and which of their records it keeps
+//                      (partitionEpoch, below): in training with at least as many shards as
+//                      ranks and every shard's record count known, each rank reads only its own
+//                      shards; otherwise every rank reads every shard and keeps record k of the
+//                      stream when k % worldSize == rank
+//   reader threads  -> `interleave` of this rank's shards open at once, each read ahead
+//                      `readAhead` records; training takes one record from each open shard in
+//                      turn, evaluation reads the shards one after another in the order given
 //   shuffle buffer  -> training only: `shuffleBuffer` records, a random one leaves as each new one
 //                      enters (TensorFlow's shuffle); shard order and buffer reseeded every epoch
 //   worker threads  -> tf.train.Example parse, OpenCV decode, InceptionPreprocess
 //   assembler       -> puts results back in stream order, skips images that fail, fills batches
 //   queue           -> at most `queueBatches` finished batches wait for next()
 // Every stage is bounded, so memory does not grow with the data set.
-// Determinism: the batches (order, pixels, labels) depend only on the shards, the seed, the epoch,
-// rank/worldSize, interleave, shuffleBuffer, batchSize and the preprocessing settings; not on the
-// number of threads or on timing. Each image's random crop, flip and colour come from a seed mixed
-// from (seed, epoch, rank, its position in the epoch), whichever thread decodes it.
+// Determinism: the batches (order, pixels, labels) depend only on the shards (and shardRecords),
+// the seed, the epoch, rank/worldSize, the partition, interleave, shuffleBuffer, batchSize and the
+// preprocessing settings; not on the number of threads or on timing. Each image's random crop, flip
+// and colour come from a seed mixed from (seed, epoch, rank, its position in the epoch), whichever
+// thread decodes it.
 // Threads: next(), startEpoch() and the destructor are for one consumer thread; stats() may be
 // called from any thread.
 #pragma once
@@ -38,6 +43,12 @@ enum class LoaderMode {
   kEval,   // shards in the order given, records in file order, evaluation preprocessing
 };
 
+enum class LoaderPartition {
+  kAuto,           // whole shards per rank where partitionEpoch allows it, else record striding
+  kStrideRecords,  // every rank reads every shard and keeps every worldSize-th record (as before
+                   // whole shards; for comparisons)
+};
+
 // Where an epoch starts: the first `records` records of this rank's stream go through the readers
 // and the shuffle buffer as usual (so what follows is exactly what an uninterrupted epoch
 // delivers) but are neither decoded nor delivered, and batches are numbered from `batches`.
@@ -56,11 +67,14 @@ struct LoaderSettings {
   std::uint64_t seed = 0;
   std::int64_t epoch = 0;   // the epoch the loader starts with (startEpoch() moves on)
   LoaderPosition position;  // where in `epoch` it starts
-  // Data-parallel replicas: this loader delivers records k of the epoch's stream with
-  // k % worldSize == rank, so the ranks' parts are disjoint, cover the epoch and differ in size
-  // by at most one record. Every rank reads every shard (decoding, the expensive part, is split).
+  // Records in each shard (parallel to `shards`), as the manifest or RecordSet knows them without
+  // reading; empty: unknown. Training on several ranks reads whole shards per rank only when they
+  // are given (the ranks must agree on the epoch's length without reading).
+  std::vector<std::int64_t> shardRecords;
+  // Data-parallel replicas: the ranks' parts of an epoch are disjoint; see partitionEpoch.
   int rank = 0;
   int worldSize = 1;
+  LoaderPartition partition = LoaderPartition::kAuto;
   // Training: shards read round-robin, one record at a time. Part of the data order.
   int interleave = 16;
   // Training: records in the shuffle buffer. Memory: about this many times the average record
@@ -76,6 +90,36 @@ struct LoaderSettings {
   // Every problem at once, one sentence each; empty when the settings are usable.
   std::vector<std::string> validate() const;
 };
+
+// How an epoch's records are split between the ranks; a function of the settings (shards,
+// shardRecords, mode, worldSize, partition, batchSize, dropRemainder, seed) and the epoch alone, so
+// every rank computes the same one without communication.
+// Whole shards (training, kAuto, worldSize > 1, at least as many shards as ranks, shardRecords
+// given): the epoch's seeded shard order is dealt out; the first shards.size() - shards.size() %
+// worldSize of it go whole, each to the rank with the fewest records so far (lowest rank on a
+// tie); the last shards.size() % worldSize are shared: every rank reads them and keeps record j of
+// the i-th shared shard when (j + i) % worldSize == rank. Every rank then delivers the same number
+// of batches, `batches` (the smallest rank's full batches; with dropRemainder off its last one may
+// be short): the records of a larger rank past that are read but not delivered. That tail is at
+// most kMaxWholeShardDrop of the epoch (plus each rank's last short batch): an epoch whose deal
+// would drop more is strided instead.
+// Record striding (evaluation, one rank, fewer shards than ranks, shardRecords unknown,
+// kStrideRecords, or an uneven deal): every rank reads every shard in the epoch's order and keeps
+// record k of the interleaved stream when k % worldSize == rank; the ranks' parts differ by at
+// most one record and nothing is dropped beyond the remainder batches.
+struct EpochPartition {
+  bool wholeShards = false;
+  // Per rank: the shards (indices into settings.shards) it reads, in reading order.
+  std::vector<std::vector<int>> shards;
+  // Whole shards: per shard, its place among the shared shards, or -1 when it is read whole.
+  std::vector<int> shared;
+  // Per rank: the records it keeps before any is skipped; empty when shardRecords is not given.
+  std::vector<std::int64_t> records;
+  // Batches every rank delivers this epoch; -1: as many as its records make (record striding).
+  std::int64_t batches = -1;
+};
+inline constexpr double kMaxWholeShardDrop = 0.1;
+EpochPartition partitionEpoch(const LoaderSettings& settings, std::int64_t epoch);
 
 // What the statistics passes read (batch-norm recalibration, int8 calibration): `images` of the
 // shards, shuffled so that shards written in category order still give every category its share,
@@ -94,7 +138,8 @@ struct SkippedImage {
 // A snapshot of the current epoch.
 struct LoaderStats {
   std::int64_t epoch = 0;
-  std::int64_t recordsRead = 0;    // records read from the shards (every rank's)
+  std::int64_t recordsRead = 0;    // records read from the shards (other ranks' too)
+  std::int64_t bytesRead = 0;      // bytes of shard files read by this loader
   std::int64_t imagesDecoded = 0;  // images of this rank decoded into batches
   std::int64_t imagesSkipped = 0;  // this rank's images that failed, and damaged records
   std::int64_t batches = 0;        // batches finished

@@ -38,6 +38,7 @@ inline constexpr std::uint64_t kImageTag = 0x494d47ULL;           // "IMG"
 struct Record {
   std::string bytes;
   int shard = -1;
+  std::int64_t index = 0;  // its place among the readable records of its shard
   std::int64_t offset = 0;
   bool endOfShard = false;  // marks the end of a shard in a slot's queue
 };
@@ -69,8 +70,8 @@ class Loader::Pipeline {
   LoaderStats stats() const;
 
  private:
-  // Shards are spread over `interleave` slots: slot s reads shards s, s + K, s + 2K, ... of the
-  // epoch's shard order, one at a time, into its queue.
+  // This rank's shards are spread over `interleave` slots: slot s reads shards s, s + K, s + 2K,
+  // ... of its shard order, one at a time, into its queue.
   struct Slot {
     std::vector<int> shards;
     std::deque<pipeline::Record> queue;
@@ -114,7 +115,8 @@ class Loader::Pipeline {
   bool stopping_ = false;
   std::exception_ptr error_;
 
-  std::vector<int> shardOrder_;
+  EpochPartition partition_;
+  std::vector<int> shardOrder_;  // the shards this rank reads, in order
   std::vector<Slot> slots_;
   std::int64_t streamIndex_ = 0;  // records of every rank taken from the slots so far
   std::deque<std::pair<std::int64_t, pipeline::Record>> work_;
@@ -127,6 +129,7 @@ class Loader::Pipeline {
 
   // Statistics, under mutex_.
   std::int64_t recordsRead_ = 0;
+  std::int64_t bytesRead_ = 0;
   std::int64_t imagesDecoded_ = 0;
   std::int64_t imagesSkipped_ = 0;
   std::int64_t batches_ = 0;

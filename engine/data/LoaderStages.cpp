@@ -30,6 +30,7 @@ void Loader::Pipeline::readShards(int thread) {
   struct Open {
     std::unique_ptr<records::RecordReader> reader;
     std::size_t nextShard = 0;
+    std::int64_t index = 0;  // records read from the open shard
   };
   std::vector<Open> open(mine.size());
   const auto readAhead = static_cast<std::size_t>(settings_.readAhead);
@@ -76,13 +77,18 @@ void Loader::Pipeline::readShards(int thread) {
     Record record;
     record.shard = shard;
     record.offset = o.reader->offset();
-    if (!o.reader->next(record.bytes)) {
+    record.index = o.index++;
+    const bool got = o.reader->next(record.bytes);
+    const std::int64_t bytes = o.reader->offset() - record.offset;
+    if (!got) {
       record.endOfShard = true;
       o.reader.reset();
+      o.index = 0;
       ++o.nextShard;
     }
     {
       const std::lock_guard lock(mutex_);
+      bytesRead_ += bytes;
       slot.queue.push_back(std::move(record));
       if (o.nextShard == slot.shards.size()) {
         slot.finished = true;
@@ -145,7 +151,7 @@ void Loader::Pipeline::interleaveAndShuffle() {
     }
   } else {
     // Shard i of the given order is the (i / K)-th shard of slot i % K.
-    const int shardCount = static_cast<int>(settings_.shards.size());
+    const int shardCount = static_cast<int>(shardOrder_.size());
     for (int i = 0; i < shardCount; ++i) {
       while (pull(i % slotCount, record) && !record.endOfShard) {
         take(std::move(record), shuffleRandom, buffer);
@@ -168,7 +174,13 @@ void Loader::Pipeline::take(Record&& record, core::SeededRandom& shuffleRandom,
     k = streamIndex_++;
     ++recordsRead_;
   }
-  if (k % settings_.worldSize != settings_.rank) {
+  const int world = settings_.worldSize;
+  if (partition_.wholeShards) {
+    const int place = partition_.shared[static_cast<std::size_t>(record.shard)];
+    if (place >= 0 && (record.index + place) % world != settings_.rank) {
+      return;  // a shared shard's record of another rank
+    }
+  } else if (k % world != settings_.rank) {
     return;
   }
   if (!train_) {

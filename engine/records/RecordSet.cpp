@@ -102,14 +102,23 @@ RecordSet openRecordSet(const fs::path& directory) {
       for (const auto& [name, split] : manifest.at("splits").items()) {
         RecordSplit& out = set.splits[name];
         out.records = split.at("records").get<std::int64_t>();
+        std::vector<std::pair<fs::path, std::int64_t>> listed;
+        bool counted = true;
         for (const auto& shard : split.at("shards")) {
           const fs::path path = directory / shard.at("file").get<std::string>();
           if (!fs::is_regular_file(path, error)) {
             core::throwFileError(path, "listed in manifest.json but missing");
           }
-          out.shards.push_back(path);
+          counted = counted && shard.contains("records");
+          listed.emplace_back(path, shard.value("records", std::int64_t{-1}));
         }
-        std::sort(out.shards.begin(), out.shards.end());
+        std::sort(listed.begin(), listed.end());
+        for (const auto& [path, records] : listed) {
+          out.shards.push_back(path);
+          if (counted) {
+            out.shardRecords.push_back(records);
+          }
+        }
       }
     } catch (const nlohmann::json::exception& e) {
       core::throwFileError(manifestPath, std::string("is not a valid manifest: ") + e.what());
@@ -123,7 +132,8 @@ RecordSet openRecordSet(const fs::path& directory) {
     RecordSplit split;
     split.shards = listShards(directory, name + "-");
     for (const auto& shard : split.shards) {
-      split.records += countRecords(shard, /*skipCorrupt=*/true);
+      split.shardRecords.push_back(countRecords(shard, /*skipCorrupt=*/true));
+      split.records += split.shardRecords.back();
     }
     if (!split.shards.empty()) {
       set.splits[name] = std::move(split);

@@ -19,6 +19,9 @@ namespace taxon::records {
 struct RecordSplit {
   std::vector<std::filesystem::path> shards;  // sorted by name
   std::int64_t records = 0;
+  // Records in each shard, parallel to `shards` (the manifest's, or counted); empty when a
+  // manifest does not give them.
+  std::vector<std::int64_t> shardRecords;
 };
 
 struct RecordSet {

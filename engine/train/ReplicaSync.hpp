@@ -112,8 +112,11 @@ NamedTensors namedState(torch::nn::Module& module);
 std::string generatorName(int rank);
 
 // This replica's loader position from the saved run's (`saved`, (records, batches) per replica):
-// its own when the replica count is the same, else the same global position split evenly (then
-// `log` says so on rank 0).
+// its own when the replica count is the same (the rest of the epoch is exactly the uninterrupted
+// run's), else the same global position split evenly (then `log` says so on rank 0). On another
+// count the ranks' shares of the epoch change (another deal of whole shards, or another stride),
+// so the records passed over are not exactly the ones consumed: in the rest of that epoch at most
+// as many images as were consumed may come again and as many be left out; later epochs are whole.
 data::LoaderPosition replicaPosition(const std::vector<std::int64_t>& saved, const Replica& replica,
                                      std::int64_t epoch, std::int64_t trainRecords,
                                      const std::function<void(const std::string&)>& log);

@@ -257,6 +257,7 @@ void TrainLoop::announceSkippedEvaluation() {
 data::LoaderSettings TrainLoop::loaderSettings() const {
   data::LoaderSettings loader;
   loader.shards = trainSplit_->shards;
+  loader.shardRecords = trainSplit_->shardRecords;
   loader.mode = data::LoaderMode::kTrain;
   loader.batchSize = static_cast<int>(replicaBatch_);
   loader.dropRemainder = true;
@@ -279,6 +280,35 @@ data::LoaderSettings TrainLoop::loaderSettings() const {
   return loader;
 }
 
+// The batches every replica takes from `epoch`, the same on each without communication: with
+// whole shards per replica the smallest share's (data::partitionEpoch; the larger shares' rest is
+// left out), with records strided floor(records / batch size), which every share holds.
+std::int64_t TrainLoop::batchesIn(std::int64_t epoch) const {
+  const auto partition = data::partitionEpoch(loaderSettings(), epoch);
+  return partition.wholeShards ? partition.batches : static_cast<std::int64_t>(stepsPerEpoch_);
+}
+
+// How the replicas share the first epoch's records (later epochs deal the shards anew).
+void TrainLoop::logPartition() const {
+  const auto partition = data::partitionEpoch(loaderSettings(), epoch_);
+  const std::int64_t records = trainSplit_->records;
+  const std::int64_t shards = static_cast<std::int64_t>(trainSplit_->shards.size());
+  if (!partition.wholeShards) {
+    log("every replica reads all " + std::to_string(shards) +
+        " training shards and keeps one record in " + std::to_string(sync_.replica().world) +
+        (shards < sync_.replica().world      ? " (fewer shards than replicas)"
+         : trainSplit_->shardRecords.empty() ? " (the shards' record counts are not known)"
+                                             : ""));
+    return;
+  }
+  const std::int64_t used = batchesPerEpoch_ * replicaBatch_ * sync_.replica().world;
+  log("each replica reads its own " + std::to_string(partition.shards[0].size()) + " of the " +
+      std::to_string(shards) + " training shards, dealt anew every epoch; epoch " +
+      std::to_string(epoch_) + " trains on " + std::to_string(used) + " of the " +
+      std::to_string(records) + " images (" + std::to_string(batchesPerEpoch_) +
+      " steps, as many on every replica)");
+}
+
 // The loader, the batch stager and the step with its hooks.
 void TrainLoop::startLoader() {
   const Replica& replica = sync_.replica();
@@ -292,6 +322,10 @@ void TrainLoop::startLoader() {
   // a loader that stopped on its own would leave its replica without batches.
   if (step_ < totalSteps_) {
     loader_.emplace(loaderSettings(), sync_.single() ? stop_ : std::stop_token{}, loaderCallbacks);
+  }
+  batchesPerEpoch_ = batchesIn(epoch_);
+  if (sync_.leader() && replica.world > 1) {
+    logPartition();
   }
   firstStep_ = step_;
   lastStepEnd_ = std::chrono::steady_clock::now();
@@ -335,6 +369,7 @@ TrainResult TrainLoop::run() {
       }
       ++epoch_;
       position_ = {};
+      batchesPerEpoch_ = batchesIn(epoch_);
       loader_->startEpoch(epoch_);
       continue;
     }
@@ -357,8 +392,8 @@ TrainResult TrainLoop::run() {
   return result_;
 }
 
-// Every replica takes the same number of batches from each epoch (its share may be a record
-// longer than another's), so that they stay in step. Nothing at the end of the epoch.
+// Every replica takes the same number of batches from each epoch (its share may be longer than
+// another's), so that they stay in step. Nothing at the end of the epoch.
 std::optional<data::Batch> TrainLoop::nextBatch() {
   std::optional<data::Batch> batch;
   if (position_.batches < batchesPerEpoch_) {

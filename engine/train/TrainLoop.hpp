@@ -55,6 +55,8 @@ class TrainLoop {
   void startFiles();
   void joinReplicas();
   data::LoaderSettings loaderSettings() const;
+  std::int64_t batchesIn(std::int64_t epoch) const;
+  void logPartition() const;
   void startLoader();
   std::optional<data::Batch> nextBatch();
   void checkLabels(const data::Batch& batch) const;
@@ -82,7 +84,7 @@ class TrainLoop {
   bool haveValidation_ = false;
   std::int64_t replicaBatch_ = 0;
   double stepsPerEpoch_ = 0.0;
-  std::int64_t batchesPerEpoch_ = 0;
+  std::int64_t batchesPerEpoch_ = 0;  // of the current epoch, on every replica (batchesIn)
   std::int64_t totalSteps_ = 0;
   bool cuda_ = false;
   bool bf16_ = false;

@@ -70,6 +70,8 @@ TEST(RecordSet, BuildRecordsLayoutReadsTheManifest) {
   ASSERT_EQ(train.shards.size(), 2u);
   EXPECT_EQ(train.shards[0], dir.path() / "train-00000-of-00002");
   EXPECT_EQ(train.shards[1], dir.path() / "train-00001-of-00002");
+  // Each shard's count goes with it (the loader deals whole shards to ranks by them).
+  EXPECT_EQ(train.shardRecords, (std::vector<std::int64_t>{2, 1}));
   EXPECT_EQ(set.count("validation"), 2);
   EXPECT_EQ(set.count("test"), 0);
   EXPECT_EQ(set.describeSplits(), "train 3, validation 2");
@@ -86,6 +88,8 @@ TEST(RecordSet, TheManifestsOffsetIsUsed) {
                   R"({"label_offset": 0, "num_classes": 3, "splits": {"train": {"records": 1,
                       "shards": [{"file": "train-00000-of-00001"}]}}})");
   EXPECT_EQ(openRecordSet(dir.path()).labelOffset, 0);
+  // A manifest without the shards' counts gives none.
+  EXPECT_TRUE(openRecordSet(dir.path()).split("train").shardRecords.empty());
 }
 
 TEST(RecordSet, TheSeedsLayoutCountsRecordsWithOffsetOne) {
@@ -101,6 +105,7 @@ TEST(RecordSet, TheSeedsLayoutCountsRecordsWithOffsetOne) {
   EXPECT_EQ(set.labelOffset, 1);
   EXPECT_EQ(set.count("train"), 7);
   EXPECT_EQ(set.split("train").shards.size(), 2u);
+  EXPECT_EQ(set.split("train").shardRecords, (std::vector<std::int64_t>{3, 4}));
   EXPECT_EQ(set.count("validation"), 2);
   EXPECT_EQ(set.split("validation").shards.size(), 1u);
   EXPECT_FALSE(set.splits.count("test"));

@@ -15,7 +15,9 @@
 #include "checkpoint/Checkpoint.hpp"
 #include "checkpoint/TrainedModel.hpp"
 #include "core/Error.hpp"
+#include "data/Loader.hpp"
 #include "dist/Distributed.hpp"
+#include "records/RecordSet.hpp"
 #include "train/Trainer.hpp"
 
 namespace taxon::test {
@@ -668,6 +670,119 @@ TEST_F(DataParallelTraining, ResumesOnAnotherReplicaCount) {
   again.maxSteps = 12;
   EXPECT_EQ(train::train(again, true, {}).step, 12);
   EXPECT_EQ(loggedCrossEntropies(dir_ / "run").size(), 12u);
+}
+
+// DIR/train-0000K-of-0000N with counts[K] images each (numbered across the shards, category i % 4),
+// and DIR/labels.txt: the seed's layout, whose shards RecordSet counts.
+void writeShardsOf(const fs::path& dir, const std::vector<int>& counts) {
+  fs::create_directories(dir);
+  int i = 0;
+  for (std::size_t k = 0; k < counts.size(); ++k) {
+    char name[64];
+    std::snprintf(name, sizeof name, "train-%05zu-of-%05zu", k, counts.size());
+    records::RecordWriter writer(dir / name);
+    for (int r = 0; r < counts[k]; ++r, ++i) {
+      records::ImageExample example;
+      example.encoded = categoryPng(i);
+      example.filename = "img-" + std::to_string(i) + ".png";
+      example.label = i % 4 + 1;
+      example.width = 64;
+      example.height = 64;
+      writer.write(records::encodeExample(example));
+    }
+    writer.close();
+  }
+  writeFourLabels(dir);
+}
+
+// Each replica reads whole shards of its own, here of different sizes, so the replicas' shares of
+// an epoch differ; each takes as many batches as the smallest share holds, so they go through the
+// epochs together. (A replica that ran out first would start the next epoch while the other went
+// on with this one: their epochs and positions would drift apart, and a rank with less than a
+// batch would start epoch after epoch while the other waited in the all-reduce.) Stopped and
+// resumed on the same replica count, the run repeats the uninterrupted one exactly.
+TEST_F(DataParallelTraining, UnevenShardsKeepTheReplicasInStepAndResumeExactly) {
+  const auto records = dir_ / "uneven";
+  writeShardsOf(records, {17, 13, 11, 9, 8, 6});  // 64 images: 8 steps of 8 by the count
+  auto whole = comparableRun(dir_ / "whole", records);
+  whole.replicas = 2;
+  whole.distort = true;
+  whole.shuffleBuffer = 16;
+  // The trainer's loader: 4 images per replica, the counts from the record set.
+  const auto split = records::openRecordSet(records).split("train");
+  data::LoaderSettings loader;
+  loader.shards = split.shards;
+  loader.shardRecords = split.shardRecords;
+  loader.batchSize = 4;
+  loader.dropRemainder = true;
+  loader.worldSize = 2;
+  // A seed whose first two epochs deal the replicas shares of different sizes.
+  std::int64_t batches[2] = {};
+  for (loader.seed = 1; loader.seed < 200; ++loader.seed) {
+    const auto first = data::partitionEpoch(loader, 0);
+    const auto second = data::partitionEpoch(loader, 1);
+    if (first.wholeShards && second.wholeShards && first.records[0] != first.records[1] &&
+        first.batches < 8) {
+      batches[0] = first.batches;
+      batches[1] = second.batches;
+      break;
+    }
+  }
+  ASSERT_GT(batches[0], 0) << "no seed deals uneven shares";
+  whole.seed = loader.seed;
+  whole.maxSteps = batches[0] + batches[1] + 2;  // two steps into epoch 2
+  std::vector<std::string> logs;
+  train::TrainCallbacks callbacks;
+  callbacks.onLog = [&](const std::string& line) { logs.push_back(line); };
+  const auto through = train::train(whole, false, callbacks);
+  ASSERT_EQ(through.step, whole.maxSteps);
+  bool told = false;
+  for (const auto& line : logs) {
+    told = told || line.find("each replica reads its own") != std::string::npos;
+  }
+  EXPECT_TRUE(told);
+  const auto last = checkpoint::readCheckpoint(through.lastCheckpoint);
+  EXPECT_EQ(last.epoch, 2);
+  ASSERT_EQ(last.replicaPositions.size(), 4u);  // (records, batches) per replica
+  EXPECT_EQ(last.replicaPositions[1], 2);
+  EXPECT_EQ(last.replicaPositions[3], 2);
+
+  auto parts = whole;
+  parts.trainDir = dir_ / "parts";
+  parts.maxSteps = batches[0] + 1;  // into epoch 1
+  train::train(parts, false, {});
+  const auto stopped = dir_ / "stopped";
+  fs::copy(parts.trainDir, stopped, fs::copy_options::recursive);
+  parts.maxSteps = whole.maxSteps;
+  const auto resumed = train::train(parts, true, {});
+  ASSERT_EQ(resumed.step, whole.maxSteps);
+  const auto a = loggedCrossEntropies(whole.trainDir);
+  EXPECT_EQ(a.size(), static_cast<std::size_t>(whole.maxSteps));
+  EXPECT_EQ(a, loggedCrossEntropies(parts.trainDir));
+  const auto end = checkpoint::readCheckpoint(resumed.lastCheckpoint);
+  ASSERT_EQ(end.model.size(), last.model.size());
+  for (std::size_t i = 0; i < end.model.size(); ++i) {
+    EXPECT_TRUE(torch::equal(end.model[i].second, last.model[i].second)) << end.model[i].first;
+  }
+  EXPECT_EQ(end.replicaPositions, last.replicaPositions);
+
+  // The stopped run continues on four replicas: another deal, from the same global position.
+  auto four = parts;
+  four.trainDir = dir_ / "four";
+  fs::rename(stopped, four.trainDir);
+  four.replicas = 4;
+  four.maxSteps = whole.maxSteps;
+  logs.clear();
+  const auto continued = train::train(four, true, callbacks);
+  EXPECT_EQ(continued.step, whole.maxSteps);
+  EXPECT_EQ(continued.stepsThisRun, whole.maxSteps - batches[0] - 1);
+  bool continuedOnFour = false;
+  for (const auto& line : logs) {
+    continuedOnFour = continuedOnFour ||
+                      line.find("saved by 2 replica(s) and continues on 4") != std::string::npos;
+  }
+  EXPECT_TRUE(continuedOnFour);
+  EXPECT_EQ(checkpoint::readCheckpoint(continued.lastCheckpoint).replicaPositions.size(), 8u);
 }
 
 // A replica that fails ends the others, and the error names it and its reason, within the
