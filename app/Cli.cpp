@@ -79,7 +79,7 @@ void addExamples(const std::vector<Command>& commands) {
        "  taxon classify --checkpoint_dir runs/a --top_k 3 --csv out.csv new-photos/"},
       {"export", "  taxon export --checkpoint_dir runs/a --output inception.pth"},
       {"info",
-       "  taxon info shop                 a project: categories, splits, images\n"
+       "  taxon info shop                 a project: categories, splits, images; catalog checked\n"
        "  taxon info shop/records         shards: records per split, checksums verified"},
       {"demo", "  taxon demo                      Fashion-MNIST, imported, trained and evaluated"},
   };

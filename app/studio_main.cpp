@@ -5,6 +5,7 @@
 #include <QCommandLineParser>
 #include <QFileInfo>
 #include <QTabWidget>
+#include <csignal>
 
 #include "MainWindow.hpp"
 #include "classify/ClassifyPage.hpp"
@@ -12,6 +13,9 @@
 #include "core/Version.hpp"
 
 int main(int argc, char** argv) {
+  // Past a file size limit a write fails with EFBIG, shown like a full disk, instead of SIGXFSZ
+  // ending the app in the middle of a save.
+  std::signal(SIGXFSZ, SIG_IGN);
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("Taxon Studio"));
   QApplication::setOrganizationName(QStringLiteral("Taxon"));

@@ -12,6 +12,7 @@
 #include "core/torch/Runtime.hpp"
 #include "deploy/OnnxModel.hpp"
 #include "project/Catalog.hpp"
+#include "project/CatalogCheck.hpp"
 #include "project/ProjectLayout.hpp"
 #include "records/ShardCheck.hpp"
 
@@ -55,7 +56,18 @@ int describeProject(const fs::path& dir) {
                   ? (" (" + withThousands(uncategorized) + " without a category)").c_str()
                   : "",
               catalog.importIssues(1000000).size());
-  return 0;
+  // The consistency check: what a crash or a full disk could have broken.
+  const auto problems = project::checkCatalog(catalog);
+  if (problems.empty()) {
+    std::printf("Catalog check: ok.\n");
+    return 0;
+  }
+  std::fprintf(stderr, "Catalog check: %zu problem%s in %s:\n", problems.size(),
+               problems.size() == 1 ? "" : "s", catalog.file().c_str());
+  for (const auto& problem : problems) {
+    std::fprintf(stderr, "  %s\n", problem.c_str());
+  }
+  return 1;
 }
 
 // TFRecord shards: every record's two checksums are verified. Each shard's line is printed as

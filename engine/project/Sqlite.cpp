@@ -6,10 +6,27 @@
 
 namespace taxon::project {
 
+namespace {
+
+// SQLite's message for the last error, with the system's reason when a file operation failed:
+// "disk I/O error" alone does not say that the disk is full.
+std::string errorText(sqlite3* db, const char* message) {
+  std::string text = message != nullptr ? message : "unknown error";
+  const int primary = sqlite3_errcode(db) & 0xff;
+  const int systemErrno = sqlite3_system_errno(db);
+  if ((primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN) &&
+      systemErrno != 0) {
+    text += " (" + core::errnoText(systemErrno) + ")";
+  }
+  return text;
+}
+
+}  // namespace
+
 Database::Database(const std::filesystem::path& file, bool create) : file_(file) {
   const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(file.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
-    const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    const std::string message = db_ ? errorText(db_, sqlite3_errmsg(db_)) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
     core::throwFileError(file, "cannot open the catalog: " + message);
@@ -26,13 +43,13 @@ Database::~Database() {
 }
 
 void Database::fail(const std::string& what) const {
-  core::throwFileError(file_, what + ": " + sqlite3_errmsg(db_));
+  core::throwFileError(file_, what + ": " + errorText(db_, sqlite3_errmsg(db_)));
 }
 
 void Database::exec(std::string_view sql) {
   char* error = nullptr;
   if (sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    const std::string message = error ? error : "unknown error";
+    const std::string message = errorText(db_, error);
     sqlite3_free(error);
     core::throwFileError(
         file_, "catalog query failed (" + std::string(sql.substr(0, 60)) + "): " + message);
@@ -94,7 +111,7 @@ bool Statement::step() {
   if (rc == SQLITE_DONE) {
     return false;
   }
-  const std::string message = sqlite3_errmsg(db_.handle());
+  const std::string message = errorText(db_.handle(), sqlite3_errmsg(db_.handle()));
   sqlite3_reset(stmt_);
   core::throwFileError(db_.file(), "catalog query failed: " + message);
 }

@@ -31,7 +31,10 @@ std::vector<fs::path> findShards(const fs::path& path) {
   std::vector<fs::path> shards;
   if (fs::is_directory(path)) {
     for (const auto& entry : fs::directory_iterator(path)) {
-      if (entry.is_regular_file() && isShardName(entry.path().filename().string())) {
+      const std::string name = entry.path().filename().string();
+      // RecordWriter's temporary files ("NAME.tmp-PID") are shards still being written, or
+      // left half-written by a build that was killed: not shards (as for listShards).
+      if (entry.is_regular_file() && isShardName(name) && name.find(".tmp-") == std::string::npos) {
         shards.push_back(entry.path());
       }
     }

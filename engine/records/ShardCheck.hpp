@@ -41,8 +41,9 @@ struct ShardCheckOptions {
   std::function<void(const ShardCheck&)> onShard;
 };
 
-// The shards in `path`: the files of a folder whose names are shard names (isShardName), sorted;
-// or `path` itself when it is a file. Throws core::Error naming `path` when a folder holds none.
+// The shards in `path`: the files of a folder whose names are shard names (isShardName), sorted,
+// less temporary files ("NAME.tmp-PID"); or `path` itself when it is a file. Throws core::Error
+// naming `path` when a folder holds none.
 std::vector<std::filesystem::path> findShards(const std::filesystem::path& path);
 
 // Reads one shard to its end. Throws core::Error when it cannot be opened, and (without
