@@ -28,6 +28,7 @@ table="| target | seconds | runs | exec/s | edges (cov) | features (ft) | corpus
 for name in "${targets[@]}"; do
   step "fuzz $name for $seconds s"
   dir=$work/$name
+  mkdir -p "$dir"
   log=$dir/last.log
   rc=0
   # The same flags as the fuzz.NAME tests (tests/fuzz/run-target.sh), for longer.
