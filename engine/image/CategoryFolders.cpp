@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 namespace {
 
 void walkFolder(const fs::path& dir, const std::string& category, FolderVisits& visited,
-                std::vector<FolderImage>& images, std::vector<core::FileIssue>& issues,
+                const FolderImageFn& found, std::vector<core::FileIssue>& issues,
                 const std::stop_token& stop) {
   struct stat info {};
   if (::stat(dir.c_str(), &info) != 0) {
@@ -40,14 +40,14 @@ void walkFolder(const fs::path& dir, const std::string& category, FolderVisits& 
     }
     const std::string name = entry.filename().string();
     if (fs::is_directory(status)) {
-      walkFolder(entry, category.empty() ? name : category + " > " + name, visited, images, issues,
+      walkFolder(entry, category.empty() ? name : category + " > " + name, visited, found, issues,
                  stop);
     } else if (!fs::is_regular_file(status)) {
       issues.push_back({entry.string(), "not a regular file"});
     } else if (category.empty()) {
       issues.push_back({entry.string(), "not inside a category folder"});
     } else {
-      images.push_back({entry, category});
+      found(entry.native(), category);
     }
   }
 }
@@ -73,12 +73,22 @@ std::vector<fs::path> sortedEntries(const fs::path& dir, std::vector<core::FileI
   return entries;
 }
 
+void forEachCategoryImage(const fs::path& root, std::vector<core::FileIssue>& issues,
+                          const FolderImageFn& found, std::stop_token stop, FolderVisits* visits) {
+  FolderVisits own;
+  walkFolder(root, "", visits != nullptr ? *visits : own, found, issues, stop);
+}
+
 std::vector<FolderImage> scanCategoryFolders(const fs::path& root,
                                              std::vector<core::FileIssue>& issues,
                                              std::stop_token stop, FolderVisits* visits) {
-  FolderVisits own;
   std::vector<FolderImage> images;
-  walkFolder(root, "", visits != nullptr ? *visits : own, images, issues, stop);
+  forEachCategoryImage(
+      root, issues,
+      [&](const std::string& path, const std::string& category) {
+        images.push_back({path, category});
+      },
+      stop, visits);
   return images;
 }
 

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <stop_token>
 #include <string>
@@ -23,6 +24,16 @@ struct FolderImage {
 
 // Folders already walked (device, inode): a second visit through a link is reported, not walked.
 using FolderVisits = std::set<std::pair<dev_t, ino_t>>;
+
+// Called with each image's path (the native string) and category, in the walk's order.
+using FolderImageFn = std::function<void(const std::string& path, const std::string& category)>;
+
+// Walks `root` like scanCategoryFolders, handing each image to `found` instead of keeping them
+// all: a std::filesystem::path costs about 750 bytes of heap for a 75-character path (its
+// components are parsed and kept), its string 190, which counts at a million files.
+void forEachCategoryImage(const std::filesystem::path& root, std::vector<core::FileIssue>& issues,
+                          const FolderImageFn& found, std::stop_token stop = {},
+                          FolderVisits* visits = nullptr);
 
 // Walks `root` (see above). Files directly in `root`, special files, unreadable folders, broken
 // links and symbolic link loops are reported in `issues`. Sorted, deterministic, never follows a

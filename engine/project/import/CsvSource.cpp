@@ -78,7 +78,7 @@ void collectCsv(const fs::path& file, Collected& out, CsvListings& listings) {
     if (path.is_relative()) {
       path = file.parent_path() / path;
     }
-    Candidate c{path, fields[1], Split::Unassigned};
+    Candidate c{path.string(), fields[1], Split::Unassigned};
     if (fields.size() >= 3 && !fields[2].empty()) {
       const auto split = parseSplit(fields[2]);
       if (!split) {

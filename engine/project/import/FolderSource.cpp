@@ -34,9 +34,12 @@ std::vector<std::pair<fs::path, Split>> splitFolders(const fs::path& root) {
 // Every image below `root`'s category folders, with the split they come from.
 void addFolderImages(const fs::path& root, Split split, image::FolderVisits& visited,
                      Collected& out, const std::stop_token& stop) {
-  for (auto& found : image::scanCategoryFolders(root, out.issues, stop, &visited)) {
-    out.candidates.push_back({std::move(found.path), std::move(found.category), split});
-  }
+  image::forEachCategoryImage(
+      root, out.issues,
+      [&](const std::string& path, const std::string& category) {
+        out.candidates.push_back({path, category, split});
+      },
+      stop, &visited);
 }
 
 }  // namespace

@@ -92,7 +92,7 @@ void extractIdxPair(const fs::path& imagesFile, const fs::path& labelsFile, Spli
       core::writeFileAtomic(
           file, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
     }
-    out.candidates.push_back({file, names[label], split});
+    out.candidates.push_back({file.string(), names[label], split});
     if (progress && (i % 500 == 0 || i + 1 == n)) {
       progress({"extract " + imagesFile.filename().string(), i + 1, n, "images"});
     }

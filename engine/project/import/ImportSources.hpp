@@ -18,8 +18,10 @@
 namespace taxon::project::importer {
 
 // A file to check and add, with the category and split its source gave it.
+// The path is kept as its string: an import holds every source's candidates at once, and a
+// std::filesystem::path costs about four times the heap of its string.
 struct Candidate {
-  std::filesystem::path path;
+  std::string path;
   std::string category;
   Split split = Split::Unassigned;
 };

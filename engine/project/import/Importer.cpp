@@ -161,7 +161,7 @@ std::vector<NewImage> passedImages(ImportRun& run, Collected& collected, std::si
       continue;
     }
     if (!result.ok) {
-      collected.issues.push_back({candidate.path.string(), result.reason});
+      collected.issues.push_back({candidate.path, result.reason});
       continue;
     }
     const std::string stored = run.catalog.storedPath(candidate.path);
@@ -173,13 +173,13 @@ std::vector<NewImage> passedImages(ImportRun& run, Collected& collected, std::si
       }
     }
     if (!sameAs) {
-      const auto [it, isNew] = chunkHashes.emplace(result.hash, candidate.path.string());
-      if (!isNew && it->second != candidate.path.string()) {
+      const auto [it, isNew] = chunkHashes.emplace(result.hash, candidate.path);
+      if (!isNew && it->second != candidate.path) {
         sameAs = it->second;
       }
     }
     if (sameAs) {
-      run.report.duplicates.push_back({candidate.path.string(), *sameAs});
+      run.report.duplicates.push_back({candidate.path, *sameAs});
     }
     fresh.push_back(NewImage{candidate.path, result.hash, result.header.width, result.header.height,
                              result.header.format, result.bytes, candidate.category,

@@ -98,7 +98,7 @@ void extractShard(const fs::path& shard, const std::vector<std::string>& labelNa
     const fs::path file = dir / (prefix + core::safeFileName(base.empty() ? "image" : base, 80) +
                                  extensionFor(example.format));
     core::writeFileAtomic(file, example.encoded, /*durable=*/false);
-    out.candidates.push_back({file, category, split});
+    out.candidates.push_back({file.string(), category, split});
   }
 }
 
