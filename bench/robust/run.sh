@@ -92,7 +92,9 @@ import_ms=$(millis "$taxon" import "$work/reference" "$work/photos" --num_thread
 reference=$(summary "$work/reference")
 wanted import || "$taxon" import "$work/project" "$work/photos" >>"$log" 2>&1
 landed_total=0 recovered=0
-for ((k = 0; k < kills && wanted import; ++k)); do
+import_kills=0
+wanted import && import_kills=$kills
+for ((k = 0; k < import_kills; ++k)); do
   rm -rf "$work/project"
   kill_after "$(delay "$import_ms")" "$taxon" import "$work/project" "$work/photos" \
     --num_threads 1
@@ -113,7 +115,9 @@ build_ms=$(millis "$taxon" build-records "$work/reference" --output_directory \
   "$work/reference-records" "${shards[@]}")
 "$taxon" build-records "$work/project" "${shards[@]}" >>"$log" 2>&1
 landed_total=0 recovered=0
-for ((k = 0; k < kills && wanted build-records; ++k)); do
+build_kills=0
+wanted build-records && build_kills=$kills
+for ((k = 0; k < build_kills; ++k)); do
   kill_after "$(delay "$build_ms")" "$taxon" build-records "$work/project" "${shards[@]}"
   landed_total=$((landed_total + landed))
   ok=1
@@ -135,7 +139,9 @@ wanted build-records &&
 step "relabel: $kills kills"
 rm -f "$work/journal"
 landed_total=0 recovered=0
-for ((k = 0; k < kills && wanted relabel; ++k)); do
+relabel_kills=0
+wanted relabel && relabel_kills=$kills
+for ((k = 0; k < relabel_kills; ++k)); do
   kill_after $((20 + RANDOM % 500)) "$loop" run "$work/project" "$work/journal" "$k"
   landed_total=$((landed_total + landed))
   if "$loop" verify "$work/project" "$work/journal" >>"$log" 2>&1; then
