@@ -190,7 +190,6 @@ void MetricsAccumulator::add(const float* probabilities, std::size_t n, const st
   const auto maxLabelProbability = static_cast<float>(settings_.mislabeledMaxLabelProbability);
   const auto minPredictedProbability =
       static_cast<float>(settings_.mislabeledMinPredictedProbability);
-  predictions_.reserve(predictions_.size() + n);
   for (std::size_t i = 0; i < n; ++i) {
     const float* row = probabilities + i * classes;
     const auto label = static_cast<std::size_t>(labels[i]);
