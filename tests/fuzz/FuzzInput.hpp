@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/Error.hpp"
+
 namespace taxon::fuzz {
 
 inline std::string_view asText(const std::uint8_t* data, std::size_t size) {
@@ -58,6 +60,18 @@ inline std::filesystem::path writeScratch(const std::filesystem::path& relative,
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   return path;
+}
+
+// The targets whose parser reads one file: writes the input to scratchDir()/name and calls
+// read(path); a core::Error is the parser refusing the bytes, anything else escapes.
+template <class Read>
+void readAsFile(const std::filesystem::path& name, const std::uint8_t* data, std::size_t size,
+                Read&& read) {
+  const auto path = writeScratch(name, asText(data, size));
+  try {
+    read(path);
+  } catch (const core::Error&) {
+  }
 }
 
 }  // namespace taxon::fuzz
