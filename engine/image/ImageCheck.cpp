@@ -2,8 +2,10 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <limits>
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/Error.hpp"
@@ -163,8 +165,10 @@ std::optional<ImageHeader> readImageHeader(std::string_view bytes) {
     header.format = "BMP";
     header.supported = true;
     header.width = static_cast<int>(le32(p + 18));
-    const auto height = static_cast<std::int32_t>(le32(p + 22));  // negative: top-down rows
-    header.height = height < 0 ? -height : height;
+    // Negative: top-down rows. In 64 bits, so that -2^31 (found by taxon_fuzz_image) negates.
+    const std::int64_t height = static_cast<std::int32_t>(le32(p + 22));
+    header.height = static_cast<int>(
+        std::min<std::int64_t>(height < 0 ? -height : height, std::numeric_limits<int>::max()));
   } else if (startsWith(bytes, "RIFF") && bytes.size() >= 30 && bytes.substr(8, 4) == "WEBP") {
     header.format = "WEBP";
     header.supported = true;

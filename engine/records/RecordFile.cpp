@@ -176,8 +176,11 @@ bool RecordReader::resync(std::int64_t from) {
       break;
     }
     const std::uint64_t length = getLe64(header);
+    // The record must fit in what is left of the file; compared without adding to `length`,
+    // which a damaged header can make any 64-bit value (found by taxon_fuzz_record_file).
+    const auto left = static_cast<std::uint64_t>(size_ - at);
     if (checksumMatches(getLe32(header + 8), maskCrc(crc32c(header, 8))) &&
-        at + static_cast<std::int64_t>(kHeaderBytes + length + 4) <= size_) {
+        left >= kHeaderBytes + 4 && length <= left - kHeaderBytes - 4) {
       seek(at);
       return true;
     }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <string>
+
 #include "TestFiles.hpp"
 
 namespace taxon::image {
@@ -72,6 +75,18 @@ TEST(ImageCheck, ReportsIoProblemsAsReasons) {
   EXPECT_NE(missing.reason.find("No such file"), std::string::npos) << missing.reason;
   test::writeFile(dir / "ok.jpg", test::makeJpeg(16, 16));
   EXPECT_TRUE(checkImageFile(dir / "ok.jpg").ok);
+}
+
+// Found by taxon_fuzz_image: a BMP whose height is -2^31 (top-down rows) overflowed the negation.
+TEST(ImageCheck, ABmpHeightOfMinus2To31IsTooLargeNotUndefined) {
+  std::string bmp = "BM" + std::string(24, '\0');
+  bmp[18] = 4;                      // width 4
+  bmp[22] = bmp[23] = bmp[24] = 0;  // height 0x80000000 = -2^31
+  bmp[25] = static_cast<char>(0x80);
+  const auto header = readImageHeader(bmp);
+  ASSERT_TRUE(header.has_value());
+  EXPECT_EQ(header->height, std::numeric_limits<int>::max());
+  EXPECT_FALSE(checkImageBytes(bmp).ok);
 }
 
 TEST(ImageCheck, SameBytesSameHash) {

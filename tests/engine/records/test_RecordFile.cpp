@@ -128,6 +128,31 @@ TEST(RecordFile, ResynchronizesAfterACorruptHeader) {
   EXPECT_THROW(strict.next(payload), core::Error);
 }
 
+// Found by taxon_fuzz_record_file: while searching for the next header after damage, a header
+// whose checksum holds but whose length is near 2^63 overflowed the "does it fit" sum. It is
+// passed over like any record that does not fit.
+TEST(RecordFile, ResynchronizingPassesOverAHeaderClaimingAHugeLength) {
+  TempDir dir;
+  const auto path = dir / "shard";
+  char huge[12];
+  const std::uint64_t length = 0x7fffffffffffffe0ULL;
+  for (int i = 0; i < 8; ++i) {
+    huge[i] = static_cast<char>((length >> (8 * i)) & 0xff);
+  }
+  const std::uint32_t crc = maskCrc(crc32c(huge, 8));
+  for (int i = 0; i < 4; ++i) {
+    huge[8 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+  }
+  const auto frame = frameRecord("good");
+  const std::string good = std::string(frame.header, 12) + "good" + std::string(frame.footer, 4);
+  test::writeFile(path, std::string(13, 'x') + std::string(huge, 12) + std::string(40, 'y') + good);
+  RecordReader::Options options;
+  options.skipCorrupt = true;
+  RecordReader reader(path, options);
+  EXPECT_EQ(readAll(reader), (std::vector<std::string>{"good"}));
+  EXPECT_GE(reader.damagedRecords(), 1);
+}
+
 TEST(RecordFile, DetectsATruncatedShard) {
   TempDir dir;
   const auto path = dir / "shard";
