@@ -128,6 +128,7 @@ class Catalog {
   std::vector<ImageRecord> images(std::optional<std::int64_t> categoryId = std::nullopt,
                                   std::optional<Split> split = std::nullopt,
                                   std::int64_t limit = -1, std::int64_t offset = 0);
+  // From the kept counts (category_counts): a few rows read, whatever the number of images.
   std::int64_t imageCount(std::optional<std::int64_t> categoryId = std::nullopt,
                           std::optional<Split> split = std::nullopt);
   std::vector<ImageRecord> imagesWithHash(std::string_view hash);

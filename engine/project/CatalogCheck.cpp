@@ -61,6 +61,19 @@ std::vector<std::string> checkCatalog(const Catalog& catalog) {
             return "undo chain: active edit " + std::to_string(row.int64(0)) +
                    " is newer than undone edit " + std::to_string(row.int64(1));
           });
+  // The kept counts (category_counts, maintained by triggers) against a count of the images.
+  addRows(db,
+          "WITH actual AS (SELECT coalesce(category_id, 0) AS category_id, split, count(*) AS n "
+          "FROM images GROUP BY 1, 2), "
+          "both AS (SELECT category_id, split, n AS counted, 0 AS kept FROM actual UNION ALL "
+          "SELECT category_id, split, 0, images FROM category_counts) "
+          "SELECT category_id, split, sum(counted), sum(kept) FROM both GROUP BY 1, 2 "
+          "HAVING sum(counted) != sum(kept) LIMIT 20",
+          problems, [](const Statement& row) {
+            return "category_counts: category " + std::to_string(row.int64(0)) + ", split " +
+                   row.text(1) + " has " + std::to_string(row.int64(2)) +
+                   " images but is kept as " + std::to_string(row.int64(3));
+          });
   // The latest active edit that moved each image, and the category it gave it (SQLite takes the
   // bare columns from the row that has the max()): one pass over the history.
   addRows(db,

@@ -5,9 +5,11 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <map>
 
 #include "TestFiles.hpp"
 #include "core/Error.hpp"
+#include "project/CatalogCheck.hpp"
 
 namespace taxon::project {
 namespace {
@@ -300,6 +302,103 @@ TEST(Catalog, CountsPerCategoryAndSplit) {
   EXPECT_EQ(counts[0].test, 1);
   EXPECT_EQ(counts[1].unassigned, 1);
   EXPECT_EQ(counts[1].total(), 1);
+}
+
+// The counts the tree, the grid and `taxon info` read (category_counts, kept by triggers) equal a
+// count of the images after every kind of change: insert, relabel, undo, redo, split, merge.
+void expectKeptCountsMatch(Catalog& catalog, const std::string& after) {
+  std::map<std::pair<std::int64_t, Split>, std::int64_t> counted;
+  for (const auto& record : catalog.images()) {
+    ++counted[{record.categoryId, record.split}];
+  }
+  for (const auto split : {Split::Unassigned, Split::Train, Split::Validation, Split::Test}) {
+    std::int64_t inSplit = 0;
+    for (const auto& category : catalog.categories()) {
+      const auto n = counted[{category.id, split}];
+      EXPECT_EQ(catalog.imageCount(category.id, split), n) << after << ": " << category.path;
+      inSplit += n;
+    }
+    inSplit += counted[{0, split}];
+    EXPECT_EQ(catalog.imageCount(std::nullopt, split), inSplit) << after;
+  }
+  EXPECT_EQ(catalog.imageCount(), static_cast<std::int64_t>(catalog.images().size())) << after;
+  for (const auto& row : catalog.countsByCategory()) {
+    EXPECT_EQ(row.train, (counted[{row.categoryId, Split::Train}])) << after << ": " << row.path;
+    EXPECT_EQ(row.total(), catalog.imageCount(row.categoryId)) << after << ": " << row.path;
+  }
+  EXPECT_EQ(checkCatalog(catalog), std::vector<std::string>{}) << after;
+}
+
+TEST(Catalog, KeptCountsFollowEveryChange) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1", "A", Split::Train), image("/2", "A", Split::Validation),
+                        image("/3", "B", Split::Test), image("/4", ""), image("/5", "B")});
+  expectKeptCountsMatch(catalog, "insert");
+  catalog.insertImages({image("/1", "B", Split::Test), image("/6", "C", Split::Train)});
+  expectKeptCountsMatch(catalog, "insert with a known path (ignored)");
+  const auto a = catalog.findCategory("A")->id;
+  const auto b = catalog.findCategory("B")->id;
+  const auto one = catalog.imageByPath("/1")->id;
+  const auto four = catalog.imageByPath("/4")->id;
+  catalog.relabel({one, four}, b);
+  expectKeptCountsMatch(catalog, "relabel");
+  ASSERT_TRUE(catalog.undo());
+  expectKeptCountsMatch(catalog, "undo");
+  ASSERT_TRUE(catalog.redo());
+  expectKeptCountsMatch(catalog, "redo");
+  catalog.setSplits({{one, Split::Validation}, {four, Split::Test}});
+  expectKeptCountsMatch(catalog, "split");
+  catalog.mergeCategories(a, b);
+  expectKeptCountsMatch(catalog, "merge");
+  ASSERT_TRUE(catalog.undo());
+  expectKeptCountsMatch(catalog, "undo of the merge");
+}
+
+TEST(Catalog, AVersionTwoCatalogGetsItsCountsOnOpening) {
+  TempDir dir;
+  {
+    Catalog catalog(dir.path(), true);
+    catalog.insertImages({image("/1", "A", Split::Train), image("/2", "B")});
+  }
+  {
+    // The second version had neither the table nor its triggers; images added without them.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir.path() / Catalog::kFileName).c_str(), &db), SQLITE_OK);
+    for (const char* sql :
+         {"DROP TRIGGER category_counts_insert", "DROP TRIGGER category_counts_update",
+          "DROP TRIGGER category_counts_delete", "DROP TABLE category_counts",
+          "INSERT INTO images(path, hash, width, height, format, bytes, category_id, split) "
+          "SELECT '/3', 'h3', 1, 1, 'JPEG', 1, id, 'test' FROM categories WHERE path = 'A'",
+          "PRAGMA user_version = 2"}) {
+      ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+    }
+    sqlite3_close(db);
+  }
+  Catalog catalog(dir.path(), false);
+  EXPECT_EQ(catalog.imageCount(catalog.findCategory("A")->id), 2);
+  EXPECT_EQ(catalog.imageCount(catalog.findCategory("A")->id, Split::Test), 1);
+  expectKeptCountsMatch(catalog, "upgrade");
+  catalog.insertImages({image("/4", "A")});
+  EXPECT_EQ(catalog.imageCount(catalog.findCategory("A")->id), 3) << "the triggers are back";
+}
+
+TEST(CatalogCheck, ReportsKeptCountsThatDifferFromTheImages) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1", "A", Split::Train), image("/2", "A", Split::Train)});
+  EXPECT_EQ(checkCatalog(catalog), std::vector<std::string>{});
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir.path() / Catalog::kFileName).c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE category_counts SET images = 5", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  const auto problems = checkCatalog(catalog);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("split train has 2 images but is kept as 5"), std::string::npos)
+      << problems[0];
 }
 
 }  // namespace
