@@ -226,7 +226,7 @@ void MainWindow::loadLatestReport() {
   const project::ProjectLayout layout(toPath(session_->projectDir()));
   QString run;
   if (const auto newest = layout.newestReport()) {
-    inspect_->loadReport(fromPath(*newest));
+    inspect_->openReport(fromPath(*newest));
     // The report's run: PROJECT/runs/NAME for RUN/eval; `taxon demo` writes PROJECT/eval for
     // PROJECT/train.
     run = fromPath(*newest == layout.demoEvalDir() ? layout.demoRunDir() : newest->parent_path());
@@ -333,7 +333,7 @@ void MainWindow::connectJobs() {
           });
   connect(jobs_, &ProjectJobs::evaluated, this, [this](const EvalSummary& summary) {
     statusBar()->showMessage(summary.message);
-    inspect_->loadReport(summary.evalDir);
+    inspect_->openReport(summary.evalDir);
     // The run just evaluated is the Classify page's default, unless the user picked a run there.
     classify_->setRuns(session_->runDirs(), summary.runDir);
     if (!classify_->userChoseRun()) {

@@ -16,6 +16,7 @@
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableView>
+#include <QThreadPool>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -73,6 +74,8 @@ InspectPage::InspectPage(ProjectSession* session, QWidget* parent)
   mislabeled_ = new MislabeledModel(this);
   thumbnails_ = new Thumbnails(Thumbnails::Options{}, this);  // 96 px, 32 MB, 2 threads
   examples_ = new ExampleListModel(thumbnails_, this);
+  reader_ = std::make_unique<QThreadPool>();
+  reader_->setMaxThreadCount(1);
   buildUi();
 
   if (session_ != nullptr) {
@@ -86,7 +89,12 @@ InspectPage::InspectPage(ProjectSession* session, QWidget* parent)
   updateActions();
 }
 
-InspectPage::~InspectPage() = default;
+InspectPage::~InspectPage() {
+  // A report still being read: wait for it here, while the page is whole (its result is queued
+  // to the page and dropped with it).
+  reader_->clear();
+  reader_->waitForDone();
+}
 
 void InspectPage::buildUi() {
   summary_ = new QLabel(tr("No evaluation report loaded."), this);
@@ -230,27 +238,77 @@ QWidget* InspectPage::buildExamplesPane() {
   return examplesPane;
 }
 
+namespace {
+
+QString reportError(const std::exception& e) {
+  return QObject::tr("Cannot show the evaluation report: %1").arg(QString::fromUtf8(e.what()));
+}
+
+}  // namespace
+
 bool InspectPage::loadReport(const QString& evalDir, QString* error) {
+  ++request_;  // a report still being read by openReport is no longer wanted
   std::shared_ptr<const eval::MetricsReport> report;
   try {
     report = std::make_shared<const eval::MetricsReport>(
         eval::readReport(std::filesystem::path(evalDir.toStdU16String())));
   } catch (const std::exception& e) {
-    const QString text =
-        tr("Cannot show the evaluation report: %1").arg(QString::fromUtf8(e.what()));
+    const QString text = reportError(e);
     if (error != nullptr) {
       *error = text;
     }
     showError(text);
     return false;
   }
+  applyReport(std::move(report), evalDir);
+  return true;
+}
+
+void InspectPage::openReport(const QString& evalDir) {
+  const quint64 request = ++request_;
+  summary_->setText(
+      tr("Reading the report <b>%1</b>…").arg(QFileInfo(evalDir).fileName().toHtmlEscaped()));
+  reader_->start([this, request, evalDir] {
+    std::shared_ptr<const eval::MetricsReport> report;
+    QString error;
+    try {
+      report = std::make_shared<const eval::MetricsReport>(
+          eval::readReport(std::filesystem::path(evalDir.toStdU16String())));
+    } catch (const std::exception& e) {
+      error = reportError(e);
+    }
+    // The destructor waits for this task, so the page is alive here; the queued call is
+    // dropped if the page goes before the event loop delivers it.
+    QMetaObject::invokeMethod(
+        this,
+        [this, request, evalDir, report = std::move(report), error]() mutable {
+          if (request != request_) {
+            return;  // another report was asked for since
+          }
+          if (report == nullptr) {
+            showSummary();
+            showError(error);
+            Q_EMIT reportFailed(evalDir, error);
+            return;
+          }
+          applyReport(std::move(report), evalDir);
+        },
+        Qt::QueuedConnection);
+  });
+}
+
+bool InspectPage::isReading() const {
+  return reader_->activeThreadCount() > 0;
+}
+
+void InspectPage::applyReport(std::shared_ptr<const eval::MetricsReport> report,
+                              const QString& evalDir) {
   report_ = std::move(report);
   reportDir_ = QFileInfo(evalDir).absoluteFilePath();
   error_->hide();
   error_->clear();
   showReport();
   Q_EMIT reportLoaded(reportDir_);
-  return true;
 }
 
 void InspectPage::showError(const QString& text) {
@@ -262,7 +320,12 @@ QString InspectPage::errorText() const {
   return error_->isHidden() ? QString() : error_->text();
 }
 
-void InspectPage::showReport() {
+void InspectPage::showSummary() {
+  if (report_ == nullptr) {
+    summary_->setText(tr("No evaluation report loaded."));
+    summary_->setToolTip({});
+    return;
+  }
   const auto& r = *report_;
   QStringList parts;
   parts << tr("%1 images, %2 categories").arg(r.examples).arg(r.categoryNames.size());
@@ -276,7 +339,11 @@ void InspectPage::showReport() {
                         .arg(QFileInfo(reportDir_).fileName().toHtmlEscaped(),
                              parts.join(QStringLiteral(" · ")).toHtmlEscaped()));
   summary_->setToolTip(reportDir_);
+}
 
+void InspectPage::showReport() {
+  const auto& r = *report_;
+  showSummary();
   confusion_->setReport(report_);
   pairs_->setReport(report_);
   categories_->setReport(report_);

@@ -3,6 +3,7 @@
 // 1,000-class report for scale.
 #include <QAbstractItemView>
 #include <QApplication>
+#include <QFileInfo>
 #include <QItemSelectionModel>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
@@ -75,6 +76,7 @@ class TestInspectPage : public QObject {
   void relabelFromTheMislabeledListAndUndo();
   void keyMOpensThePickerAndRelabels();
   void malformedReportShowsAnError();
+  void openReportReadsOnAWorkerAndKeepsTheLatest();
   void thousandClassReportLoadsAndPaints();
 
  private:
@@ -502,6 +504,44 @@ void TestInspectPage::malformedReportShowsAnError() {
   QCOMPARE(page.confusionModel()->classCount(), 4);
   page.resize(1000, 600);
   taxon::test::saveScreenshot(&page, QStringLiteral("inspect-error"));
+}
+
+// The app's path: the report is read on a worker thread while the event loop runs; a broken
+// report says why and keeps the shown one; of two requests in a row only the second is shown.
+void TestInspectPage::openReportReadsOnAWorkerAndKeepsTheLatest() {
+  InspectPage page(nullptr);
+  QSignalSpy loaded(&page, &InspectPage::reportLoaded);
+  QSignalSpy failed(&page, &InspectPage::reportFailed);
+  page.openReport(qs(eval_));
+  QCOMPARE(page.confusionModel()->classCount(), 0);  // nothing shown before the loop runs
+  QVERIFY(loaded.wait(10000));
+  QCOMPARE(loaded.at(0).at(0).toString(), QFileInfo(qs(eval_)).absoluteFilePath());
+  QCOMPARE(page.confusionModel()->classCount(), 4);
+  QVERIFY(page.errorText().isEmpty());
+
+  page.openReport(qs(dir_->path() / "no-such-report"));
+  QVERIFY(failed.wait(10000));
+  QVERIFY(failed.at(0).at(1).toString().contains(QStringLiteral("summary.json")));
+  QCOMPARE(page.errorText(), failed.at(0).at(1).toString());
+  QCOMPARE(page.confusionModel()->classCount(), 4);  // the report shown stays
+
+  // The missing report first, the good one second: only the second arrives.
+  loaded.clear();
+  failed.clear();
+  page.openReport(qs(dir_->path() / "no-such-report"));
+  page.openReport(qs(eval_));
+  QVERIFY(loaded.wait(10000));
+  QTRY_VERIFY(!page.isReading());
+  QTest::qWait(50);
+  QCOMPARE(failed.count(), 0);
+  QCOMPARE(loaded.count(), 1);
+  QVERIFY(page.errorText().isEmpty());
+
+  // A page closed while reading: the result is dropped with it.
+  auto closing = std::make_unique<InspectPage>(nullptr);
+  closing->openReport(qs(eval_));
+  closing.reset();
+  QTest::qWait(50);
 }
 
 void TestInspectPage::thousandClassReportLoadsAndPaints() {
