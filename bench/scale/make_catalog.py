@@ -9,9 +9,11 @@ bytes under another name), 1% near duplicates (a resized, re-encoded copy), and 
 each of a truncated JPEG, a zero-length file and a text file named .jpg; 1 in 2,000 is a PNG
 named .jpg (a wrong extension on a good image).
 
-Deterministic from --seed, whatever --processes: image i depends only on (seed, i).
+Deterministic from --seed, whatever --processes: image i depends only on (seed, i). An
+interrupted run is continued by running it again with --resume: images already written are kept
+(each file appears whole or not at all), the rest are made.
 
-    python make_catalog.py OUT N [--seed 1] [--processes 2]
+    python make_catalog.py OUT N [--seed 1] [--processes 2] [--resume]
     python make_catalog.py OUT N --change 0.01    # afterwards: rewrite half of 1% of the
                                                   # images with new content, add the other half
 Prints images/sec and bytes per image at the end.
@@ -211,16 +213,21 @@ def image_bytes(seed, plan, signatures, noise, i, variant=0):
 _state = {}
 
 
-def _init(out, n, seed):
-    _state.update(out=Path(out), seed=seed, plan=Plan(n, seed),
+def _init(out, n, seed, resume):
+    _state.update(out=Path(out), seed=seed, resume=resume, plan=Plan(n, seed),
                   signatures=[Signature(seed, c) for c in range(len(CATEGORIES))],
                   noise=np.random.default_rng([seed, 31]).normal(0, 3.5, size=(NOISE_SIDE, NOISE_SIDE, 3)).astype(np.int16))
 
 
 def _write(job):
-    """Writes image i (variant v); returns its bytes on disk."""
+    """Writes image i (variant v); returns its bytes on disk, or -1 when --resume found it."""
     i, variant = job
     s = _state
+    if s["resume"] and variant == 0:
+        folder = s["out"] / Plan.folder(s["plan"].category(i))
+        for suffix in (".jpg", ".png", ".webp"):
+            if (folder / f"p{i:07d}{suffix}").exists():
+                return -1
     suffix, data = image_bytes(s["seed"], s["plan"], s["signatures"], s["noise"], i, variant)
     path = s["out"] / Plan.folder(s["plan"].category(i)) / f"p{i:07d}{suffix}"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -238,6 +245,8 @@ def main():
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--change", type=float, default=0.0,
                         help="rewrite half of this share of the images, add the other half")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the images an interrupted run wrote; make only the others")
     args = parser.parse_args()
     if args.change > 0:
         picked = np.random.default_rng([args.seed, 37]).choice(
@@ -247,16 +256,27 @@ def main():
         jobs += [(args.n + k, 0) for k in range(added)]
     else:
         jobs = [(i, 0) for i in range(args.n)]
+    if args.resume:  # a killed run's half-written file, never renamed to its name
+        for part in Path(args.out).rglob("*.part"):
+            part.unlink()
     start = time.time()
-    total = 0
-    with Pool(args.processes, initializer=_init, initargs=(args.out, args.n, args.seed)) as pool:
+    total = made = kept = 0
+    with Pool(args.processes, initializer=_init,
+              initargs=(args.out, args.n, args.seed, args.resume)) as pool:
         for done, size in enumerate(pool.imap_unordered(_write, jobs, chunksize=64), 1):
-            total += size
+            if size < 0:
+                kept += 1
+            else:
+                made += 1
+                total += size
             if done % 10000 == 0:
-                print(f"  {done}/{len(jobs)} images, {time.time() - start:.0f} s", file=sys.stderr)
+                print(f"  {done}/{len(jobs)} images ({kept} kept from before), "
+                      f"{time.time() - start:.0f} s", file=sys.stderr)
     seconds = time.time() - start
-    print(f"images={len(jobs)} seconds={seconds:.1f} images_per_sec={len(jobs) / seconds:.1f} "
-          f"bytes={total} bytes_per_image={total / max(1, len(jobs)):.0f}")
+    # With --resume the rate and size are those of the images made by this run.
+    print(f"images={made} kept={kept} seconds={seconds:.1f} "
+          f"images_per_sec={made / max(seconds, 1e-9):.1f} bytes={total} "
+          f"bytes_per_image={total / max(1, made):.0f}")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@
 #   cmake --build --preset dev --target taxon taxon_bench_loader taxon_bench_scale
 # The images are made once per WORKDIR (WORKDIR/images); the 1% change is applied once too, so a
 # second run's first import already includes it. Everything else is redone. Disk: about 17 KB
-# per image for the images and as much again for the shards (build-records), plus a copy of the
-# images for the `cp -r` reference, removed right after.
+# per image for the images and as much again for the shards (build-records); the copy of the
+# images for the `cp -r` reference and the header-only shards are removed right after, so the most
+# on disk at once is twice the images (about 33 GiB at 1,000,000). Checked before starting.
 source "$(dirname "${BASH_SOURCE[0]}")/../../packaging/env.sh"
 set -euo pipefail
 root=$taxon_root
@@ -23,6 +24,13 @@ bin=$work/bin
 rows=()
 
 mkdir -p "$bin" "$work/logs"
+need_kb=$((n * 17 * 2 + 2 * 1024 * 1024))
+[[ -d $work/images ]] && need_kb=$((need_kb - $(du -sk "$work/images" | cut -f1)))
+free_kb=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
+if ((free_kb < need_kb)); then
+  echo "$work: $((free_kb / 1048576)) GiB free, this run needs about $((need_kb / 1048576)) GiB" >&2
+  exit 1
+fi
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 [[ -x $build/bench/scale/taxon_bench_studio ]] && cp "$build/bench/scale/taxon_bench_studio" "$bin/"
 for tool in app/taxon bench/data/taxon_bench_loader bench/scale/taxon_bench_scale; do
@@ -57,17 +65,25 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
 
 # --- the images ---
+# An interrupted generation (a million images take over an hour on 2 cores) is continued by the
+# next run: generate.txt gets one line per run, and the table adds them up.
 if [[ ! -f $work/images.done ]]; then
   step "make $n images under $work/images ($threads processes)"
-  rm -rf "$work/images" "$work/changed.done"
+  resume=()
+  if [[ -d $work/images ]]; then
+    resume=(--resume)
+  else
+    rm -f "$work/generate.txt" "$work/changed.done"
+  fi
   nice -n 10 "$python" "$root/bench/scale/make_catalog.py" "$work/images" "$n" \
-    --processes "$threads" | tee "$work/generate.txt"
+    --processes "$threads" "${resume[@]}" | tee -a "$work/generate.txt"
   touch "$work/images.done"
 fi
-gen=$(grep "^images=" "$work/generate.txt" | tail -n 1)
-gen_rate=$(sed -n 's/.*images_per_sec=\([0-9.]*\).*/\1/p' <<<"$gen")
-gen_bytes=$(sed -n 's/.*bytes_per_image=\([0-9]*\).*/\1/p' <<<"$gen")
-gen_sec=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$gen")
+read -r gen_sec gen_rate gen_bytes < <(awk '/^images=/ {
+    for (f = 1; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
+    made += v["images"]; sec += v["seconds"]; bytes += v["bytes"] }
+  END { printf "%.1f %.1f %.0f\n", sec, made / (sec > 0 ? sec : 1), bytes / (made > 0 ? made : 1) }' \
+  "$work/generate.txt")
 disk_kb=$(du -sk "$work/images" | cut -f1)
 files=$(find "$work/images" -type f | wc -l)
 image_bytes=$(du -sb --apparent-size "$work/images" | cut -f1)
@@ -116,18 +132,18 @@ rm -rf "$work/copy"
 
 train_shards=$((n / 1000 > 2 ? n / 1000 : 2))
 validation_shards=$((n / 10000 > 1 ? n / 10000 : 1))
-rm -rf "$project/records"
-measure build-records "$bin/taxon" build-records "$project" --num_threads "$threads" \
-  --train_shards "$train_shards" --validation_shards "$validation_shards"
-row "build-records (--verify decode, $train_shards + $validation_shards shards)" "$sec" "$kb" \
-  "$(ratio "$(mib "$image_bytes")" "$sec") MB/s = $(ratio "$cp_sec" "$sec")x cp -r; $(du -sh "$project/records" | cut -f1) of shards"
-rm -rf "$work/records-header"
+# The header-only build first, removed before the full one: never two shard sets on disk.
+rm -rf "$work/records-header" "$project/records"
 measure build-records-header "$bin/taxon" build-records "$project" --num_threads "$threads" \
   --train_shards "$train_shards" --validation_shards "$validation_shards" --verify header \
   --output_directory "$work/records-header"
 row "build-records --verify header" "$sec" "$kb" \
   "$(ratio "$(mib "$image_bytes")" "$sec") MB/s = $(ratio "$cp_sec" "$sec")x cp -r"
 rm -rf "$work/records-header"
+measure build-records "$bin/taxon" build-records "$project" --num_threads "$threads" \
+  --train_shards "$train_shards" --validation_shards "$validation_shards"
+row "build-records (--verify decode, $train_shards + $validation_shards shards)" "$sec" "$kb" \
+  "$(ratio "$(mib "$image_bytes")" "$sec") MB/s = $(ratio "$cp_sec" "$sec")x cp -r; $(du -sh "$project/records" | cut -f1) of shards"
 
 measure info "$bin/taxon" info "$project"
 row "info PROJECT" "$sec" "$kb" "$(grep -m1 'categories, ' "$work/logs/info.log" || true)"
