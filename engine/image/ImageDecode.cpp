@@ -143,7 +143,7 @@ cv::Mat decodeImage(std::string_view bytes, std::string_view name, DecodeOptions
                       std::to_string(options.maxPixels) + " allowed");
   }
   int flags = cv::IMREAD_COLOR;
-  if (options.reduction > 1 && readJpegHeader(bytes)) {
+  if (options.reduction > 1 && header->format == "JPEG") {  // its size was read above
     flags = options.reduction >= 8   ? cv::IMREAD_REDUCED_COLOR_8
             : options.reduction >= 4 ? cv::IMREAD_REDUCED_COLOR_4
                                      : cv::IMREAD_REDUCED_COLOR_2;
