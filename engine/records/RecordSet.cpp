@@ -151,9 +151,8 @@ std::vector<fs::path> listShards(const fs::path& directory, std::string_view pre
   }
   for (const auto& entry : it) {
     const std::string name = entry.path().filename().string();
-    // RecordWriter's temporary files ("NAME.tmp-PID") are shards still being written.
     if (entry.is_regular_file() && name.compare(0, prefix.size(), prefix) == 0 &&
-        name.find(".tmp-") == std::string::npos) {
+        !isTemporaryShardName(name)) {
       shards.push_back(entry.path());
     }
   }
@@ -161,9 +160,14 @@ std::vector<fs::path> listShards(const fs::path& directory, std::string_view pre
   return shards;
 }
 
+bool isTemporaryShardName(std::string_view name) {
+  return name.find(".tmp-") != std::string_view::npos;
+}
+
 bool isShardName(std::string_view name) {
-  return name.find("-of-") != std::string_view::npos || name.ends_with(".tfrecord") ||
-         name.ends_with(".tfrecords");
+  return !isTemporaryShardName(name) &&
+         (name.find("-of-") != std::string_view::npos || name.ends_with(".tfrecord") ||
+          name.ends_with(".tfrecords"));
 }
 
 }  // namespace taxon::records

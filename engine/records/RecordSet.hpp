@@ -48,11 +48,15 @@ struct RecordSet {
 RecordSet openRecordSet(const std::filesystem::path& directory);
 
 // The regular files in `directory` whose names start with `prefix` ("train-", "validation-"),
-// sorted by name. Throws core::Error when the directory cannot be read.
+// less temporary ones, sorted by name. Throws core::Error when the directory cannot be read.
 std::vector<std::filesystem::path> listShards(const std::filesystem::path& directory,
                                               std::string_view prefix);
 
-// Whether a file name is a record shard's: "train-00000-of-00004", or *.tfrecord(s).
+// RecordWriter's temporary files ("NAME.tmp-PID"): shards still being written, or left
+// half-written by a process that was killed. Never read as shards.
+bool isTemporaryShardName(std::string_view name);
+// Whether a file name is a record shard's: "train-00000-of-00004", or *.tfrecord(s), and not a
+// temporary file.
 bool isShardName(std::string_view name);
 
 }  // namespace taxon::records

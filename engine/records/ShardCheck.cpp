@@ -32,9 +32,7 @@ std::vector<fs::path> findShards(const fs::path& path) {
   if (fs::is_directory(path)) {
     for (const auto& entry : fs::directory_iterator(path)) {
       const std::string name = entry.path().filename().string();
-      // RecordWriter's temporary files ("NAME.tmp-PID") are shards still being written, or
-      // left half-written by a build that was killed: not shards (as for listShards).
-      if (entry.is_regular_file() && isShardName(name) && name.find(".tmp-") == std::string::npos) {
+      if (entry.is_regular_file() && isShardName(name)) {
         shards.push_back(entry.path());
       }
     }

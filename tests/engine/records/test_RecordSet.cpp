@@ -186,6 +186,8 @@ TEST(RecordSet, ShardNames) {
   EXPECT_TRUE(isShardName("flowers.tfrecord"));
   EXPECT_TRUE(isShardName("flowers.tfrecords"));
   EXPECT_FALSE(isShardName("labels.txt"));
+  EXPECT_FALSE(isShardName("train-00000-of-00128.tmp-4242")) << "a shard being written";
+  EXPECT_TRUE(isTemporaryShardName("flowers.tfrecord.tmp-17"));
   EXPECT_FALSE(isShardName("manifest.json"));
   EXPECT_FALSE(isShardName("flowers.tfrecord.gz"));
 }
