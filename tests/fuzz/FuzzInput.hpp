@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,26 @@ inline std::filesystem::path writeScratch(const std::filesystem::path& relative,
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   return path;
+}
+
+// The targets whose parser reads a folder of files: splits `input` into one part per name
+// (kPartSeparator), empties scratchDir()/folder and writes each part to folder/name, an empty
+// part standing for a missing file. Returns the folder.
+inline std::filesystem::path writeFolder(const std::filesystem::path& folder,
+                                         std::initializer_list<std::string_view> names,
+                                         std::string_view input) {
+  const auto parts = splitParts(input, names.size());
+  const auto dir = scratchDir() / folder;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::size_t i = 0;
+  for (const auto name : names) {
+    if (!parts[i].empty()) {
+      writeScratch(folder / name, parts[i]);
+    }
+    ++i;
+  }
+  return dir;
 }
 
 // The targets whose parser reads one file: writes the input to scratchDir()/name and calls

@@ -1,5 +1,6 @@
 // A records folder's labels.txt and manifest.json (records/RecordSet), as training, evaluation
-// and classification open it. Input: labels.txt, then manifest.json (FuzzInput.hpp's separator).
+// and classification open it. Input: labels.txt, then manifest.json (FuzzInput.hpp's separator;
+// an empty part is a missing file).
 #include <filesystem>
 
 #include "FuzzInput.hpp"
@@ -9,13 +10,8 @@
 using namespace taxon;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const auto parts = fuzz::splitParts(fuzz::asText(data, size), 2);
-  const auto dir = fuzz::scratchDir() / "records";
-  std::filesystem::remove_all(dir);
-  fuzz::writeScratch("records/labels.txt", parts[0]);
-  if (!parts[1].empty()) {
-    fuzz::writeScratch("records/manifest.json", parts[1]);
-  }
+  const auto dir =
+      fuzz::writeFolder("records", {"labels.txt", "manifest.json"}, fuzz::asText(data, size));
   fuzz::writeScratch("records/train-00000-of-00001", "");
   try {
     records::openRecordSet(dir);

@@ -11,18 +11,11 @@
 using namespace taxon;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const char* const kFiles[] = {"summary.json",   "categories.csv",     "levels.csv",
-                                       "confusion.csv",  "confused_pairs.csv", "mislabeled.csv",
-                                       "predictions.csv"};
-  const auto parts = fuzz::splitParts(fuzz::asText(data, size), std::size(kFiles));
-  const auto dir = fuzz::scratchDir() / "report";
-  std::filesystem::remove_all(dir);
-  for (std::size_t i = 0; i < std::size(kFiles); ++i) {
-    if (parts[i].empty()) {
-      continue;
-    }
-    fuzz::writeScratch(std::filesystem::path("report") / kFiles[i], parts[i]);
-  }
+  const auto dir =
+      fuzz::writeFolder("report",
+                        {"summary.json", "categories.csv", "levels.csv", "confusion.csv",
+                         "confused_pairs.csv", "mislabeled.csv", "predictions.csv"},
+                        fuzz::asText(data, size));
   try {
     eval::readReport(dir);
   } catch (const core::Error&) {
