@@ -16,3 +16,23 @@ step() {
   now=$(date +%s)
   printf '\n==> [%4ds] %s\n' "$((now - taxon_step_start))" "$*"
 }
+
+# need_built BUILD TARGET:PATH...: the benchmarks' programs. Each PATH (under the build folder
+# BUILD) must exist; missing ones are built when BUILD is the dev preset's (build/dev), else the
+# script stops and says how to build them.
+need_built() {
+  local build=$1 spec targets=()
+  shift
+  for spec in "$@"; do
+    [[ -x $build/${spec#*:} ]] || targets+=("${spec%%:*}")
+  done
+  ((${#targets[@]} == 0)) && return 0
+  if [[ $build == "$taxon_root/build/dev" ]]; then
+    step "build ${targets[*]} (preset dev)"
+    (cd "$taxon_root" && cmake --preset dev >/dev/null && cmake --build --preset dev --target "${targets[@]}")
+    return 0
+  fi
+  echo "missing in $build: ${targets[*]}; build them with" \
+    "cmake --build --preset dev --target ${targets[*]}" >&2
+  exit 1
+}

@@ -6,7 +6,7 @@
 # 500x375 to 1024x768 in category folders); the taxon binary is build/dev/app/taxon (or $TAXON).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 taxon=${TAXON:-$root/build/dev/app/taxon}
-[[ -x $taxon ]] || { echo "no $taxon: build it first (cmake --build --preset dev)" >&2; exit 1; }
+[[ -n ${TAXON:-} ]] || need_built "$root/build/dev" taxon:app/taxon
 
 make_images_once
 find "$work/images" -type f -exec cat {} + >/dev/null  # warm the page cache

@@ -9,7 +9,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../packaging/env.sh"
 probe=$taxon_root/build/dev/bench/numerics/taxon_isa_probe
-[[ -x $probe ]] || { echo "build first: cmake --build --preset dev --target taxon_isa_probe" >&2; exit 1; }
+need_built "$taxon_root/build/dev" taxon_isa_probe:bench/numerics/taxon_isa_probe
 if grep -qw avx512f /proc/cpuinfo; then first=AVX512_CORE; second=AVX2
 elif grep -qw avx2 /proc/cpuinfo; then first=AVX2; second=SSE41
 else first=SSE41; second=SSE41; fi

@@ -31,9 +31,7 @@ RANDOM=${3:-16}
 build=${TAXON_BUILD:-$root/build/dev}
 taxon=$build/app/taxon
 loop=$build/tests/e2e/taxon_relabel_loop
-for program in "$taxon" "$loop"; do
-  [[ -x $program ]] || { echo "missing $program: build taxon and taxon_relabel_loop" >&2; exit 1; }
-done
+need_built "$build" taxon:app/taxon taxon_relabel_loop:tests/e2e/taxon_relabel_loop
 mkdir -p "$work"
 log=$work/robust.log
 : >"$log"

@@ -33,11 +33,9 @@ if ((free_kb < need_kb)); then
 fi
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 [[ -x $build/bench/scale/taxon_bench_studio ]] && cp "$build/bench/scale/taxon_bench_studio" "$bin/"
+need_built "$build" taxon:app/taxon taxon_bench_loader:bench/data/taxon_bench_loader \
+  taxon_bench_scale:bench/scale/taxon_bench_scale
 for tool in app/taxon bench/data/taxon_bench_loader bench/scale/taxon_bench_scale; do
-  [[ -x $build/$tool ]] || {
-    echo "missing $build/$tool: cmake --build --preset dev --target $(basename "$tool")" >&2
-    exit 1
-  }
   cp "$build/$tool" "$bin/"
 done
 

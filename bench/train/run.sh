@@ -36,10 +36,7 @@ peer_recipe=(--no_aux --label_smoothing 0 --dropout 0 --weight_decay 5e-4 --no_c
   --min_crop_area 0.8 --learning_rate 0.05)
 mkdir -p "$work"
 
-if [[ ! -x $taxon ]]; then
-  step "build taxon (preset dev)"
-  cmake --preset dev >/dev/null && cmake --build --preset dev --target taxon
-fi
+[[ -n ${TAXON:-} ]] || need_built "$root/build/dev" taxon:app/taxon
 if [[ ! -f $records/manifest.json ]]; then
   step "import Fashion-MNIST (all of train for training, t10k as test)"
   rm -rf "$project"
