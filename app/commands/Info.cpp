@@ -14,6 +14,7 @@
 #include "project/Catalog.hpp"
 #include "project/CatalogCheck.hpp"
 #include "project/ProjectLayout.hpp"
+#include "records/RecordSet.hpp"
 #include "records/ShardCheck.hpp"
 
 namespace taxon::app {
@@ -88,6 +89,14 @@ int printShardCheck(const fs::path& path, bool skipCorrupt) {
   std::printf("%zu shards, %s records with valid checksums, %s damaged.\n", shards.size(),
               withThousands(report.records()).c_str(),
               withThousands(report.damagedRecords()).c_str());
+  std::error_code error;
+  if (fs::is_directory(path, error) && fs::exists(path / records::kIncompleteMarker, error)) {
+    std::fprintf(stderr,
+                 "%s: taxon build-records stopped before it finished this folder: its shards "
+                 "mix two builds and training refuses them; run build-records again.\n",
+                 (path / records::kIncompleteMarker).c_str());
+    return 1;
+  }
   return report.damagedRecords() > 0 ? 1 : 0;
 }
 

@@ -43,8 +43,9 @@ bool ProjectLayout::recordsCurrent() const {
 
 bool ProjectLayout::recordsCurrent(const fs::path& records) const {
   const auto manifest = modified(records / "manifest.json");
-  if (!manifest) {
-    return false;
+  std::error_code error;
+  if (!manifest || fs::exists(records / records::kIncompleteMarker, error)) {
+    return false;  // never built, or a build that did not finish
   }
   std::optional<fs::file_time_type> catalog;
   for (const auto& file : {catalogFile(), fs::path(catalogFile().string() + "-wal")}) {

@@ -1,6 +1,7 @@
 #include "records/RecordBuilder.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -22,6 +23,7 @@
 #include "image/ImageCheck.hpp"
 #include "records/ImageExample.hpp"
 #include "records/RecordFile.hpp"
+#include "records/RecordSet.hpp"
 
 namespace taxon::records {
 
@@ -336,6 +338,16 @@ RecordBuildReport writeRecords(RecordPlan planned, const RecordBuildSettings& se
   }
 
   std::mutex mutex;  // guards report.skipped and the error
+  // Until a shard replaces one of an earlier build the folder is as it was; from then on it is
+  // marked incomplete until the manifest is written (a build that fails or is stopped before its
+  // first shard is done leaves the earlier records usable).
+  std::once_flag marked;
+  const auto markIncomplete = [&] {
+    core::writeFileAtomic(out / kIncompleteMarker,
+                          "build-records (process " + std::to_string(getpid()) +
+                              ") is writing this folder; if it is not running, it was stopped: "
+                              "run it again.\n");
+  };
   std::atomic<std::size_t> nextJob{0};
   std::atomic<std::int64_t> done{0};
   std::atomic<std::int64_t> reencoded{0};
@@ -369,6 +381,7 @@ RecordBuildReport writeRecords(RecordPlan planned, const RecordBuildSettings& se
         if (stop.stop_requested()) {
           return;  // the writer removes its temporary file
         }
+        std::call_once(marked, markIncomplete);
         writer.close();
         report.splits[jobs[j].split].shards[static_cast<std::size_t>(shard)] =
             ShardInfo{name, writer.records(), writer.bytes()};
@@ -417,6 +430,7 @@ RecordBuildReport writeRecords(RecordPlan planned, const RecordBuildSettings& se
     removeStaleShards(out, split);
   }
   core::writeFileAtomic(out / "manifest.json", manifest.dump(2) + "\n");
+  fs::remove(out / kIncompleteMarker, ec);
   return report;
 }
 

@@ -77,6 +77,11 @@ RecordSet openRecordSet(const fs::path& directory) {
   if (!fs::is_directory(directory, error)) {
     core::throwFileError(directory, "no such folder of record files");
   }
+  if (fs::exists(directory / kIncompleteMarker, error)) {
+    core::throwFileError(directory / kIncompleteMarker,
+                         "taxon build-records stopped before it finished this folder, which now "
+                         "mixes shards of two builds; run build-records again");
+  }
   RecordSet set;
   set.directory = directory;
   const fs::path labelsPath = directory / "labels.txt";

@@ -43,8 +43,14 @@ struct RecordSet {
   std::string emptySplitReason(const std::string& name) const;
 };
 
+// Written by build-records before it replaces the first shard of a folder and removed once the
+// folder's manifest is written: while it is there the folder holds a mix of two builds (stopped,
+// killed or out of disk half-way), whose shards may number the labels differently.
+inline constexpr const char* kIncompleteMarker = "build-records.incomplete";
+
 // Reads `directory` (see above). Throws core::Error naming the file at fault: no such folder, no
-// labels, a manifest that does not parse or disagrees with labels.txt, a shard listed but missing.
+// labels, a manifest that does not parse or disagrees with labels.txt, a shard listed but missing,
+// a build that did not finish (kIncompleteMarker).
 RecordSet openRecordSet(const std::filesystem::path& directory);
 
 // The regular files in `directory` whose names start with `prefix` ("train-", "validation-"),

@@ -11,6 +11,7 @@
 #include "project/Catalog.hpp"
 #include "records/ImageExample.hpp"
 #include "records/RecordFile.hpp"
+#include "records/RecordSet.hpp"
 
 namespace taxon::test {
 namespace {
@@ -322,6 +323,18 @@ TEST(DataCli, InfoDescribesAProjectAndVerifiesShards) {
   const auto good = taxon({"info", records.string()});
   EXPECT_EQ(good.exitCode, 0) << good.err;
   EXPECT_NE(good.out.find("0 damaged"), std::string::npos) << good.out;
+
+  // What a build stopped half-way leaves (RecordBuilder's test makes one): info says so, and
+  // so does training, before reading a record.
+  writeFile(records / records::kIncompleteMarker, "");
+  const auto incomplete = taxon({"info", records.string()});
+  EXPECT_EQ(incomplete.exitCode, 1);
+  EXPECT_NE(incomplete.err.find("run build-records again"), std::string::npos) << incomplete.err;
+  const auto train = taxon({"train", "--data_dir", records.string(), "--train_dir",
+                            (fs::path(project) / "run").string(), "--max_steps", "1"});
+  EXPECT_NE(train.exitCode, 0);
+  EXPECT_NE(train.err.find(records::kIncompleteMarker), std::string::npos) << train.err;
+  fs::remove(records / records::kIncompleteMarker);
 
   // Flip one byte inside the first record's payload.
   const auto shard = records / "train-00000-of-00001";

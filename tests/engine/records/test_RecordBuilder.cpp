@@ -9,9 +9,12 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <stop_token>
 #include <tuple>
 
 #include "TestFiles.hpp"
+#include "core/Error.hpp"
+#include "core/Progress.hpp"
 #include "image/ImageCheck.hpp"
 #include "project/Catalog.hpp"
 #include "project/ProjectRecords.hpp"
@@ -171,6 +174,50 @@ TEST(RecordBuilder, AFewerShardBuildRemovesTheEarlierBuildsShards) {
   EXPECT_EQ(shards[0].filename(), "train-00000-of-00002");
   EXPECT_EQ(shards[1].filename(), "train-00001-of-00002");
   EXPECT_TRUE(fs::exists(dir / "out" / "notes.txt"));  // not a shard: left alone
+  EXPECT_EQ(openRecordSet(dir / "out").count("train"), 11);
+}
+
+// A build that stops after it replaced a shard leaves a folder of two builds (whose shards may
+// number the labels differently): it is marked, refused by training and evaluation, and the next
+// build clears it. One that stops before its first shard is done leaves the earlier set usable.
+TEST(RecordBuilder, ABuildStoppedHalfWayMarksTheFolderIncompleteUntilTheNextBuild) {
+  test::TempDir dir;
+  writeFolders(dir.path());
+  RecordBuildSettings settings = folderSettings(dir.path());
+  settings.numThreads = 1;
+  buildRecordsFromFolders(settings);
+  ASSERT_EQ(openRecordSet(dir / "out").count("train"), 11);
+  const auto marker = dir / "out" / kIncompleteMarker;
+  EXPECT_FALSE(fs::exists(marker));
+
+  // Stopped within the first shard (4 of 11 images per 3 shards: the first holds 3).
+  const auto stoppedAfter = [&](std::int64_t images) {
+    std::stop_source stop;
+    const auto report = buildRecordsFromFolders(
+        settings,
+        [&](const core::Progress& p) {
+          if (p.done >= images) {
+            stop.request_stop();
+          }
+        },
+        stop.get_token());
+    EXPECT_TRUE(report.cancelled);
+  };
+  stoppedAfter(2);
+  EXPECT_FALSE(fs::exists(marker)) << "no shard was replaced";
+  EXPECT_EQ(openRecordSet(dir / "out").count("train"), 11);
+
+  stoppedAfter(6);  // the first shard replaced, the second not
+  ASSERT_TRUE(fs::exists(marker));
+  try {
+    openRecordSet(dir / "out");
+    ADD_FAILURE() << "an incomplete folder was opened";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(kIncompleteMarker), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("run build-records again"), std::string::npos) << e.what();
+  }
+  buildRecordsFromFolders(settings);
+  EXPECT_FALSE(fs::exists(marker));
   EXPECT_EQ(openRecordSet(dir / "out").count("train"), 11);
 }
 

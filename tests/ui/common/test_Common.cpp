@@ -1,6 +1,7 @@
 // The open project (ProjectSession), its jobs (ProjectJobs), the thumbnail service and the
 // category picker on a real tiny project.
 #include <QDir>
+#include <QFile>
 #include <QImage>
 #include <QLineEdit>
 #include <QListView>
@@ -13,6 +14,7 @@
 #include "common/ProjectJobs.hpp"
 #include "common/ProjectSession.hpp"
 #include "common/Thumbnails.hpp"
+#include "records/RecordSet.hpp"
 
 using taxon::ui::CategoryPickerDialog;
 using taxon::ui::EvalSummary;
@@ -105,6 +107,13 @@ class TestCommon : public QObject {
     QCOMPARE(records.recordsDir, session.recordsDir());
     QVERIFY2(records.message.endsWith(QStringLiteral(" records written (0 images skipped)")),
              qPrintable(records.message));
+    QVERIFY(jobs.recordsCurrent());
+    // A build stopped half-way (records::kIncompleteMarker): the next training rebuilds them.
+    QFile marker(QDir(session.recordsDir()).filePath(taxon::records::kIncompleteMarker));
+    QVERIFY(marker.open(QIODevice::WriteOnly));
+    marker.close();
+    QVERIFY(!jobs.recordsCurrent());
+    QVERIFY(marker.remove());
     QVERIFY(jobs.recordsCurrent());
   }
 
