@@ -1,6 +1,7 @@
 #include "core/Files.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -101,6 +102,43 @@ std::string readFile(const std::filesystem::path& path) {
     core::throwFileError(path, "read failed: " + core::errnoText(error));
   }
   return bytes;
+}
+
+namespace {
+
+// The process id of a temporary file's name ("NAME.tmp-PID"), 0 when it is not one.
+long temporaryOwner(const std::string& name) {
+  const auto at = name.rfind(".tmp-");
+  if (at == std::string::npos || at + 5 == name.size() || name.size() - at - 5 > 9 ||
+      name.find_first_not_of("0123456789", at + 5) != std::string::npos) {
+    return 0;
+  }
+  return std::stol(name.substr(at + 5));
+}
+
+template <class Iterator>
+std::size_t removeDeadIn(Iterator entries) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : entries) {
+    const long pid = temporaryOwner(entry.path().filename().string());
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH &&
+        std::filesystem::remove(entry.path(), ec)) {
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+}  // namespace
+
+std::size_t removeDeadTemporaries(const std::filesystem::path& dir, bool recursive) {
+  std::error_code ec;
+  if (recursive) {
+    return removeDeadIn(std::filesystem::recursive_directory_iterator(
+        dir, std::filesystem::directory_options::skip_permission_denied, ec));
+  }
+  return removeDeadIn(std::filesystem::directory_iterator(dir, ec));
 }
 
 }  // namespace taxon::core

@@ -1,6 +1,7 @@
 // Small file helpers shared by the engine.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -15,6 +16,11 @@ std::string readFile(const std::filesystem::path& path);
 // before the rename (survives power loss; costs a disk sync per file). Throws core::Error.
 void writeFileAtomic(const std::filesystem::path& path, std::string_view bytes,
                      bool durable = true);
+
+// Removes the temporary files ("NAME.tmp-PID") that writeFileAtomic and RecordWriter leave when
+// their process is killed while writing: those in `dir` (with `recursive`, in its subfolders too)
+// whose process no longer exists. Returns how many it removed; never throws.
+std::size_t removeDeadTemporaries(const std::filesystem::path& dir, bool recursive = false);
 
 // Throws core::Error naming `path` when a file could not be written there: it names a folder (or
 // ends with '/'), or its folder does not exist or is not writable. Writes nothing.

@@ -1,11 +1,9 @@
 #include "records/RecordBuilder.hpp"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -177,24 +175,6 @@ void removeStaleShards(const fs::path& dir, const SplitRecords& written) {
   }
 }
 
-// Removes the temporary files ("NAME.tmp-PID", RecordWriter's and writeFileAtomic's) that a
-// build killed before it could clean up left in `dir`: those of processes that are gone.
-void removeDeadTemporaries(const fs::path& dir) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    const auto at = name.rfind(".tmp-");
-    if (at == std::string::npos || at + 5 == name.size() || name.size() - at - 5 > 9 ||
-        name.find_first_not_of("0123456789", at + 5) != std::string::npos) {
-      continue;
-    }
-    const long pid = std::stol(name.substr(at + 5));
-    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-      fs::remove(entry.path(), ec);
-    }
-  }
-}
-
 }  // namespace
 
 std::string shardName(const std::string& split, int index, int count) {
@@ -324,7 +304,7 @@ RecordBuildReport writeRecords(RecordPlan planned, const RecordBuildSettings& se
   if (ec) {
     core::throwFileError(out, "cannot create the output folder: " + ec.message());
   }
-  removeDeadTemporaries(out);
+  core::removeDeadTemporaries(out);  // of a build killed before it could clean up
 
   std::vector<Job> jobs;
   std::int64_t total = 0;

@@ -114,6 +114,7 @@ fs::path findIdx(const fs::path& dir, const std::string& stem) {
 void extractIdx(const fs::path& source, const fs::path& projectDir, std::int64_t limit,
                 Collected& out, const core::ProgressFn& progress, const std::stop_token& stop) {
   const fs::path outDir = projectDir / "images" / "fashion-mnist";
+  core::removeDeadTemporaries(outDir, /*recursive=*/true);  // of an import that was killed
   if (fs::is_directory(source)) {
     const auto trainImages = findIdx(source, "train-images-idx3-ubyte");
     const auto trainLabels = findIdx(source, "train-labels-idx1-ubyte");

@@ -62,6 +62,7 @@ void extractShard(const fs::path& shard, const std::vector<std::string>& labelNa
   records::RecordReader reader(shard, options);
   const fs::path dir = projectDir / "images" / "tfrecord" / core::safeFileName(shardName);
   fs::create_directories(dir);
+  core::removeDeadTemporaries(dir);  // of an import that was killed
   std::string payload;
   std::int64_t index = 0;
   while ((limit <= 0 || index < limit) && !stop.stop_requested()) {

@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 
 #include "TestFiles.hpp"
 #include "core/Error.hpp"
+#include "core/Files.hpp"
 #include "records/ImageExample.hpp"
 #include "records/RecordFile.hpp"
 
@@ -292,6 +294,36 @@ TEST(Importer, AStopDuringExtractionLeavesNoOrphanedFiles) {
   EXPECT_EQ(files, 0);
   const auto again = importImages(catalog, settingsFor(data));
   EXPECT_EQ(again.added, n);
+}
+
+// A process that has ended: its id names no running process.
+pid_t deadPid() {
+  const pid_t child = fork();
+  if (child == 0) {
+    _exit(0);
+  }
+  waitpid(child, nullptr, 0);
+  return child;
+}
+
+// Killed while writing an extracted PNG, an import leaves NAME.tmp-PID beside it (writeFileAtomic):
+// the next import of the source removes those of dead processes and keeps a live one's.
+TEST(Importer, TheNextImportRemovesTheHalfWrittenFilesOfAKilledOne) {
+  TempDir dir;
+  const auto data = dir / "fmnist";
+  fs::create_directories(data);
+  writeIdxTrainFiles(data, 20);
+  const auto extracted = dir / "project" / "images" / "fashion-mnist" / "train" / "3";
+  const auto dead = extracted / ("00007.png.tmp-" + std::to_string(deadPid()));
+  const auto live = extracted / ("00008.png.tmp-" + std::to_string(getpid()));
+  test::writeFile(dead, "half a PNG");
+  test::writeFile(live, "another import's, still running");
+  Catalog catalog(dir / "project", true);
+  const auto report = importImages(catalog, settingsFor(data));
+  EXPECT_EQ(report.added, 20);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_EQ(core::removeDeadTemporaries(dir / "project", /*recursive=*/true), 0u);
 }
 
 TEST(Importer, ReadsDebiansFashionMnistWithALimit) {
