@@ -131,6 +131,7 @@ std::int64_t recalibrateBatchNorm(model::InceptionV3Impl& model, const records::
   }
   torch::NoGradGuard noGrad;
   std::int64_t done = 0;
+  std::int64_t used = 0;
   std::int64_t batches = 0;
   while (done < total) {
     auto batch = loader.next();
@@ -138,6 +139,13 @@ std::int64_t recalibrateBatchNorm(model::InceptionV3Impl& model, const records::
       break;
     }
     const std::int64_t keep = std::min<std::int64_t>(batch->size, total - done);
+    done += keep;
+    // A batch of one image has no spread where a layer's maps are 1 x 1 (the aux head at 75 px),
+    // which batch norm refuses in training mode: a last batch of one is left out (33 training
+    // images in batches of 8 ended a run at its first checkpoint).
+    if (keep < 2) {
+      continue;
+    }
     // Batch k replaces 1 / (k + 1) of the statistics: an equal-weight average of all batches.
     ++batches;
     for (auto* bn : layers) {
@@ -145,7 +153,7 @@ std::int64_t recalibrateBatchNorm(model::InceptionV3Impl& model, const records::
     }
     const auto tensors = data::toTensors(*batch, device);
     model.forward(tensors.images.narrow(0, 0, keep));
-    done += keep;
+    used += keep;
     if (progress) {
       progress({"batch-norm statistics", done, total, "images"});
     }
@@ -154,7 +162,7 @@ std::int64_t recalibrateBatchNorm(model::InceptionV3Impl& model, const records::
     layers[i]->options.momentum(momenta[i]);
   }
   model.eval();
-  return done;
+  return used;
 }
 
 EvalOutcome evaluateCheckpoint(const EvalSettings& settings, std::stop_token stop,

@@ -53,7 +53,8 @@ struct RecalibrationSettings {
 // that the training network's running statistics, gathered with other weights, do not describe;
 // after this they are its own. Only the batch-norm layers run in training mode (dropout does not
 // draw from the global random generator). Leaves the model in eval mode, and returns the images
-// used (fewer when the split is smaller or the stop is requested).
+// used (fewer when the split is smaller or the stop is requested; a last batch of a single image
+// is left out, as batch norm cannot measure one image's 1 x 1 maps).
 std::int64_t recalibrateBatchNorm(model::InceptionV3Impl& model, const records::RecordSet& records,
                                   const c10::Device& device, const RecalibrationSettings& settings,
                                   std::stop_token stop = {}, const core::ProgressFn& progress = {});

@@ -121,6 +121,24 @@ TEST_F(Evaluator, FiguresAreThoseOfTheModelsOwnOutputs) {
   }
 }
 
+// A last batch of one image cannot give batch statistics (the aux head's maps are 1 x 1 at 75 px):
+// it is left out instead of failing the run's first checkpoint.
+TEST_F(Evaluator, RecalibrationLeavesOutALastBatchOfOneImage) {
+  auto trained = checkpoint::loadTrainedModel(trainDir_, "cpu");
+  const auto records = records::openRecordSet(dataDir_);
+  RecalibrationSettings settings;
+  settings.batchSize = 5;
+  settings.examples = 11;  // 5 + 5 + 1
+  EXPECT_EQ(recalibrateBatchNorm(*trained.model, records, c10::Device(c10::kCPU), settings), 10);
+  settings.examples = 1;  // nothing to measure: the statistics stay as they were
+  const auto before =
+      trained.model->named_buffers()["Mixed_7c.branch_pool.bn.running_mean"].clone();
+  EXPECT_EQ(recalibrateBatchNorm(*trained.model, records, c10::Device(c10::kCPU), settings), 0);
+  EXPECT_TRUE(
+      torch::equal(before, trained.model->named_buffers()["Mixed_7c.branch_pool.bn.running_mean"]));
+  EXPECT_FALSE(trained.model->is_training());
+}
+
 TEST_F(Evaluator, TheFirstNExamplesOnlyWhenAsked) {
   EvalSettings s = settings(1);
   s.model.maxExamples = 6;
