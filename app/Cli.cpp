@@ -10,10 +10,12 @@
 #include "commands/BuildRecords.hpp"
 #include "commands/Classify.hpp"
 #include "commands/Demo.hpp"
+#include "commands/Edits.hpp"
 #include "commands/Eval.hpp"
 #include "commands/Export.hpp"
 #include "commands/Import.hpp"
 #include "commands/Info.hpp"
+#include "commands/Suggest.hpp"
 #include "commands/Train.hpp"
 #include "core/Error.hpp"
 #include "core/torch/Runtime.hpp"
@@ -60,7 +62,8 @@ void addExamples(const std::vector<Command>& commands) {
        "  taxon import shop labels.csv --relabel     path,label[,split] rows; relabel known "
        "images\n"
        "  taxon import shop /data/train-00000-of-01024 --labels_file labels.txt   the seed's "
-       "shards"},
+       "shards\n"
+       "  taxon import shop --unlabeled ~/new-photos     images without a category, to label"},
       {"build-records",
        "  taxon build-records shop                   the project's splits into shop/records\n"
        "  taxon build-records --train_directory train --validation_directory validation "
@@ -77,6 +80,14 @@ void addExamples(const std::vector<Command>& commands) {
       {"classify",
        "  taxon classify --checkpoint_dir runs/a photo.jpg\n"
        "  taxon classify --checkpoint_dir runs/a --top_k 3 --csv out.csv new-photos/"},
+      {"suggest",
+       "  taxon suggest shop --checkpoint_dir runs/a          top 5 for every unlabeled image\n"
+       "  taxon suggest shop --checkpoint_dir runs/a --subset all   labeled ones too"},
+      {"accept",
+       "  taxon accept shop --min_score 0.95 --dry_run        how many would be labeled\n"
+       "  taxon accept shop --min_score 0.9 --category \"Women > Shoes\""},
+      {"undo", "  taxon undo shop                 reverts the latest edit (an accept, a relabel)"},
+      {"redo", "  taxon redo shop                 re-applies the edit undone last"},
       {"export", "  taxon export --checkpoint_dir runs/a --output inception.pth"},
       {"info",
        "  taxon info shop                 a project: categories, splits, images; catalog checked\n"
@@ -102,10 +113,11 @@ int runCli(int argc, char** argv) {
   app.fallthrough(false);
   app.footer(kFooter);
 
-  const std::vector<Command> commands = {addImportCommand(app),   addBuildRecordsCommand(app),
-                                         addTrainCommand(app),    addEvalCommand(app),
-                                         addClassifyCommand(app), addExportCommand(app),
-                                         addInfoCommand(app),     addDemoCommand(app)};
+  const std::vector<Command> commands = {
+      addImportCommand(app), addBuildRecordsCommand(app), addTrainCommand(app),
+      addEvalCommand(app),   addClassifyCommand(app),     addSuggestCommand(app),
+      addAcceptCommand(app), addUndoCommand(app),         addRedoCommand(app),
+      addExportCommand(app), addInfoCommand(app),         addDemoCommand(app)};
 
   addExamples(commands);
 

@@ -272,12 +272,15 @@ void MainWindow::chooseImport() {
   ask.setText(
       tr("Import a folder of category folders (nested folders are levels of the "
          "category path), or files: CSV manifests (path,label[,split]), TFRecord shards, "
-         "Fashion-MNIST IDX files."));
+         "Fashion-MNIST IDX files. Or a folder of unlabeled photos: every image below it, "
+         "without a category, to be labeled in the project."));
   auto* folder = ask.addButton(tr("Folder…"), QMessageBox::AcceptRole);
   auto* files = ask.addButton(tr("Files…"), QMessageBox::AcceptRole);
+  auto* loose = ask.addButton(tr("Unlabeled folder…"), QMessageBox::AcceptRole);
   ask.addButton(QMessageBox::Cancel);
   ask.exec();
   QStringList sources;
+  QStringList unlabeled;
   if (ask.clickedButton() == folder) {
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder of category folders"));
     if (!dir.isEmpty()) {
@@ -285,14 +288,20 @@ void MainWindow::chooseImport() {
     }
   } else if (ask.clickedButton() == files) {
     sources = QFileDialog::getOpenFileNames(this, tr("Manifests, shards or IDX files"));
+  } else if (ask.clickedButton() == loose) {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder of unlabeled images"));
+    if (!dir.isEmpty()) {
+      unlabeled.push_back(dir);
+    }
   }
-  if (!sources.isEmpty()) {
-    importSources(sources);
+  if (!sources.isEmpty() || !unlabeled.isEmpty()) {
+    importSources(sources, 0, unlabeled);
   }
 }
 
-void MainWindow::importSources(const QStringList& sources, qint64 limitPerFile) {
-  if (!jobs_->importSources(sources, limitPerFile)) {
+void MainWindow::importSources(const QStringList& sources, qint64 limitPerFile,
+                               const QStringList& unlabeled) {
+  if (!jobs_->importSources(sources, limitPerFile, unlabeled)) {
     return;
   }
   progress_ = new QProgressDialog(tr("Importing…"), tr("Cancel"), 0, 0, this);

@@ -46,7 +46,8 @@ class MainWindow : public QMainWindow {
   bool openProject(const QString& dir, bool create);
   // Imports folders or files into the open project with a progress dialog, then shows the
   // report (skipped files and why). Returns at once; importFinished() follows.
-  void importSources(const QStringList& sources, qint64 limitPerFile = 0);
+  void importSources(const QStringList& sources, qint64 limitPerFile = 0,
+                     const QStringList& unlabeled = {});
   // Evaluates a run's newest checkpoint on the test (or validation) split into RUN/eval and
   // shows it on the Inspect page.
   void evaluateRun(const QString& trainDir);

@@ -10,6 +10,7 @@
 #include "core/Csv.hpp"
 #include "core/Error.hpp"
 #include "core/Files.hpp"
+#include "infer/Rollup.hpp"
 
 namespace taxon::app {
 
@@ -61,7 +62,10 @@ int runClassify(const ClassifyOptions& o) {
     std::fprintf(stderr, "warning: %s\n", warning.c_str());
   }
   const auto bar = files.size() > 64 ? barIfTerminal() : nullptr;
-  const auto results = classifier.classifyFiles(files, o.topK, interruptToken(),
+  // The roll-up sums every category under a parent: it needs the whole distribution.
+  const int ranked =
+      o.rollup ? std::max(o.topK, static_cast<int>(classifier.categories().size())) : o.topK;
+  const auto results = classifier.classifyFiles(files, ranked, interruptToken(),
                                                 bar ? bar->callback() : core::ProgressFn{});
   if (bar) {
     bar->finish();
@@ -75,12 +79,17 @@ int runClassify(const ClassifyOptions& o) {
       continue;
     }
     std::printf("%s\n", r.path.c_str());
-    for (std::size_t i = 0; i < r.top.size(); ++i) {
+    for (std::size_t i = 0; i < r.top.size() && i < static_cast<std::size_t>(o.topK); ++i) {
       std::printf("%.3f - %s\n", r.top[i].score, r.top[i].name.c_str());
       char score[32];
       std::snprintf(score, sizeof score, "%.6f", r.top[i].score);
       core::appendCsvRow(csv, {r.path.string(), std::to_string(i + 1),
                                std::to_string(r.top[i].index), r.top[i].name, score});
+    }
+    if (o.rollup) {
+      if (const auto rollup = infer::rollUp(r.top, o.rollupBelow)) {
+        std::printf("rollup: %s\n", infer::describeRollup(*rollup).c_str());
+      }
     }
   }
   std::fflush(stdout);
@@ -109,6 +118,13 @@ Command addClassifyCommand(CLI::App& app) {
       ->capture_default_str();
   addPrecisionOption(*cli, o->settings.precision, "auto",
                      "bf16 gave the same top-1 on 99.75 % of a test set");
+  cli->add_flag("--rollup", o->rollup,
+                "When no category is confident and the leading ones share a parent, also print "
+                "the parent with their summed score (\"rollup: Shoes > Sneakers 0.93: Men 0.48, "
+                "Women 0.45\")");
+  cli->add_option("--rollup_below", o->rollupBelow, "What counts as not confident, for --rollup")
+      ->check(CLI::Range(0.01, 1.0))
+      ->capture_default_str();
   cli->add_option("images", o->images,
                   "Image files, or folders: the files below them, in path order")
       ->required();

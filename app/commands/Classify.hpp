@@ -14,6 +14,8 @@ struct ClassifyOptions {
   std::string checkpointDir;  // a train dir (its newest checkpoint) or a checkpoint file
   std::string csv;            // also write the table here; empty: none
   int topK = 5;               // categories printed per image
+  bool rollup = false;        // also print the roll-up to a shared parent (infer/Rollup.hpp)
+  double rollupBelow = 0.5;   // a top score under this is not confident
   infer::ClassifierSettings settings;
   std::vector<std::string> images;  // files, or folders: the files below them in path order
 };

@@ -15,6 +15,7 @@ namespace fs = std::filesystem;
 int runImport(ImportOptions& o) {
   auto& s = o.settings;
   s.sources.assign(o.sources.begin(), o.sources.end());
+  s.unlabeled.assign(o.unlabeled.begin(), o.unlabeled.end());
   s.labelsFile = o.labelsFile;
   const std::pair<const char*, project::SourceFormat> formats[] = {
       {"auto", project::SourceFormat::Auto},
@@ -78,10 +79,13 @@ int runImport(ImportOptions& o) {
               countOf(report.added, "new image").c_str(), catalog.projectDir().c_str(),
               withThousands(report.alreadyPresent).c_str(),
               withThousands(static_cast<std::int64_t>(report.skipped.size())).c_str());
-  std::printf("The project has %s; %s train, %s validation, %s test images.\n",
+  std::printf("The project has %s; %s train, %s validation, %s test images%s.\n",
               countOf(report.categories, "category", "categories").c_str(),
               withThousands(report.train).c_str(), withThousands(report.validation).c_str(),
-              withThousands(report.test).c_str());
+              withThousands(report.test).c_str(),
+              report.unlabeled > 0
+                  ? (", " + withThousands(report.unlabeled) + " of them unlabeled").c_str()
+                  : "");
   if (report.cancelled) {
     std::fprintf(stderr, "Import cancelled: the %s images added before the stop are kept",
                  withThousands(report.added).c_str());
@@ -107,13 +111,17 @@ int runImport(ImportOptions& o) {
 
 Command addImportCommand(CLI::App& app) {
   auto* cli = app.add_subcommand(
-      "import", "Import images into a project (class folders, CSV, Fashion-MNIST IDX, TFRecord)");
+      "import",
+      "Import images into a project (class folders, CSV, Fashion-MNIST IDX, TFRecord, unlabeled)");
   auto o = std::make_shared<ImportOptions>();
   cli->add_option("project", o->project, "Project folder (created if missing)")->required();
   cli->add_option("sources", o->sources,
-                  "Folders of category folders, CSV manifests (path,label[,split]), Fashion-MNIST "
-                  "IDX files or folder, TFRecord shards or their folder")
-      ->required();
+                  "Folders of category folders, CSV manifests (path,label[,split]; an empty label "
+                  "is an unlabeled image), Fashion-MNIST IDX files or folder, TFRecord shards or "
+                  "their folder");
+  cli->add_option("--unlabeled", o->unlabeled,
+                  "Folders of images without a category (every image below them, at any depth), "
+                  "to be labeled in the project; left out of records and training until then");
   cli->add_option("--format", o->format, "Source format")
       ->check(CLI::IsMember({"auto", "folders", "csv", "idx", "tfrecord"}))
       ->capture_default_str();

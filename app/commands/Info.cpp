@@ -30,7 +30,7 @@ int describeProject(const fs::path& dir) {
   std::int64_t train = 0, validation = 0, test = 0, unassigned = 0;
   std::printf("Project %s\n", catalog.projectDir().c_str());
   // Columns by display width, not bytes: wide characters take two columns.
-  std::size_t nameColumns = core::displayWidth("category");
+  std::size_t nameColumns = core::displayWidth("(unlabeled)");
   for (const auto& c : counts) {
     nameColumns = std::max(nameColumns, core::displayWidth(c.path));
   }
@@ -48,14 +48,30 @@ int describeProject(const fs::path& dir) {
     test += c.test;
     unassigned += c.unassigned;
   }
+  // The images without a category, after the categories: left out of records and training.
+  const auto unlabeled = catalog.imageCount(project::kUnlabeled);
+  if (unlabeled > 0) {
+    std::int64_t n[4] = {};
+    const project::Split splits[4] = {project::Split::Train, project::Split::Validation,
+                                      project::Split::Test, project::Split::Unassigned};
+    for (int i = 0; i < 4; ++i) {
+      n[i] = catalog.imageCount(project::kUnlabeled, splits[i]);
+    }
+    row("(unlabeled)", withThousands(n[0]), withThousands(n[1]), withThousands(n[2]),
+        withThousands(n[3]));
+    train += n[0];
+    validation += n[1];
+    test += n[2];
+    unassigned += n[3];
+  }
   row("all", withThousands(train), withThousands(validation), withThousands(test),
       withThousands(unassigned));
-  const auto uncategorized = catalog.imageCount() - train - validation - test - unassigned;
   std::printf("%zu categories, %s images%s; %zu import problems on record.\n", counts.size(),
               withThousands(catalog.imageCount()).c_str(),
-              uncategorized > 0
-                  ? (" (" + withThousands(uncategorized) + " without a category)").c_str()
-                  : "",
+              unlabeled > 0 ? (" (" + withThousands(unlabeled) +
+                               " unlabeled, left out of records and training until labeled)")
+                                  .c_str()
+                            : "",
               catalog.importIssues(1000000).size());
   // The consistency check: what a crash or a full disk could have broken.
   const auto problems = project::checkCatalog(catalog);

@@ -12,7 +12,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void walkFolder(const fs::path& dir, const std::string& category, FolderVisits& visited,
+// `loose`: folder names are not categories, and every file at any depth is an image without one.
+void walkFolder(const fs::path& dir, const std::string& category, bool loose, FolderVisits& visited,
                 const FolderImageFn& found, std::vector<core::FileIssue>& issues,
                 const std::stop_token& stop) {
   struct stat info {};
@@ -40,11 +41,14 @@ void walkFolder(const fs::path& dir, const std::string& category, FolderVisits& 
     }
     const std::string name = entry.filename().string();
     if (fs::is_directory(status)) {
-      walkFolder(entry, category.empty() ? name : category + " > " + name, visited, found, issues,
-                 stop);
+      walkFolder(entry,
+                 loose              ? ""
+                 : category.empty() ? name
+                                    : category + " > " + name,
+                 loose, visited, found, issues, stop);
     } else if (!fs::is_regular_file(status)) {
       issues.push_back({entry.string(), "not a regular file"});
-    } else if (category.empty()) {
+    } else if (category.empty() && !loose) {
       issues.push_back({entry.string(), "not inside a category folder"});
     } else {
       found(entry.native(), category);
@@ -76,7 +80,13 @@ std::vector<fs::path> sortedEntries(const fs::path& dir, std::vector<core::FileI
 void forEachCategoryImage(const fs::path& root, std::vector<core::FileIssue>& issues,
                           const FolderImageFn& found, std::stop_token stop, FolderVisits* visits) {
   FolderVisits own;
-  walkFolder(root, "", visits != nullptr ? *visits : own, found, issues, stop);
+  walkFolder(root, "", /*loose=*/false, visits != nullptr ? *visits : own, found, issues, stop);
+}
+
+void forEachLooseImage(const fs::path& root, std::vector<core::FileIssue>& issues,
+                       const FolderImageFn& found, std::stop_token stop, FolderVisits* visits) {
+  FolderVisits own;
+  walkFolder(root, "", /*loose=*/true, visits != nullptr ? *visits : own, found, issues, stop);
 }
 
 std::vector<FolderImage> scanCategoryFolders(const fs::path& root,

@@ -35,6 +35,13 @@ void forEachCategoryImage(const std::filesystem::path& root, std::vector<core::F
                           const FolderImageFn& found, std::stop_token stop = {},
                           FolderVisits* visits = nullptr);
 
+// Every file below `root`, at any depth and directly in it, handed to `found` with an empty
+// category: a folder of photos nobody has labeled yet. Folder names carry no meaning; links,
+// loops and special files are handled as in forEachCategoryImage.
+void forEachLooseImage(const std::filesystem::path& root, std::vector<core::FileIssue>& issues,
+                       const FolderImageFn& found, std::stop_token stop = {},
+                       FolderVisits* visits = nullptr);
+
 // Walks `root` (see above). Files directly in `root`, special files, unreadable folders, broken
 // links and symbolic link loops are reported in `issues`. Sorted, deterministic, never follows a
 // loop. Scans that share `visits` also report a folder that a previous one walked.

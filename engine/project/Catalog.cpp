@@ -14,7 +14,8 @@ namespace {
 
 // 1: the first catalog. 2: edits also record category edits (create, rename, delete) for undo.
 // 3: category_counts, the number of images per category and split, kept by triggers.
-constexpr int kSchemaVersion = 3;
+// 4: suggestions, a model's top 5 for each image (`taxon suggest`).
+constexpr int kSchemaVersion = 4;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS categories (
@@ -83,6 +84,22 @@ CREATE TRIGGER IF NOT EXISTS category_counts_update AFTER UPDATE OF category_id,
   INSERT INTO category_counts VALUES (coalesce(NEW.category_id, 0), NEW.split, 1)
     ON CONFLICT (category_id, split) DO UPDATE SET images = images + 1;
 END;
+-- The model's suggestions: each image's latest top 5 (category ids c1..c5, scores s1..s5), with
+-- the checkpoint that made them (run folder and step) and what review sorts by.
+CREATE TABLE IF NOT EXISTS suggestions (
+  image_id INTEGER PRIMARY KEY REFERENCES images(id),
+  run TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  c1 INTEGER, s1 REAL, c2 INTEGER, s2 REAL, c3 INTEGER, s3 REAL, c4 INTEGER, s4 REAL,
+  c5 INTEGER, s5 REAL,
+  margin REAL NOT NULL,
+  entropy REAL NOT NULL,
+  rollup TEXT,
+  rollup_score REAL,
+  at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS suggestions_by_category ON suggestions(c1, s1);
+CREATE INDEX IF NOT EXISTS suggestions_by_score ON suggestions(s1);
 CREATE TABLE IF NOT EXISTS import_issues (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   path TEXT NOT NULL,
@@ -184,8 +201,9 @@ InsertResult Catalog::insertImages(const std::vector<NewImage>& images) {
     const std::string stored = storedPath(image.path);
     known.bind(1, stored);
     if (known.step()) {
+      // A listing without a label never contradicts a label the image has.
       const std::string current = known.isNull(1) ? std::string() : known.text(1);
-      if (current != image.categoryPath) {
+      if (current != image.categoryPath && !image.categoryPath.empty()) {
         result.differentLabels.push_back(
             {known.int64(0), image.path.string(), current, image.categoryPath});
       }
@@ -245,12 +263,17 @@ namespace {
 // " WHERE category_id = ?1 AND split = ?2" with only the filters given: a filter written as
 // "(?1 IS NULL OR category_id = ?1)" would keep SQLite from using images_by_category, and a
 // category of a million-image catalog would be a full scan.
-std::string imageFilter(std::optional<std::int64_t> categoryId, std::optional<Split> split) {
+// `images` is the table filtered: images stores no category as NULL, category_counts as 0.
+std::string imageFilter(std::optional<std::int64_t> categoryId, std::optional<Split> split,
+                        bool images = true) {
+  const std::string category = categoryId && *categoryId == kUnlabeled && images
+                                   ? "(category_id IS NULL AND ?1 = 0)"
+                                   : "category_id = ?1";
   if (categoryId && split) {
-    return " WHERE category_id = ?1 AND split = ?2";
+    return " WHERE " + category + " AND split = ?2";
   }
   if (categoryId) {
-    return " WHERE category_id = ?1";
+    return " WHERE " + category;
   }
   if (split) {
     return " WHERE split = ?2";
@@ -287,7 +310,7 @@ std::vector<ImageRecord> Catalog::images(std::optional<std::int64_t> categoryId,
 std::int64_t Catalog::imageCount(std::optional<std::int64_t> categoryId,
                                  std::optional<Split> split) {
   Statement query(*db_, "SELECT coalesce(sum(images), 0) FROM category_counts" +
-                            imageFilter(categoryId, split));
+                            imageFilter(categoryId, split, /*images=*/false));
   bindImageFilter(query, categoryId, split);
   query.step();
   return query.int64(0);

@@ -78,6 +78,14 @@ struct LabelChange {
   bool undone = false;
 };
 
+// One edit of the history, as undo or redo would replay it.
+struct EditSummary {
+  std::int64_t id = 0;
+  std::string kind;  // relabel, accept, merge, create-category, rename-category, delete-category
+  std::int64_t images = 0;  // images it moves
+  std::string at;           // UTC, ISO 8601
+};
+
 struct CategoryCounts {
   std::int64_t categoryId = 0;
   std::string path;
@@ -86,6 +94,39 @@ struct CategoryCounts {
 };
 
 using ImportIssue = core::FileIssue;
+
+// A model's suggestion for one image (`taxon suggest`): its best categories with their softmax
+// scores, from the checkpoint `run` at `step`. An image keeps the latest suggestion made for it.
+struct Suggestion {
+  std::int64_t imageId = 0;
+  std::string run;  // the checkpoint folder (absolute)
+  std::int64_t step = 0;
+  std::vector<std::pair<std::int64_t, double>> top;  // category id, score; best first (up to 5)
+  double margin = 0.0;                               // top-1 score minus top-2 score
+  double entropy = 0.0;                              // of the whole distribution, in nats
+  // When no leaf is confident and the leading ones share a parent: that parent's path and the
+  // summed score of its leaves (infer/Rollup.hpp); empty otherwise.
+  std::string rollup;
+  double rollupScore = 0.0;
+  double score() const { return top.empty() ? 0.0 : top.front().second; }
+  std::int64_t categoryId() const { return top.empty() ? 0 : top.front().first; }
+};
+
+// Which suggestions to list, and in which order.
+struct SuggestionQuery {
+  enum class Order { Score, Margin, Entropy };
+  bool unlabeledOnly = true;
+  std::vector<std::int64_t> categoryIds;  // the top suggestion is one of these; empty: any
+  double minScore = 0.0;                  // top-1 score at least this
+  Order order = Order::Score;
+  bool ascending = false;  // false: highest first
+  std::int64_t limit = -1;
+  std::int64_t offset = 0;
+};
+
+// The category id of an image without a category (an unlabeled one): in ImageRecord, and as the
+// filter of images() and imageCount().
+inline constexpr std::int64_t kUnlabeled = 0;
 
 class Catalog {
  public:
@@ -124,11 +165,13 @@ class Catalog {
   InsertResult insertImages(const std::vector<NewImage>& images);
   std::optional<ImageRecord> image(std::int64_t id);
   std::optional<ImageRecord> imageByPath(const std::filesystem::path& path);
-  // Images in id order, optionally of one category and/or split; `limit` < 0 means all.
+  // Images in id order, optionally of one category (kUnlabeled: the unlabeled ones) and/or split;
+  // `limit` < 0 means all.
   std::vector<ImageRecord> images(std::optional<std::int64_t> categoryId = std::nullopt,
                                   std::optional<Split> split = std::nullopt,
                                   std::int64_t limit = -1, std::int64_t offset = 0);
   // From the kept counts (category_counts): a few rows read, whatever the number of images.
+  // kUnlabeled counts the unlabeled images.
   std::int64_t imageCount(std::optional<std::int64_t> categoryId = std::nullopt,
                           std::optional<Split> split = std::nullopt);
   std::vector<ImageRecord> imagesWithHash(std::string_view hash);
@@ -145,6 +188,8 @@ class Catalog {
   std::int64_t relabelEach(const std::vector<std::pair<std::int64_t, std::string>>& changes);
   bool canUndo();
   bool canRedo();
+  // The edit undo (forward false) or redo (true) would replay next; nothing when there is none.
+  std::optional<EditSummary> nextEdit(bool forward);
   // Reverts the latest edit that is not undone; false when there is none. Throws core::Error
   // (changing nothing) when a category edit can no longer be reverted: undoing the creation of
   // a category that holds images since, or a rename whose old name was taken since.
@@ -152,6 +197,22 @@ class Catalog {
   // Re-applies the edit undone last; false when there is none (a new edit clears redo).
   bool redo();
   std::vector<LabelChange> history(std::int64_t limit = 100);
+
+  // --- the model's suggestions (`taxon suggest`, review, bulk accept) ---
+  // Stores them (replacing an image's earlier one) in one transaction.
+  void storeSuggestions(const std::vector<Suggestion>& suggestions);
+  std::optional<Suggestion> suggestion(std::int64_t imageId);
+  // Images (unlabeled ones, or all) in id order that have no suggestion from `run` at `step`.
+  std::vector<std::int64_t> imagesToSuggest(bool unlabeledOnly, const std::string& run,
+                                            std::int64_t step);
+  std::vector<Suggestion> suggestions(const SuggestionQuery& query);
+  std::int64_t suggestionCount(const SuggestionQuery& query);
+  // Gives every image that `query` lists its top suggestion, as one undoable edit ("accept");
+  // returns the edit id (0 when nothing changed). The limit and order of the query apply.
+  std::int64_t acceptSuggestions(const SuggestionQuery& query);
+  // Why each of `categories` (a model's category names) is not a category of the project now:
+  // renamed (to what), merged (into what), deleted, or never there. Empty when all are.
+  std::vector<std::string> missingCategories(const std::vector<std::string>& categories);
 
   // --- the import report ---
   void recordImportIssues(const std::vector<ImportIssue>& issues, std::string_view source);
@@ -172,9 +233,10 @@ class Catalog {
     std::int64_t oldCategoryId = 0;
     std::int64_t newCategoryId = 0;
   };
-  // Moves each image to its category id (0: none) as one relabel edit, inside the caller's
-  // transaction; returns the edit id, 0 when nothing changed.
-  std::int64_t relabelTo(const std::vector<std::pair<std::int64_t, std::int64_t>>& targets);
+  // Moves each image to its category id (0: none) as one edit of `kind` (relabel, accept), inside
+  // the caller's transaction; returns the edit id, 0 when nothing changed.
+  std::int64_t relabelTo(const std::vector<std::pair<std::int64_t, std::int64_t>>& targets,
+                         std::string_view kind = "relabel");
   // Records an edit of `kind` and applies its moves (none for a category edit).
   std::int64_t recordEdit(const std::vector<LabelMove>& moves, std::string_view kind);
 

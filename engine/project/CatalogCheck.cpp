@@ -37,7 +37,7 @@ std::vector<std::string> checkCatalog(const Catalog& catalog) {
                    ") is in the deleted category \"" + row.text(2) + "\"";
           });
   addRows(db,
-          "SELECT e.id FROM edits e WHERE e.kind = 'relabel' AND NOT EXISTS "
+          "SELECT e.id FROM edits e WHERE e.kind IN ('relabel', 'accept') AND NOT EXISTS "
           "(SELECT 1 FROM label_history h WHERE h.edit_id = e.id) LIMIT 20",
           problems, [](const Statement& row) {
             return "relabel edit " + std::to_string(row.int64(0)) + " moved no image";

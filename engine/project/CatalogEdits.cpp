@@ -136,8 +136,9 @@ std::int64_t Catalog::mergeCategories(std::int64_t from, std::int64_t into) {
     moves.push_back({members.int64(0), from, into});
   }
   const auto edit = recordEdit(moves, "merge");
-  Statement mark(*db_, "UPDATE edits SET deleted_category_id = ? WHERE id = ?");
-  mark.bind(1, from).bind(2, edit).run();
+  // category_id names where the images went (for explaining a model's category that is gone).
+  Statement mark(*db_, "UPDATE edits SET deleted_category_id = ?, category_id = ? WHERE id = ?");
+  mark.bind(1, from).bind(2, into).bind(3, edit).run();
   Statement remove(*db_,
                    "UPDATE categories SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
                    "WHERE id = ?");
@@ -187,7 +188,8 @@ std::int64_t Catalog::recordEdit(const std::vector<LabelMove>& moves, std::strin
   return editId;
 }
 
-std::int64_t Catalog::relabelTo(const std::vector<std::pair<std::int64_t, std::int64_t>>& targets) {
+std::int64_t Catalog::relabelTo(const std::vector<std::pair<std::int64_t, std::int64_t>>& targets,
+                                std::string_view kind) {
   Statement current(*db_, "SELECT category_id FROM images WHERE id = ?");
   std::vector<LabelMove> moves;
   for (const auto& [imageId, target] : targets) {
@@ -201,7 +203,7 @@ std::int64_t Catalog::relabelTo(const std::vector<std::pair<std::int64_t, std::i
       moves.push_back({imageId, old, target});
     }
   }
-  return moves.empty() ? 0 : recordEdit(moves, "relabel");
+  return moves.empty() ? 0 : recordEdit(moves, kind);
 }
 
 std::int64_t Catalog::relabelEach(
@@ -238,6 +240,17 @@ bool Catalog::canUndo() {
 bool Catalog::canRedo() {
   Statement q(*db_, "SELECT 1 FROM edits WHERE state = 'undone' LIMIT 1");
   return q.step();
+}
+
+std::optional<EditSummary> Catalog::nextEdit(bool forward) {
+  Statement pick(*db_, std::string("SELECT e.id, e.kind, e.at, (SELECT count(*) FROM label_history "
+                                   "h WHERE h.edit_id = e.id) FROM edits e WHERE e.state = ") +
+                           (forward ? "'undone' ORDER BY e.id ASC LIMIT 1"
+                                    : "'active' ORDER BY e.id DESC LIMIT 1"));
+  if (!pick.step()) {
+    return std::nullopt;
+  }
+  return EditSummary{pick.int64(0), pick.text(1), pick.int64(3), pick.text(2)};
 }
 
 bool Catalog::undo() {

@@ -1,7 +1,9 @@
 // `taxon import`: brings images into a project from class folders (nested folders are levels of
-// the category path), CSV manifests (path,label[,split]), Fashion-MNIST IDX files (our built-in
-// default project) and TFRecord shards made by the seed's build_image_data.py. The readers, one per
-// format, and the orchestrator live in project/import/.
+// the category path), CSV manifests (path,label[,split]; an empty label is an unlabeled image),
+// Fashion-MNIST IDX files (our built-in default project), TFRecord shards made by the seed's
+// build_image_data.py, and folders of unlabeled photos (every image below them, no category: the
+// model suggests one, people review). The readers, one per format, and the orchestrator live in
+// project/import/.
 //
 // Every image at a path the project does not have yet is checked (ImageCheck) on worker threads;
 // broken ones are skipped and listed with the reason, duplicates are reported, and the import goes
@@ -23,18 +25,20 @@
 
 namespace taxon::project {
 
-enum class SourceFormat { Auto, Folders, Csv, Idx, TfRecord };
+enum class SourceFormat { Auto, Folders, Csv, Idx, TfRecord, Unlabeled };
 std::string_view sourceFormatName(SourceFormat format);
 
 struct ImportSettings {
   std::vector<std::filesystem::path> sources;  // folders or files
-  SourceFormat format = SourceFormat::Auto;    // Auto: decided per source
-  double validationFraction = 0.1;             // the stratified split after the import
-  std::uint64_t seed = 0;                      // seed of the split
-  bool resplit = false;                        // re-draw train/validation for every image
-  int threads = 0;                             // image checks in parallel; 0: all cores
-  std::int64_t limit = 0;                      // at most this many images per source file; 0: all
-  std::filesystem::path labelsFile;            // TFRecord: names for labels without text
+  // Folders of unlabeled images: every image below them, at any depth, without a category.
+  std::vector<std::filesystem::path> unlabeled;
+  SourceFormat format = SourceFormat::Auto;  // Auto: decided per source
+  double validationFraction = 0.1;           // the stratified split after the import
+  std::uint64_t seed = 0;                    // seed of the split
+  bool resplit = false;                      // re-draw train/validation for every image
+  int threads = 0;                           // image checks in parallel; 0: all cores
+  std::int64_t limit = 0;                    // at most this many images per source file; 0: all
+  std::filesystem::path labelsFile;          // TFRecord: names for labels without text
   // An image the project has, listed with another category: false keeps its category (and the
   // report lists it); true gives it the listed one, all such changes as one undoable edit.
   bool relabel = false;
@@ -57,6 +61,7 @@ struct ImportReport {
   std::vector<Duplicate> duplicates;
   std::int64_t categories = 0;                       // categories in the project afterwards
   std::int64_t train = 0, validation = 0, test = 0;  // images in each split afterwards
+  std::int64_t unlabeled = 0;                        // images without a category afterwards
   // Images the project had, listed with another category (kept, or relabeled: relabelEdit).
   std::vector<DifferentLabel> differentLabels;
   std::int64_t relabelEdit = 0;       // the edit that relabeled them (0: none)

@@ -39,11 +39,18 @@ SplitSummary assignSplits(Catalog& catalog, const SplitSettings& settings) {
   }
   SplitSummary summary;
   std::vector<std::pair<std::int64_t, Split>> changes;
+  // Each category is a stratum, and so are the unlabeled images (they keep their split when
+  // they get a label).
+  std::vector<std::int64_t> strata;
   for (const auto& category : catalog.categories()) {
+    strata.push_back(category.id);
+  }
+  strata.push_back(kUnlabeled);
+  for (const auto stratum : strata) {
     std::vector<std::int64_t> open;  // ids to place, in id order
     std::int64_t total = 0;
     std::int64_t validation = 0;
-    for (const auto& image : catalog.images(category.id)) {
+    for (const auto& image : catalog.images(stratum)) {
       if (image.split == Split::Test) {
         continue;
       }
@@ -56,7 +63,7 @@ SplitSummary assignSplits(Catalog& catalog, const SplitSettings& settings) {
     }
     // Fisher-Yates with our own generator so the split is the same on every platform.
     std::uint64_t state =
-        core::mixSeed(settings.seed ^ core::mixSeed(static_cast<std::uint64_t>(category.id)));
+        core::mixSeed(settings.seed ^ core::mixSeed(static_cast<std::uint64_t>(stratum)));
     for (std::size_t i = open.size(); i > 1; --i) {
       state = core::mixSeed(state);
       std::swap(open[i - 1], open[state % i]);

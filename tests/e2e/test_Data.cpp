@@ -293,6 +293,63 @@ TEST(DataCli, ErrorsNameTheProblem) {
 namespace taxon::test {
 namespace {
 
+// Photos without labels: `import --unlabeled` takes every image below the folders, `info` counts
+// them on a row of their own, and build-records leaves them out.
+TEST(DataCli, UnlabeledFoldersAreImportedCountedAndLeftOutOfRecords) {
+  TempDir dir;
+  makeSeedFolders(dir / "photos", 5);
+  for (int i = 0; i < 8; ++i) {
+    writeFile(dir / "new" / (i < 4 ? "" : "tuesday") / ("n" + std::to_string(i) + ".jpg"),
+              makeJpeg(50, 40, 900 + static_cast<std::uint32_t>(i)));
+  }
+  const auto project = (dir / "p").string();
+  const auto imported = taxon({"import", project, (dir / "photos").string(), "--unlabeled",
+                               (dir / "new").string(), "--validation_fraction=0.25"});
+  EXPECT_EQ(imported.exitCode, 0) << imported.err;
+  EXPECT_NE(imported.out.find("Imported 23 new images"), std::string::npos) << imported.out;
+  EXPECT_NE(imported.out.find("8 of them unlabeled"), std::string::npos) << imported.out;
+
+  // Only unlabeled folders: no positional source is needed.
+  writeFile(dir / "more" / "m.jpg", makeJpeg(50, 40, 999));
+  const auto more = taxon({"import", project, "--unlabeled", (dir / "more").string()});
+  EXPECT_EQ(more.exitCode, 0) << more.err;
+  EXPECT_NE(more.out.find("Imported 1 new image"), std::string::npos) << more.out;
+  const auto none = taxon({"import", project});
+  EXPECT_NE(none.exitCode, 0);
+  EXPECT_NE(none.err.find("give at least one folder or file"), std::string::npos) << none.err;
+
+  const auto described = taxon({"info", project});
+  EXPECT_EQ(described.exitCode, 0) << described.err;
+  // 9 unlabeled: 7 train and 2 validation (25 %, rounded), on their own row, counted in "all".
+  std::istringstream lines(described.out);
+  std::string line;
+  std::string unlabeledRow, allRow;
+  while (std::getline(lines, line)) {
+    if (line.starts_with("  (unlabeled)")) {
+      unlabeledRow = line;
+    } else if (line.starts_with("  all")) {
+      allRow = line;
+    }
+  }
+  const auto counts = [](const std::string& row, std::size_t nameWidth) {
+    std::istringstream numbers(row.substr(std::min(row.size(), nameWidth)));
+    std::vector<int> out;
+    for (int n = 0; numbers >> n;) {
+      out.push_back(n);
+    }
+    return out;
+  };
+  EXPECT_EQ(counts(unlabeledRow, 13), (std::vector<int>{7, 2, 0, 0})) << described.out;
+  EXPECT_EQ(counts(allRow, 5), (std::vector<int>{19, 5, 0, 0})) << described.out;
+  EXPECT_NE(described.out.find("3 categories, 24 images (9 unlabeled, left out of records"),
+            std::string::npos)
+      << described.out;
+
+  ASSERT_EQ(taxon({"build-records", project, "--train_shards=1"}).exitCode, 0);
+  const auto records = fs::path(project) / "records";
+  EXPECT_EQ(readShards(records, "train").size() + readShards(records, "validation").size(), 15u);
+}
+
 TEST(DataCli, InfoDescribesAProjectAndVerifiesShards) {
   TempDir dir;
   makeSeedFolders(dir / "photos", 4);

@@ -40,44 +40,6 @@ std::string relabelLoop() {
   return fromTestEnvironment("TAXON_RELABEL_LOOP");
 }
 
-// A started program; its output goes to /dev/null. `fileLimitKib` > 0: a file size limit
-// (ulimit -f) for it.
-pid_t start(const std::string& program, const std::vector<std::string>& args,
-            long fileLimitKib = 0) {
-  std::vector<std::string> all = {program};
-  all.insert(all.end(), args.begin(), args.end());
-  const pid_t child = fork();
-  if (child == 0) {
-    std::vector<char*> argv;
-    for (auto& a : all) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    if (fileLimitKib > 0) {
-      const rlimit limit{static_cast<rlim_t>(fileLimitKib) * 1024,
-                         static_cast<rlim_t>(fileLimitKib) * 1024};
-      setrlimit(RLIMIT_FSIZE, &limit);
-    }
-    const int null = open("/dev/null", O_RDWR);
-    dup2(null, STDIN_FILENO);
-    dup2(null, STDOUT_FILENO);
-    dup2(null, STDERR_FILENO);
-    execv(program.c_str(), argv.data());
-    _exit(127);
-  }
-  return child;
-}
-
-// Kills `child` with SIGKILL `delay` after it started (or reaps it when it ended first); true
-// when the kill ended it.
-bool killAfter(pid_t child, std::chrono::milliseconds delay) {
-  std::this_thread::sleep_for(delay);
-  kill(child, SIGKILL);
-  int status = 0;
-  waitpid(child, &status, 0);
-  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-}
-
 // Runs a program to its end with a file size limit (0: none), capturing its output.
 CommandResult runLimited(const std::string& program, const std::vector<std::string>& args,
                          long fileLimitKib) {

@@ -104,4 +104,33 @@ inline void makeUiTestProject(const std::filesystem::path& project, int perCateg
   }
 }
 
+// Adds `perClass` more real pictures of each of the four classes (after the ones
+// makeUiTestProject takes) as PROJECT/unlabeled/NNN.png, interleaved, and imports them as
+// unlabeled images. Returns the Fashion-MNIST class of each, in file order.
+inline std::vector<int> addUnlabeledPictures(const std::filesystem::path& project, int perClass,
+                                             int skip = 12) {
+  std::vector<std::vector<cv::Mat>> byClass;
+  for (const int label : kUiTestFashionClasses) {
+    auto pictures = fashionMnistPictures(label, skip + perClass);
+    byClass.emplace_back(pictures.begin() + skip, pictures.end());
+  }
+  std::vector<int> classes;
+  const std::filesystem::path folder = project / "unlabeled";
+  for (int i = 0; i < perClass; ++i) {
+    for (std::size_t c = 0; c < byClass.size(); ++c) {
+      char name[16];
+      std::snprintf(name, sizeof name, "%03zu.png", classes.size());
+      writeFile(folder / name, encode(byClass[c][static_cast<std::size_t>(i)], ".png"));
+      classes.push_back(kUiTestFashionClasses[c]);
+    }
+  }
+  project::Catalog catalog(project, /*create=*/false);
+  project::ImportSettings settings;
+  settings.unlabeled = {folder};
+  settings.validationFraction = 0.25;
+  settings.threads = 2;
+  project::importImages(catalog, settings);
+  return classes;
+}
+
 }  // namespace taxon::test

@@ -29,6 +29,10 @@ QString importReportText(const project::ImportReport& report) {
                      .arg(report.train)
                      .arg(report.validation)
                      .arg(report.test);
+  if (report.unlabeled > 0) {
+    text += QObject::tr(" %1 images are unlabeled (the Unlabeled node of the Data page).")
+                .arg(report.unlabeled);
+  }
   if (!report.skipped.empty()) {
     text += QObject::tr("\n\nSkipped:");
     for (const auto& issue : report.skipped) {
@@ -117,21 +121,25 @@ bool ProjectJobs::recordsCurrent() const {
          project::ProjectLayout(toPath(session_->projectDir())).recordsCurrent();
 }
 
-bool ProjectJobs::importSources(const QStringList& sources, qint64 limitPerFile) {
+bool ProjectJobs::importSources(const QStringList& sources, qint64 limitPerFile,
+                                const QStringList& unlabeled) {
   if (!session_->isOpen() || import_->isRunning()) {
     return false;
   }
   const QString project = session_->projectDir();
-  return import_->start(
-      [project, sources, limitPerFile](std::stop_token stop, const core::ProgressFn& progress) {
-        project::Catalog catalog(toPath(project), false);
-        project::ImportSettings settings;
-        for (const QString& source : sources) {
-          settings.sources.push_back(toPath(source));
-        }
-        settings.limit = limitPerFile;
-        return importReportText(project::importImages(catalog, settings, progress, stop));
-      });
+  return import_->start([project, sources, limitPerFile, unlabeled](
+                            std::stop_token stop, const core::ProgressFn& progress) {
+    project::Catalog catalog(toPath(project), false);
+    project::ImportSettings settings;
+    for (const QString& source : sources) {
+      settings.sources.push_back(toPath(source));
+    }
+    for (const QString& folder : unlabeled) {
+      settings.unlabeled.push_back(toPath(folder));
+    }
+    settings.limit = limitPerFile;
+    return importReportText(project::importImages(catalog, settings, progress, stop));
+  });
 }
 
 bool ProjectJobs::buildRecords() {

@@ -45,10 +45,12 @@ class ProjectJobs : public QObject {
   explicit ProjectJobs(ProjectSession* session, QObject* parent = nullptr);
   ~ProjectJobs() override;
 
-  // Imports `sources` (folders, manifests, shards, IDX files) into the open project, at most
-  // `limitPerFile` images per file (0: all). The session is reopened afterwards so every page
-  // re-reads the catalog. False when no project is open or an import is running.
-  bool importSources(const QStringList& sources, qint64 limitPerFile = 0);
+  // Imports `sources` (folders, manifests, shards, IDX files) and the folders of unlabeled images
+  // `unlabeled` into the open project, at most `limitPerFile` images per file (0: all). The
+  // session is reopened afterwards so every page re-reads the catalog. False when no project is
+  // open or an import is running.
+  bool importSources(const QStringList& sources, qint64 limitPerFile = 0,
+                     const QStringList& unlabeled = {});
   // Writes the project's record shards to its records folder. False when no project is open or a
   // build is running.
   bool buildRecords();

@@ -1,5 +1,6 @@
 #include "labeling/CategoryTreeModel.hpp"
 
+#include <QFont>
 #include <QMetaObject>
 #include <QMimeData>
 #include <map>
@@ -24,6 +25,22 @@ void CategoryTreeModel::reload() {
   beginResetModel();
   root_ = std::make_unique<Node>();
   if (auto* catalog = session_->catalog()) {
+    // The images without a category first, so that they are in sight at 1,000 categories.
+    if (const auto unlabeled = catalog->imageCount(project::kUnlabeled); unlabeled > 0) {
+      auto node = std::make_unique<Node>();
+      node->name = tr("Unlabeled");
+      node->unlabeled = true;
+      node->parent = root_.get();
+      const project::Split splits[3] = {project::Split::Train, project::Split::Validation,
+                                        project::Split::Test};
+      for (int i = 0; i < 3; ++i) {
+        node->counts[i] = catalog->imageCount(project::kUnlabeled, splits[i]);
+        root_->counts[i] += node->counts[i];
+      }
+      node->counts[3] = unlabeled;
+      root_->counts[3] += unlabeled;
+      root_->children.push_back(std::move(node));
+    }
     // Paths sorted, so a parent segment is always met before its children.
     std::map<QString, Node*> byPath;
     for (const auto& row : catalog->countsByCategory()) {
@@ -64,7 +81,7 @@ QModelIndex CategoryTreeModel::indexOfPath(const QString& path) const {
     prefix = prefix.isEmpty() ? part : prefix + QStringLiteral(" > ") + part;
     const Node* next = nullptr;
     for (const auto& child : node->children) {
-      if (child->path == prefix) {
+      if (child->path == prefix && !child->unlabeled) {
         next = child.get();
         break;
       }
@@ -75,6 +92,13 @@ QModelIndex CategoryTreeModel::indexOfPath(const QString& path) const {
     node = next;
   }
   return node == root_.get() ? QModelIndex() : createIndex(node->row, 0, const_cast<Node*>(node));
+}
+
+QModelIndex CategoryTreeModel::unlabeledIndex() const {
+  if (root_->children.empty() || !root_->children.front()->unlabeled) {
+    return {};
+  }
+  return createIndex(0, 0, root_->children.front().get());
 }
 
 std::int64_t CategoryTreeModel::totalImages() const {
@@ -117,7 +141,9 @@ int CategoryTreeModel::columnCount(const QModelIndex&) const {
 }
 
 void CategoryTreeModel::collectIds(const Node* node, QList<qint64>& ids) {
-  if (node->categoryId != 0) {
+  if (node->unlabeled) {
+    ids.push_back(project::kUnlabeled);
+  } else if (node->categoryId != 0) {
     ids.push_back(node->categoryId);
   }
   for (const auto& child : node->children) {
@@ -138,9 +164,18 @@ QVariant CategoryTreeModel::data(const QModelIndex& index, int role) const {
       return QVariant::fromValue<qlonglong>(node->counts[index.column() - 1]);
     case Qt::TextAlignmentRole:
       return index.column() == kName ? QVariant() : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+    case Qt::FontRole:
+      if (node->unlabeled && index.column() == kName) {
+        QFont font;
+        font.setItalic(true);
+        return font;
+      }
+      return {};
     case Qt::ToolTipRole:
       return tr("%1\n%L2 images: %L3 train, %L4 validation, %L5 test")
-          .arg(node->path)
+          .arg(node->unlabeled ? tr("Images without a category: left out of records and training "
+                                    "until they are labeled")
+                               : node->path)
           .arg(node->counts[3])
           .arg(node->counts[0])
           .arg(node->counts[1])
@@ -149,6 +184,8 @@ QVariant CategoryTreeModel::data(const QModelIndex& index, int role) const {
       return node->path;
     case kCategoryIdRole:
       return QVariant::fromValue<qint64>(node->categoryId);
+    case kUnlabeledRole:
+      return node->unlabeled;
     case kSubtreeIdsRole: {
       QList<qint64> ids;
       collectIds(node, ids);
@@ -183,7 +220,10 @@ Qt::ItemFlags CategoryTreeModel::flags(const QModelIndex& index) const {
   if (!index.isValid()) {
     return Qt::NoItemFlags;
   }
-  return Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemIsDropEnabled;
+  // Images are labeled by dropping them on a category; the Unlabeled node is not one.
+  return nodeOf(index)->unlabeled
+             ? Qt::ItemIsEnabled | Qt::ItemIsSelectable
+             : Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemIsDropEnabled;
 }
 
 QStringList CategoryTreeModel::mimeTypes() const {
@@ -196,7 +236,8 @@ Qt::DropActions CategoryTreeModel::supportedDropActions() const {
 
 bool CategoryTreeModel::canDropMimeData(const QMimeData* data, Qt::DropAction, int, int,
                                         const QModelIndex& parent) const {
-  return parent.isValid() && data != nullptr && data->hasFormat(QString::fromLatin1(kImageIdsMime));
+  return parent.isValid() && !nodeOf(parent)->unlabeled && data != nullptr &&
+         data->hasFormat(QString::fromLatin1(kImageIdsMime));
 }
 
 bool CategoryTreeModel::dropMimeData(const QMimeData* data, Qt::DropAction action, int row,

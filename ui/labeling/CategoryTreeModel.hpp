@@ -1,5 +1,7 @@
 // The project's category tree for the Data page: one node per segment of the " > " paths, with
-// the number of images per split in the node's whole subtree. Built from one catalog query
+// the number of images per split in the node's whole subtree, and first, when the project has
+// any, an "Unlabeled" node for the images without a category (its path is empty; it takes no
+// drops). Built from one catalog query
 // (countsByCategory), so it is instant at 1,000 categories; rebuilt when the session reports
 // edits. Dropping images (mime type kImageIdsMime) on a node relabels them into that node's path
 // through the session, which saves the edit at once. GUI thread only.
@@ -26,7 +28,9 @@ class CategoryTreeModel : public QAbstractItemModel {
   enum Role {
     kPathRole = Qt::UserRole + 1,  // QString: the node's full path
     kCategoryIdRole,               // qint64: the category with exactly this path, 0 if none
-    kSubtreeIdsRole,               // QList<qint64>: categories in the subtree, this one included
+    kSubtreeIdsRole,  // QList<qint64>: categories in the subtree, this one included; for the
+                      // Unlabeled node {project::kUnlabeled}
+    kUnlabeledRole,   // bool: the node of the images without a category
   };
 
   explicit CategoryTreeModel(ProjectSession* session, QObject* parent = nullptr);
@@ -34,6 +38,7 @@ class CategoryTreeModel : public QAbstractItemModel {
 
   void reload();  // re-reads the catalog (called on the session's signals)
   QModelIndex indexOfPath(const QString& path) const;
+  QModelIndex unlabeledIndex() const;  // invalid when every image has a category
   std::int64_t totalImages() const;
 
   QModelIndex index(int row, int column, const QModelIndex& parent = {}) const override;
@@ -59,6 +64,7 @@ class CategoryTreeModel : public QAbstractItemModel {
     QString name;
     QString path;
     std::int64_t categoryId = 0;
+    bool unlabeled = false;                 // the images without a category
     std::int64_t counts[4] = {0, 0, 0, 0};  // train, validation, test, total
     Node* parent = nullptr;
     int row = 0;

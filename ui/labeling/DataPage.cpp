@@ -119,6 +119,7 @@ DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), 
   connect(session_, &ProjectSession::opened, this, [this](const QString& dir) {
     thumbnails_->setDiskFolder(fromPath(project::ProjectLayout(toPath(dir)).thumbnailsDir()));
     selectedPath_.clear();
+    selectedUnlabeled_ = false;
     images_->setCategories({});
     showStatus(tr("%n image(s) in %1 categories", nullptr, static_cast<int>(tree_->totalImages()))
                    .arg(session_->categoryPaths().size()));
@@ -181,12 +182,13 @@ bool DataPage::selectCategory(const QString& path) {
 void DataPage::categorySelected() {
   const QModelIndex current = treeView_->currentIndex();
   selectedPath_ = current.data(CategoryTreeModel::kPathRole).toString();
+  selectedUnlabeled_ = current.data(CategoryTreeModel::kUnlabeledRole).toBool();
   const auto ids = current.data(CategoryTreeModel::kSubtreeIdsRole).value<QList<qint64>>();
   const QString split = split_->currentData().toString();
   images_->setCategories(ids,
                          split.isEmpty() ? std::nullopt : project::parseSplit(split.toStdString()));
-  showStatus(
-      tr("%1: %n image(s)", nullptr, static_cast<int>(images_->totalRows())).arg(selectedPath_));
+  showStatus(tr("%1: %n image(s)", nullptr, static_cast<int>(images_->totalRows()))
+                 .arg(selectedUnlabeled_ ? tr("Unlabeled") : selectedPath_));
 }
 
 void DataPage::currentImageChanged(const QModelIndex& current) {
@@ -349,8 +351,9 @@ void DataPage::restoreExpanded() {
   for (const QString& path : expanded_) {
     treeView_->expand(tree_->indexOfPath(path));
   }
-  if (!selectedPath_.isEmpty()) {
-    const QModelIndex index = tree_->indexOfPath(selectedPath_);
+  if (!selectedPath_.isEmpty() || selectedUnlabeled_) {
+    const QModelIndex index =
+        selectedUnlabeled_ ? tree_->unlabeledIndex() : tree_->indexOfPath(selectedPath_);
     if (index.isValid()) {
       const QSignalBlocker block(treeView_->selectionModel());
       treeView_->setCurrentIndex(index);

@@ -33,6 +33,7 @@ class DataPage : public QWidget {
   CategoryTreeModel* categoryModel() const { return tree_; }
   ImageGridModel* imageModel() const { return images_; }
   QListView* gridView() const { return gridView_; }
+  QTreeView* treeView() const { return treeView_; }
   Thumbnails* thumbnails() const { return thumbnails_; }
 
   // Selects a category (or an inner node of the tree) by path; false when there is none.
@@ -74,6 +75,7 @@ class DataPage : public QWidget {
   QLabel* status_;
   QStringList expanded_;
   QString selectedPath_;
+  bool selectedUnlabeled_ = false;  // the Unlabeled node is selected (its path is empty)
 };
 
 }  // namespace taxon::ui

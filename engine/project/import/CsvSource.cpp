@@ -88,8 +88,10 @@ void collectCsv(const fs::path& file, Collected& out, CsvListings& listings) {
       }
       c.split = *split;
     }
+    // An empty label is an unlabeled image (category ""), for the model to suggest one.
     try {
-      c.category = core::normalizeCategoryPath(c.category);
+      c.category =
+          trim(c.category).empty() ? std::string() : core::normalizeCategoryPath(c.category);
     } catch (const core::Error& e) {
       out.issues.push_back({where, e.what()});
       continue;
@@ -98,10 +100,13 @@ void collectCsv(const fs::path& file, Collected& out, CsvListings& listings) {
         listings.try_emplace(fs::absolute(path).lexically_normal().string(), c.category, where);
     if (!isNew) {
       if (first->second.first != c.category) {
+        const auto label = [](const std::string& category) {
+          return category.empty() ? std::string("unlabeled") : "\"" + category + "\"";
+        };
         out.issues.push_back({where, "conflicting label: " + path.string() + " is listed at " +
-                                         first->second.second + " as \"" + first->second.first +
-                                         "\" and here as \"" + c.category +
-                                         "\"; the first is kept"});
+                                         first->second.second + " as " +
+                                         label(first->second.first) + " and here as " +
+                                         label(c.category) + "; the first is kept"});
       }
       continue;  // listed twice with the same label: once is enough
     }

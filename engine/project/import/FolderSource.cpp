@@ -58,4 +58,13 @@ bool collectFolders(const fs::path& root, Collected& out, const std::stop_token&
   return true;
 }
 
+void collectUnlabeled(const fs::path& root, Collected& out, const std::stop_token& stop) {
+  image::forEachLooseImage(
+      root, out.issues,
+      [&](const std::string& path, const std::string&) {
+        out.candidates.push_back({path, std::string(), Split::Unassigned});
+      },
+      stop);
+}
+
 }  // namespace taxon::project::importer

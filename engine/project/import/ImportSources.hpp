@@ -38,6 +38,10 @@ struct Collected {
 // true then.
 bool collectFolders(const std::filesystem::path& root, Collected& out, const std::stop_token& stop);
 
+// Every image below `root` at any depth, without a category (`taxon import --unlabeled`).
+void collectUnlabeled(const std::filesystem::path& root, Collected& out,
+                      const std::stop_token& stop);
+
 // --- CSV manifests (CsvSource.cpp) ---
 
 // Where each file listed by a CSV manifest was first listed, with which category: the same file

@@ -131,6 +131,9 @@ Collected collectSource(ImportRun& run, const fs::path& source, SourceFormat for
       importer::extractTfRecords(source, run.settings, run.catalog.projectDir(), collected,
                                  run.stop);
       break;
+    case SourceFormat::Unlabeled:
+      importer::collectUnlabeled(source, collected, run.stop);
+      break;
     case SourceFormat::Auto:
       break;
   }
@@ -219,14 +222,13 @@ std::size_t addCandidates(ImportRun& run, Collected& collected, const std::strin
   return inserted;
 }
 
-void importSource(ImportRun& run, const fs::path& source) {
-  const SourceFormat format =
-      run.settings.format == SourceFormat::Auto ? detectFormat(source) : run.settings.format;
+void importSource(ImportRun& run, const fs::path& source, SourceFormat format) {
   Collected collected = collectSource(run, source, format);
   auto& candidates = collected.candidates;
   const auto limit = run.settings.limit;
   if (limit > 0 && static_cast<std::int64_t>(candidates.size()) > limit &&
-      (format == SourceFormat::Folders || format == SourceFormat::Csv)) {
+      (format == SourceFormat::Folders || format == SourceFormat::Csv ||
+       format == SourceFormat::Unlabeled)) {
     candidates.resize(static_cast<std::size_t>(limit));
   }
   const std::string sourceText = std::string(sourceFormatName(format)) + ":" + source.string();
@@ -258,6 +260,8 @@ std::string_view sourceFormatName(SourceFormat format) {
       return "idx";
     case SourceFormat::TfRecord:
       return "tfrecord";
+    case SourceFormat::Unlabeled:
+      return "unlabeled";
     case SourceFormat::Auto:
       break;
   }
@@ -274,8 +278,11 @@ const std::vector<std::string>& fashionMnistCategories() {
 
 std::vector<std::string> ImportSettings::validate() const {
   std::vector<std::string> problems;
-  if (sources.empty()) {
+  if (sources.empty() && unlabeled.empty()) {
     problems.emplace_back("sources: give at least one folder or file to import");
+  }
+  if (format == SourceFormat::Unlabeled) {
+    problems.emplace_back("format: unlabeled folders go in `unlabeled` (--unlabeled), not sources");
   }
   if (!(validationFraction >= 0.0 && validationFraction < 1.0)) {
     problems.push_back("validation_fraction: must be in [0, 1), got " +
@@ -315,6 +322,15 @@ void checkImportSources(const ImportSettings& settings) {
         break;
     }
   }
+  for (const auto& folder : settings.unlabeled) {
+    std::error_code ec;
+    if (!fs::exists(folder, ec)) {
+      core::throwFileError(folder, "does not exist");
+    }
+    if (!fs::is_directory(folder, ec)) {
+      core::throwFileError(folder, "is not a folder (--unlabeled takes folders of images)");
+    }
+  }
 }
 
 ImportReport importImages(Catalog& catalog, const ImportSettings& settings,
@@ -327,7 +343,13 @@ ImportReport importImages(Catalog& catalog, const ImportSettings& settings,
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   ImportRun run{catalog, settings, progress, stop, threads, {}, {}, {}};
   for (const auto& source : settings.sources) {
-    importSource(run, source);
+    importSource(run, source,
+                 settings.format == SourceFormat::Auto ? detectFormat(source) : settings.format);
+  }
+  for (const auto& folder : settings.unlabeled) {
+    if (!stop.stop_requested()) {
+      importSource(run, folder, SourceFormat::Unlabeled);
+    }
   }
   ImportReport& report = run.report;
   // Known images listed with another category: kept as they are, or relabeled in one edit.
@@ -348,6 +370,7 @@ ImportReport importImages(Catalog& catalog, const ImportSettings& settings,
   report.train = catalog.imageCount(std::nullopt, Split::Train);
   report.validation = catalog.imageCount(std::nullopt, Split::Validation);
   report.test = catalog.imageCount(std::nullopt, Split::Test);
+  report.unlabeled = catalog.imageCount(kUnlabeled);
   return std::move(report);
 }
 

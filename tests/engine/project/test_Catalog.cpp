@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cmath>
 #include <map>
 
 #include "TestFiles.hpp"
@@ -399,6 +400,160 @@ TEST(CatalogCheck, ReportsKeptCountsThatDifferFromTheImages) {
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_NE(problems[0].find("split train has 2 images but is kept as 5"), std::string::npos)
       << problems[0];
+}
+
+// Unlabeled images (no category) are listed and counted by kUnlabeled, paged like a category's.
+TEST(Catalog, UnlabeledImagesAreListedAndCountedLikeACategory) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1", "A", Split::Train), image("/2", "", Split::Train),
+                        image("/3", "", Split::Validation), image("/4", "")});
+  EXPECT_EQ(catalog.imageCount(kUnlabeled), 3);
+  EXPECT_EQ(catalog.imageCount(kUnlabeled, Split::Train), 1);
+  EXPECT_EQ(catalog.images(kUnlabeled).size(), 3u);
+  EXPECT_EQ(catalog.images(kUnlabeled, Split::Validation).at(0).path, "/3");
+  const auto page = catalog.images(kUnlabeled, std::nullopt, 1, 1);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].path, "/3");
+  EXPECT_EQ(checkCatalog(catalog), std::vector<std::string>{});
+}
+
+Suggestion suggestionFor(std::int64_t imageId, std::vector<std::pair<std::int64_t, double>> top,
+                         const std::string& run = "/runs/a", std::int64_t step = 10) {
+  Suggestion s;
+  s.imageId = imageId;
+  s.run = run;
+  s.step = step;
+  s.top = std::move(top);
+  s.margin = s.top.size() > 1 ? s.top[0].second - s.top[1].second : s.top[0].second;
+  s.entropy = 0.0;
+  for (const auto& [id, score] : s.top) {
+    s.entropy -= score > 0 ? score * std::log(score) : 0.0;
+  }
+  return s;
+}
+
+// Suggestions are stored per image (the latest replaces), listed by score, margin or entropy,
+// filtered by category and score, and accepted in bulk as one edit that undo reverts whole.
+TEST(Catalog, SuggestionsAreStoredQueriedAndAcceptedAsOneEdit) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/l", "Shoes > Boots", Split::Train), image("/1", "", Split::Train),
+                        image("/2", "", Split::Train), image("/3", "", Split::Validation),
+                        image("/4", "", Split::Train)});
+  const auto boots = catalog.findCategory("Shoes > Boots")->id;
+  const auto sandals = catalog.ensureCategory("Shoes > Sandals");
+  const auto bags = catalog.ensureCategory("Bags");
+  std::map<std::string, std::int64_t> id;
+  for (const auto& i : catalog.images()) {
+    id[i.path] = i.id;
+  }
+  catalog.storeSuggestions({suggestionFor(id["/1"], {{boots, 0.97}, {sandals, 0.02}, {bags, 0.01}}),
+                            suggestionFor(id["/2"], {{sandals, 0.60}, {boots, 0.39}, {bags, 0.01}}),
+                            suggestionFor(id["/3"], {{bags, 0.99}, {boots, 0.01}}),
+                            suggestionFor(id["/l"], {{bags, 0.90}, {boots, 0.10}})});
+  // Not /4 (never suggested), and /l only among all images.
+  EXPECT_EQ(catalog.imagesToSuggest(true, "/runs/a", 10), std::vector<std::int64_t>{id["/4"]});
+  EXPECT_EQ(catalog.imagesToSuggest(true, "/runs/a", 20).size(), 4u);  // another checkpoint
+  EXPECT_EQ(catalog.imagesToSuggest(false, "/runs/a", 10), std::vector<std::int64_t>{id["/4"]});
+
+  const auto stored = catalog.suggestion(id["/2"]);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->run, "/runs/a");
+  EXPECT_EQ(stored->step, 10);
+  ASSERT_EQ(stored->top.size(), 3u);
+  EXPECT_EQ(stored->top[1].first, boots);
+  EXPECT_DOUBLE_EQ(stored->top[1].second, 0.39);
+  EXPECT_NEAR(stored->margin, 0.21, 1e-12);
+  EXPECT_FALSE(catalog.suggestion(id["/4"]));
+
+  SuggestionQuery query;  // unlabeled only, best score first
+  auto order = [&](const SuggestionQuery& q) {
+    std::vector<std::int64_t> ids;
+    for (const auto& s : catalog.suggestions(q)) {
+      ids.push_back(s.imageId);
+    }
+    return ids;
+  };
+  EXPECT_EQ(order(query), (std::vector<std::int64_t>{id["/3"], id["/1"], id["/2"]}));
+  query.order = SuggestionQuery::Order::Margin;
+  query.ascending = true;  // least sure first: what review wants
+  EXPECT_EQ(order(query).front(), id["/2"]);
+  query.order = SuggestionQuery::Order::Entropy;
+  query.ascending = false;
+  EXPECT_EQ(order(query).front(), id["/2"]);
+  query = {};
+  query.categoryIds = {boots, sandals};
+  EXPECT_EQ(order(query), (std::vector<std::int64_t>{id["/1"], id["/2"]}));
+  query = {};
+  query.unlabeledOnly = false;
+  EXPECT_EQ(catalog.suggestionCount(query), 4);
+  query = {};
+  query.minScore = 0.95;
+  EXPECT_EQ(catalog.suggestionCount(query), 2);
+
+  // A newer suggestion replaces the image's earlier one.
+  catalog.storeSuggestions(
+      {suggestionFor(id["/2"], {{boots, 0.96}, {sandals, 0.04}}, "/runs/b", 3)});
+  EXPECT_EQ(catalog.suggestion(id["/2"])->run, "/runs/b");
+  EXPECT_EQ(catalog.suggestion(id["/2"])->top.size(), 2u);
+  EXPECT_EQ(catalog.suggestionCount(query), 3);
+
+  // Accept the sure ones of Shoes: one edit; undo reverts all of it.
+  query.categoryIds = {boots, sandals};
+  const auto edit = catalog.acceptSuggestions(query);
+  EXPECT_NE(edit, 0);
+  EXPECT_EQ(catalog.image(id["/1"])->categoryId, boots);
+  EXPECT_EQ(catalog.image(id["/2"])->categoryId, boots);
+  EXPECT_EQ(catalog.image(id["/3"])->categoryId, 0);  // Bags: not asked for
+  EXPECT_EQ(catalog.imageCount(kUnlabeled), 2);
+  const auto next = catalog.nextEdit(false);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->id, edit);
+  EXPECT_EQ(next->kind, "accept");
+  EXPECT_EQ(next->images, 2);
+  EXPECT_EQ(catalog.suggestionCount(query), 0);  // labeled now: not listed among the unlabeled
+  EXPECT_EQ(checkCatalog(catalog), std::vector<std::string>{});
+  ASSERT_TRUE(catalog.undo());
+  EXPECT_EQ(catalog.imageCount(kUnlabeled), 4);
+  EXPECT_EQ(catalog.nextEdit(true)->id, edit);
+  ASSERT_TRUE(catalog.redo());
+  EXPECT_EQ(catalog.imageCount(kUnlabeled), 2);
+  // Nothing to accept is no edit.
+  EXPECT_EQ(catalog.acceptSuggestions(query), 0);
+  // A suggestion for a category deleted since is listed but never accepted.
+  query = {};
+  catalog.storeSuggestions({suggestionFor(id["/4"], {{bags, 0.99}})});
+  catalog.mergeCategories(bags, sandals);
+  EXPECT_EQ(catalog.suggestions(query).size(), 2u);
+  EXPECT_EQ(catalog.suggestionCount(query), 0);
+  EXPECT_EQ(catalog.acceptSuggestions(query), 0);
+}
+
+// A model's category that the project no longer has is explained: renamed to what, merged into
+// what, deleted, or never there.
+TEST(Catalog, MissingCategoriesAreExplained) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1", "Shoes > Boots"), image("/2", "Shoes > Sandals"),
+                        image("/3", "Bags"), image("/4", "Hats")});
+  catalog.createCategory("Belts");
+  const std::vector<std::string> model = {"Shoes > Boots", "Shoes > Sandals", "Bags",
+                                          "Hats",          "Belts",           "Scarves"};
+  EXPECT_EQ(catalog.missingCategories({"Shoes > Boots", "Bags"}), std::vector<std::string>{});
+  catalog.renameCategory(catalog.findCategory("Shoes > Boots")->id, "Shoes > Ankle boots");
+  catalog.mergeCategories(catalog.findCategory("Hats")->id, catalog.findCategory("Bags")->id);
+  catalog.deleteCategory(catalog.findCategory("Belts")->id);
+  EXPECT_EQ(catalog.missingCategories(model),
+            (std::vector<std::string>{"\"Shoes > Boots\" was renamed to \"Shoes > Ankle boots\"",
+                                      "\"Hats\" was merged into \"Bags\"", "\"Belts\" was deleted",
+                                      "\"Scarves\" is not a category of the project"}));
+  // Undone, the edits no longer explain anything: the names are back.
+  ASSERT_TRUE(catalog.undo());
+  ASSERT_TRUE(catalog.undo());
+  ASSERT_TRUE(catalog.undo());
+  EXPECT_EQ(catalog.missingCategories(model),
+            std::vector<std::string>{"\"Scarves\" is not a category of the project"});
 }
 
 }  // namespace

@@ -204,6 +204,123 @@ TEST(Importer, CsvManifestWithQuotedHierarchicalLabels) {
   EXPECT_NE(reasonFor(report, "list.csv:7").find("unknown split"), std::string::npos);
 }
 
+// New photos nobody has labeled: every image below the folder, at any depth and directly in it,
+// without a category; checked like any image (a broken one is skipped), placed in a split, counted
+// apart, and never taken for a contradiction of a label.
+TEST(Importer, UnlabeledFoldersComeInWithoutACategoryButWithASplit) {
+  TempDir dir;
+  for (int i = 0; i < 6; ++i) {
+    test::writeFile(dir / "labeled" / "Shoes" / (std::to_string(i) + ".jpg"),
+                    test::makeJpeg(24, 24, 100 + i));
+  }
+  test::writeFile(dir / "new" / "a.jpg", test::makeJpeg(24, 24, 1));
+  test::writeFile(dir / "new" / "day 2" / "b.png", test::makePng(24, 24, 2));
+  test::writeFile(dir / "new" / "day 2" / "deeper" / "c.jpg", test::makeJpeg(24, 24, 3));
+  for (int i = 0; i < 7; ++i) {
+    test::writeFile(dir / "new" / "batch" / (std::to_string(i) + ".jpg"),
+                    test::makeJpeg(24, 24, 10 + i));
+  }
+  test::writeFile(dir / "new" / "broken.jpg", "not an image");
+  Catalog catalog(dir / "project", true);
+  ImportSettings settings = settingsFor(dir / "labeled");
+  settings.unlabeled = {dir / "new"};
+  settings.validationFraction = 0.3;
+  const auto report = importImages(catalog, settings);
+  EXPECT_EQ(report.added, 16);
+  EXPECT_EQ(report.unlabeled, 10);
+  ASSERT_EQ(report.skipped.size(), 1u);
+  EXPECT_NE(report.skipped[0].path.find("broken.jpg"), std::string::npos);
+  ASSERT_EQ(catalog.categories().size(), 1u);  // folder names of unlabeled images are no category
+  EXPECT_EQ(catalog.imageCount(kUnlabeled), 10);
+  EXPECT_EQ(catalog.imageCount(), 16);
+  const auto unlabeled = catalog.images(kUnlabeled);
+  ASSERT_EQ(unlabeled.size(), 10u);
+  int validation = 0;
+  for (const auto& image : unlabeled) {
+    EXPECT_EQ(image.categoryId, 0);
+    EXPECT_NE(image.split, Split::Unassigned) << image.path;  // the split covers them too
+    validation += image.split == Split::Validation ? 1 : 0;
+    EXPECT_EQ(image.source.rfind("unlabeled:", 0), 0u) << image.source;
+  }
+  EXPECT_EQ(validation, 3);  // 30 % of them, like a category's
+  EXPECT_EQ(catalog.images(kUnlabeled, Split::Validation).size(), 3u);
+  EXPECT_EQ(catalog.imageCount(kUnlabeled, Split::Validation), 3);
+  EXPECT_EQ(catalog.imageByPath(dir / "new" / "day 2" / "deeper" / "c.jpg")->categoryId, 0);
+
+  // Again, with the labeled folder listed as unlabeled too: nothing new, no label questioned.
+  ImportSettings again = settingsFor(dir / "labeled");
+  again.unlabeled = {dir / "new", dir / "labeled"};
+  const auto second = importImages(catalog, again);
+  EXPECT_EQ(second.added, 0);
+  EXPECT_EQ(second.alreadyPresent, 22);
+  EXPECT_TRUE(second.differentLabels.empty());
+  EXPECT_EQ(catalog.imageCount(kUnlabeled), 10);
+}
+
+TEST(Importer, UnlabeledSourcesMustBeFolders) {
+  TempDir dir;
+  test::writeFile(dir / "one.jpg", test::makeJpeg(16, 16, 1));
+  Catalog catalog(dir / "project", true);
+  ImportSettings settings;
+  settings.unlabeled = {dir / "one.jpg"};
+  try {
+    importImages(catalog, settings);
+    FAIL() << "a file given as an unlabeled folder was accepted";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("one.jpg"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not a folder"), std::string::npos) << e.what();
+  }
+  settings.unlabeled = {dir / "missing"};
+  EXPECT_THROW(importImages(catalog, settings), core::Error);
+  EXPECT_EQ(catalog.imageCount(), 0);
+}
+
+// A manifest row with an empty label is an unlabeled image; a later manifest that labels it is a
+// different label, applied with `relabel`; an empty label never takes a label away.
+TEST(Importer, CsvRowsWithAnEmptyLabelAreUnlabeled) {
+  TempDir dir;
+  for (int i = 0; i < 4; ++i) {
+    test::writeFile(dir / "img" / (std::to_string(i) + ".jpg"), test::makeJpeg(20, 20, i + 1));
+  }
+  test::writeFile(dir / "first.csv",
+                  "path,label,split\n"
+                  "img/0.jpg,Bags\n"
+                  "img/1.jpg,\n"
+                  "img/2.jpg,  ,validation\n"
+                  "img/3.jpg,\"\"\n"
+                  "img/1.jpg,Bags\n");
+  Catalog catalog(dir / "project", true);
+  const auto report = importImages(catalog, settingsFor(dir / "first.csv"));
+  EXPECT_EQ(report.added, 4);
+  EXPECT_EQ(report.unlabeled, 3);
+  EXPECT_EQ(catalog.imageCount(kUnlabeled), 3);
+  EXPECT_EQ(catalog.imageByPath(dir / "img" / "2.jpg")->split, Split::Validation);
+  EXPECT_EQ(reasonFor(report, "first.csv:6"),
+            "conflicting label: " + (dir / "first.csv").parent_path().string() +
+                "/img/1.jpg is listed at " + (dir / "first.csv").string() +
+                ":3 as unlabeled and here as \"Bags\"; the first is kept");
+
+  test::writeFile(dir / "second.csv",
+                  "img/0.jpg,\n"
+                  "img/1.jpg,Bags\n");
+  ImportSettings labels = settingsFor(dir / "second.csv");
+  labels.relabel = true;
+  const auto second = importImages(catalog, labels);
+  ASSERT_EQ(second.differentLabels.size(), 1u);  // 1.jpg gets a label; 0.jpg keeps "Bags"
+  EXPECT_EQ(second.differentLabels[0].current, "");
+  EXPECT_EQ(second.differentLabels[0].listed, "Bags");
+  EXPECT_NE(second.relabelEdit, 0);
+  EXPECT_EQ(catalog.imageCount(kUnlabeled), 2);
+  const auto bags = catalog.findCategory("Bags");
+  ASSERT_TRUE(bags);
+  EXPECT_EQ(catalog.imageByPath(dir / "img" / "0.jpg")->categoryId, bags->id);
+  EXPECT_EQ(catalog.imageByPath(dir / "img" / "1.jpg")->categoryId, bags->id);
+  // Undo gives it back its place among the unlabeled.
+  ASSERT_TRUE(catalog.undo());
+  EXPECT_EQ(catalog.imageCount(kUnlabeled), 3);
+  EXPECT_EQ(catalog.images(kUnlabeled).size(), 3u);
+}
+
 void writeGz(const fs::path& path, const std::string& bytes) {
   gzFile file = gzopen(path.c_str(), "wb");
   gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size()));

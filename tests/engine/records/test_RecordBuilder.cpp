@@ -328,6 +328,45 @@ TEST(RecordBuilder, AProjectsCategoriesWithoutImagesAreLeftOut) {
   }
 }
 
+// Unlabeled images have a split but nothing to learn from: records leave them out, and the next
+// records after one is labeled have it.
+TEST(RecordBuilder, UnlabeledImagesJoinTheRecordsOnceLabeled) {
+  test::TempDir dir;
+  const fs::path projectDir = dir / "project";
+  std::vector<std::int64_t> unlabeledIds;
+  {
+    project::Catalog catalog(projectDir, /*create=*/true);
+    std::vector<project::NewImage> images;
+    for (int i = 0; i < 10; ++i) {
+      const std::string bytes = test::makeJpeg(20, 20, static_cast<std::uint32_t>(i + 1));
+      const fs::path file = projectDir / "images" / (std::to_string(i) + ".jpg");
+      test::writeFile(file, bytes);
+      images.push_back({file, image::contentHash(bytes), 20, 20, "JPEG",
+                        static_cast<std::int64_t>(bytes.size()), i < 4 ? "Bags" : "",
+                        project::Split::Train, "test"});
+    }
+    catalog.insertImages(images);
+    for (const auto& image : catalog.images(project::kUnlabeled)) {
+      unlabeledIds.push_back(image.id);
+    }
+  }
+  ASSERT_EQ(unlabeledIds.size(), 6u);
+  RecordBuildSettings settings;
+  settings.project = projectDir;
+  settings.trainShards = 1;
+  settings.validationShards = 1;
+  const RecordBuildReport first = project::buildRecords(settings);
+  EXPECT_EQ(first.labels, (std::vector<std::string>{"Bags"}));
+  EXPECT_EQ(openRecordSet(projectDir / "records").count("train"), 4);
+  {
+    project::Catalog catalog(projectDir, /*create=*/false);
+    catalog.relabelEach({{unlabeledIds[0], "Shoes"}, {unlabeledIds[1], "Bags"}});
+  }
+  const RecordBuildReport second = project::buildRecords(settings);
+  EXPECT_EQ(second.labels, (std::vector<std::string>{"Bags", "Shoes"}));
+  EXPECT_EQ(openRecordSet(projectDir / "records").count("train"), 6);
+}
+
 }  // namespace
 }  // namespace taxon::records
 

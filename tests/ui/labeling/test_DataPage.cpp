@@ -191,6 +191,65 @@ class TestDataPage : public QObject {
     QCOMPARE(countOf(session, "Bags"), 0);
   }
 
+  // Images without a category have a node of their own, first, with counts; selecting it shows
+  // them; it takes no drops; labeling one from it keeps the node selected and counts it down.
+  void unlabeledImagesHaveANodeOfTheirOwn() {
+    taxon::test::TempDir project;
+    taxon::test::makeUiTestProject(project.path(), 6);
+    taxon::test::addUnlabeledPictures(project.path(), 3);
+    ProjectSession session;
+    DataPage page(&session);
+    page.resize(1100, 700);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QVERIFY(session.open(qpath(project.path()), false));
+    CategoryTreeModel* tree = page.categoryModel();
+    QCOMPARE(tree->rowCount(), 4);  // Unlabeled, Bags, Shoes, Tops
+    const QModelIndex unlabeled = tree->unlabeledIndex();
+    QVERIFY(unlabeled.isValid());
+    QCOMPARE(unlabeled.row(), 0);
+    QCOMPARE(unlabeled.data().toString(), QStringLiteral("Unlabeled"));
+    QVERIFY(unlabeled.data(CategoryTreeModel::kUnlabeledRole).toBool());
+    QCOMPARE(tree->index(0, CategoryTreeModel::kTotal).data().toLongLong(), 12);
+    QCOMPARE(tree->index(0, CategoryTreeModel::kTrain).data().toLongLong() +
+                 tree->index(0, CategoryTreeModel::kValidation).data().toLongLong(),
+             12);
+    QCOMPARE(tree->index(0, CategoryTreeModel::kValidation).data().toLongLong(), 3);
+    QCOMPARE(tree->totalImages(), 24 + 12);
+    QVERIFY(!tree->indexOfPath(QString()).isValid());  // not a category path
+
+    page.treeView()->setCurrentIndex(unlabeled);
+    ImageGridModel* grid = page.imageModel();
+    QCOMPARE(grid->totalRows(), 12);
+    QTRY_COMPARE(grid->rowCount(), 12);
+    QCOMPARE(grid->index(0).data(ImageGridModel::kCategoryRole).toString(), QString());
+    std::unique_ptr<QMimeData> mime(grid->mimeData({grid->index(0)}));
+    QVERIFY(!tree->canDropMimeData(mime.get(), Qt::MoveAction, -1, -1, unlabeled));
+    QVERIFY(!(tree->flags(unlabeled) & Qt::ItemIsDropEnabled));
+    page.gridView()->setCurrentIndex(grid->index(1));
+    QTest::qWait(100);
+    taxon::test::saveScreenshot(&page, QStringLiteral("data-page-unlabeled"));
+
+    // Label two of them: the node stays selected and shows the ten left.
+    page.gridView()->selectionModel()->select(QItemSelection(grid->index(0), grid->index(1)),
+                                              QItemSelectionModel::ClearAndSelect);
+    QCOMPARE(page.moveSelectedTo(QStringLiteral("Bags > Bag")), 2);
+    QTRY_COMPARE(grid->totalRows(), 10);
+    QVERIFY(page.treeView()->currentIndex().data(CategoryTreeModel::kUnlabeledRole).toBool());
+    QCOMPARE(tree->index(0, CategoryTreeModel::kTotal).data().toLongLong(), 10);
+    QCOMPARE(countOf(session, "Bags > Bag"), 8);
+    // Undo puts them back among the unlabeled.
+    QVERIFY(session.undo());
+    QTRY_COMPARE(grid->totalRows(), 12);
+    // Labeling them all removes the node.
+    page.gridView()->selectAll();
+    QTRY_COMPARE(grid->rowCount(), 12);
+    page.gridView()->selectAll();
+    QCOMPARE(page.moveSelectedTo(QStringLiteral("Tops > Shirt")), 12);
+    QTRY_VERIFY(!tree->unlabeledIndex().isValid());
+    QCOMPARE(tree->rowCount(), 3);
+  }
+
   void createRenameMergeDeleteCategories() {
     ProjectSession session;
     DataPage page(&session);
