@@ -1,8 +1,11 @@
 #include "train/MetricsLog.hpp"
 
 #include <cerrno>
+#include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
 #include "core/Clock.hpp"
 #include "core/Error.hpp"
@@ -18,10 +21,35 @@ bool blank(const std::string& line) {
   return line.find_first_not_of(" \t\r\n\v\f") == std::string::npos;
 }
 
+// A count field (a step, an epoch, a number of examples): a JSON integer, or a float holding a
+// whole number that int64 can hold; 0 when missing. Anything else (a string, 1e30) is an error of
+// the line: converting an out-of-range float is undefined behaviour (a fuzzer's find).
+std::int64_t countField(const nlohmann::json& json, const char* key) {
+  const auto it = json.find(key);
+  if (it == json.end()) {
+    return 0;
+  }
+  if (it->is_number_unsigned()) {
+    if (it->get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX)) {
+      return static_cast<std::int64_t>(it->get<std::uint64_t>());
+    }
+  } else if (it->is_number_integer()) {
+    return it->get<std::int64_t>();
+  } else if (it->is_number_float()) {
+    const double value = it->get<double>();
+    // 2^63 is the first double past int64's range.
+    if (std::isfinite(value) && value >= -9223372036854775808.0 && value < 9223372036854775808.0 &&
+        value == std::trunc(value)) {
+      return static_cast<std::int64_t>(value);
+    }
+  }
+  throw std::out_of_range(std::string("\"") + key + "\" is not a whole number in range");
+}
+
 StepMetrics stepFromJson(const nlohmann::json& json) {
   StepMetrics m;
-  m.step = json.value("step", std::int64_t{0});
-  m.epoch = json.value("epoch", std::int64_t{0});
+  m.step = countField(json, "step");
+  m.epoch = countField(json, "epoch");
   m.loss = json.value("loss", 0.0);
   m.crossEntropy = json.value("cross_entropy", 0.0);
   m.learningRate = json.value("learning_rate", 0.0);
@@ -36,9 +64,9 @@ StepMetrics stepFromJson(const nlohmann::json& json) {
 EvalPoint evalFromJson(const nlohmann::json& json) {
   const auto& e = json["eval"];
   EvalPoint point;
-  point.step = json.value("step", std::int64_t{0});
+  point.step = countField(json, "step");
   point.subset = e.value("subset", std::string());
-  point.examples = e.value("examples", std::int64_t{0});
+  point.examples = countField(e, "examples");
   point.precisionAt1 = e.value("precision_at_1", 0.0);
   point.recallAt5 = e.value("recall_at_5", 0.0);
   point.loss = e.value("loss", 0.0);
@@ -112,11 +140,15 @@ void truncateMetricsLog(const fs::path& path, std::int64_t step) {
   std::string kept, line;
   while (std::getline(in, line)) {
     const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded() || !json.contains("step")) {
+    if (json.is_discarded() || !json.is_object() || !json.contains("step")) {
       continue;
     }
-    if (json["step"].get<std::int64_t>() <= step) {
-      kept += line + "\n";
+    try {
+      if (countField(json, "step") <= step) {
+        kept += line + "\n";
+      }
+    } catch (const std::out_of_range&) {
+      // A step that is no step: the line goes, like any other damage.
     }
   }
   core::writeFileAtomic(path, kept);
@@ -165,6 +197,8 @@ MetricsLogContents readMetricsLog(const fs::path& path) {
         contents.records.push_back({number, stepFromJson(json), std::nullopt});
       }
     } catch (const nlohmann::json::exception& e) {
+      contents.unread.push_back({number, i == lastText, std::string("a field: ") + e.what()});
+    } catch (const std::out_of_range& e) {
       contents.unread.push_back({number, i == lastText, std::string("a field: ") + e.what()});
     }
   }

@@ -159,6 +159,37 @@ TEST(MetricsLog, ReaderReportsADamagedMiddleLineAndReadsTheRest) {
   EXPECT_EQ(contents.firstDamaged()->line, 2);
 }
 
+// Counts (step, epoch, examples) that are no int64: a float out of range (converting one is
+// undefined behaviour; bench/fuzz/run.sh found 1e31), a fraction, a string, an unsigned 2^64 - 1.
+// Each is a damaged line, read past like any other; truncating on resume drops them.
+TEST(MetricsLog, CountsOutOfRangeAreDamagedLines) {
+  test::TempDir dir;
+  const auto path = dir / kMetricsFileName;
+  test::writeFile(
+      path, std::string("{\"step\": 1e31, \"loss\": 1}\n") + "{\"step\": 3.5, \"loss\": 1}\n" +
+                "{\"step\": \"seven\", \"loss\": 1}\n" +
+                "{\"step\": 18446744073709551615, \"loss\": 1}\n" +
+                "{\"step\": 4, \"eval\": {\"examples\": -1e300}}\n" +
+                "{\"step\": 2e0, \"epoch\": 1, \"loss\": 1}\n" + metricsLine(stepAt(3)) + "\n");
+  const auto contents = readMetricsLog(path);
+  ASSERT_EQ(contents.records.size(), 2u);
+  EXPECT_EQ(contents.records[0].step->step, 2);  // a whole float is a count
+  EXPECT_EQ(contents.records[0].step->epoch, 1);
+  EXPECT_EQ(contents.records[1].step->step, 3);
+  ASSERT_EQ(contents.unread.size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(contents.unread[i].line, static_cast<std::int64_t>(i + 1));
+  }
+  EXPECT_NE(contents.unread[0].reason.find("\"step\""), std::string::npos)
+      << contents.unread[0].reason;
+  EXPECT_NE(contents.unread[4].reason.find("\"examples\""), std::string::npos)
+      << contents.unread[4].reason;
+  truncateMetricsLog(path, 2);
+  const auto kept = readMetricsLog(path);
+  EXPECT_EQ(kept.records.size(), 1u);
+  EXPECT_TRUE(kept.unread.empty());
+}
+
 TEST(MetricsLog, ReaderNamesAMissingFile) {
   test::TempDir dir;
   try {
