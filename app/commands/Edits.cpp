@@ -51,7 +51,6 @@ int replay(const std::string& project, bool forward) {
 int runAccept(const AcceptOptions& o) {
   project::Catalog catalog(o.project, /*create=*/false);
   project::SuggestionQuery query;
-  query.unlabeledOnly = true;
   query.minScore = o.minScore;
   if (!o.category.empty()) {
     query.categoryIds = subtreeIds(catalog, o.category);

@@ -36,7 +36,6 @@ int runSuggest(SuggestOptions& o) {
   // What accepting would do at a few thresholds, so that the next command is an informed one.
   project::Catalog catalog(o.project, /*create=*/false);
   project::SuggestionQuery query;
-  query.unlabeledOnly = true;
   std::string line;
   for (const double threshold : {0.99, 0.95, 0.9, 0.8, 0.5}) {
     query.minScore = threshold;
@@ -46,6 +45,15 @@ int runSuggest(SuggestOptions& o) {
     line += part;
   }
   std::printf("Unlabeled images whose top suggestion scores at least: %s.\n", line.c_str());
+  if (!s.unlabeledOnly) {
+    project::SuggestionQuery disagreements;
+    disagreements.subset = project::SuggestionQuery::Subset::Disagreements;
+    disagreements.minScore = 0.9;
+    std::printf(
+        "Labeled images whose label the model contradicts with a score of at least 0.90: "
+        "%s (the app's Review > Disagreements).\n",
+        withThousands(catalog.suggestionCount(disagreements)).c_str());
+  }
   std::printf("Accept them with: taxon accept %s --min_score 0.95 (taxon undo reverts).\n",
               o.project.c_str());
   if (report.cancelled) {

@@ -115,7 +115,10 @@ struct Suggestion {
 // Which suggestions to list, and in which order.
 struct SuggestionQuery {
   enum class Order { Score, Margin, Entropy };
-  bool unlabeledOnly = true;
+  // Unlabeled: images without a category. Disagreements: labeled images whose top suggestion is
+  // another category (with minScore: the ones the model confidently contradicts). All: both.
+  enum class Subset { Unlabeled, Disagreements, All };
+  Subset subset = Subset::Unlabeled;
   std::vector<std::int64_t> categoryIds;  // the top suggestion is one of these; empty: any
   double minScore = 0.0;                  // top-1 score at least this
   Order order = Order::Score;
@@ -205,6 +208,8 @@ class Catalog {
   // Images (unlabeled ones, or all) in id order that have no suggestion from `run` at `step`.
   std::vector<std::int64_t> imagesToSuggest(bool unlabeledOnly, const std::string& run,
                                             std::int64_t step);
+  // The suggestions `query` lists; a suggestion whose top category was deleted since is left out
+  // (of these, of the count and of accept).
   std::vector<Suggestion> suggestions(const SuggestionQuery& query);
   std::int64_t suggestionCount(const SuggestionQuery& query);
   // Gives every image that `query` lists its top suggestion, as one undoable edit ("accept");

@@ -34,12 +34,14 @@ Suggestion readSuggestion(const Statement& q) {
   return s;
 }
 
-// FROM ... WHERE ... ORDER BY ... for a query; ?1 is the minimum score, ?2 the limit, ?3 the
-// offset. Category ids are integers written into the text (a list of any length).
-std::string suggestionSql(const SuggestionQuery& query, bool liveCategoriesOnly) {
+// FROM ... WHERE ... for a query; ?1 is the minimum score. Category ids are integers written into
+// the text (a list of any length).
+std::string suggestionSql(const SuggestionQuery& query) {
   std::string sql = " FROM suggestions s JOIN images i ON i.id = s.image_id WHERE s.s1 >= ?1";
-  if (query.unlabeledOnly) {
+  if (query.subset == SuggestionQuery::Subset::Unlabeled) {
     sql += " AND i.category_id IS NULL";
+  } else if (query.subset == SuggestionQuery::Subset::Disagreements) {
+    sql += " AND i.category_id IS NOT NULL AND s.c1 IS NOT i.category_id";
   }
   if (!query.categoryIds.empty()) {
     sql += " AND s.c1 IN (";
@@ -48,9 +50,8 @@ std::string suggestionSql(const SuggestionQuery& query, bool liveCategoriesOnly)
     }
     sql += ")";
   }
-  if (liveCategoriesOnly) {
-    sql += " AND s.c1 IN (SELECT id FROM categories WHERE deleted_at IS NULL)";
-  }
+  // A suggestion of a category deleted since is stale: never listed, counted or accepted.
+  sql += " AND s.c1 IN (SELECT id FROM categories WHERE deleted_at IS NULL)";
   return sql;
 }
 
@@ -119,8 +120,8 @@ std::vector<std::int64_t> Catalog::imagesToSuggest(bool unlabeledOnly, const std
 }
 
 std::vector<Suggestion> Catalog::suggestions(const SuggestionQuery& query) {
-  Statement q(*db_, std::string("SELECT ") + kSuggestionColumns + suggestionSql(query, false) +
-                        orderSql(query));
+  Statement q(*db_,
+              std::string("SELECT ") + kSuggestionColumns + suggestionSql(query) + orderSql(query));
   q.bind(1, query.minScore).bind(2, query.limit).bind(3, query.offset);
   std::vector<Suggestion> out;
   while (q.step()) {
@@ -131,7 +132,7 @@ std::vector<Suggestion> Catalog::suggestions(const SuggestionQuery& query) {
 
 std::int64_t Catalog::suggestionCount(const SuggestionQuery& query) {
   // The limit and offset apply, as they do to suggestions() and acceptSuggestions().
-  Statement q(*db_, "SELECT count(*) FROM (SELECT s.image_id" + suggestionSql(query, true) +
+  Statement q(*db_, "SELECT count(*) FROM (SELECT s.image_id" + suggestionSql(query) +
                         orderSql(query) + ")");
   q.bind(1, query.minScore).bind(2, query.limit).bind(3, query.offset);
   q.step();
@@ -142,7 +143,7 @@ std::int64_t Catalog::acceptSuggestions(const SuggestionQuery& query) {
   Transaction tx(*db_);
   std::vector<std::pair<std::int64_t, std::int64_t>> targets;
   {
-    Statement q(*db_, "SELECT s.image_id, s.c1" + suggestionSql(query, true) + orderSql(query));
+    Statement q(*db_, "SELECT s.image_id, s.c1" + suggestionSql(query) + orderSql(query));
     q.bind(1, query.minScore).bind(2, query.limit).bind(3, query.offset);
     while (q.step()) {
       targets.emplace_back(q.int64(0), q.int64(1));

@@ -118,6 +118,23 @@ bool ProjectSession::relabel(const std::vector<std::int64_t>& imageIds, const QS
   return true;
 }
 
+std::int64_t ProjectSession::acceptSuggestions(const project::SuggestionQuery& query,
+                                               QString* error) {
+  if (!catalog_) {
+    setError(error, tr("No project is open."));
+    return 0;
+  }
+  try {
+    const std::int64_t count = catalog_->suggestionCount(query);
+    const std::int64_t edit = catalog_->acceptSuggestions(query);
+    afterEdit(edit != 0, false);
+    return edit != 0 ? count : 0;
+  } catch (const std::exception& e) {
+    setError(error, QString::fromUtf8(e.what()));
+    return 0;
+  }
+}
+
 bool ProjectSession::createCategory(const QString& path, QString* error) {
   if (!catalog_) {
     setError(error, tr("No project is open."));

@@ -15,7 +15,8 @@
 
 namespace taxon::project {
 class Catalog;
-}
+struct SuggestionQuery;
+}  // namespace taxon::project
 
 namespace taxon::ui {
 
@@ -52,6 +53,9 @@ class ProjectSession : public QObject {
   // --- edits: each is saved at once and is one undo step; false + `error` when refused ---
   bool relabel(const std::vector<std::int64_t>& imageIds, const QString& categoryPath,
                QString* error = nullptr);
+  // Gives every image `query` lists its top suggestion, as one edit; the number of images
+  // labeled (0 when none or refused).
+  std::int64_t acceptSuggestions(const project::SuggestionQuery& query, QString* error = nullptr);
   bool createCategory(const QString& path, QString* error = nullptr);
   bool renameCategory(std::int64_t id, const QString& newPath, QString* error = nullptr);
   bool mergeCategory(std::int64_t from, std::int64_t into, QString* error = nullptr);

@@ -3,6 +3,7 @@
 #include <QAction>
 #include <QComboBox>
 #include <QDir>
+#include <QDoubleSpinBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QImageReader>
@@ -24,8 +25,11 @@
 #include "common/Paths.hpp"
 #include "common/ProjectSession.hpp"
 #include "common/Thumbnails.hpp"
+#include "labeling/AcceptDialog.hpp"
 #include "labeling/CategoryTreeModel.hpp"
 #include "labeling/ImageGridModel.hpp"
+#include "labeling/ReviewDialog.hpp"
+#include "project/Catalog.hpp"
 #include "project/ProjectLayout.hpp"
 
 namespace taxon::ui {
@@ -70,6 +74,41 @@ DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), 
   toolbar->addSeparator();
   toolbar->addWidget(new QLabel(tr("Show: "), this));
   toolbar->addWidget(split_);
+  listing_ = new QComboBox(this);
+  listing_->setObjectName(QStringLiteral("listing"));
+  listing_->addItem(tr("Images"));
+  listing_->addItem(tr("Suggested here: surest first"));
+  listing_->addItem(tr("Suggested here: least sure first (margin)"));
+  listing_->addItem(tr("Suggested here: most uncertain first (entropy)"));
+  listing_->setToolTip(
+      tr("The node's images, or the unlabeled images the model suggests for it "
+         "(taxon suggest)"));
+  minScore_ = new QDoubleSpinBox(this);
+  minScore_->setRange(0.0, 1.0);
+  minScore_->setSingleStep(0.05);
+  minScore_->setDecimals(2);
+  minScore_->setPrefix(tr("score ≥ "));
+  minScore_->setEnabled(false);
+  toolbar->addWidget(listing_);
+  toolbar->addWidget(minScore_);
+  toolbar->addSeparator();
+  auto* reviewAction = toolbar->addAction(tr("Review…"));
+  reviewAction->setToolTip(tr("Label the unlabeled images one key at a time, least sure first"));
+  auto* disagreeAction = toolbar->addAction(tr("Disagreements…"));
+  disagreeAction->setToolTip(
+      tr("Labeled images whose label the model contradicts (taxon suggest --subset all)"));
+  auto* acceptAction = toolbar->addAction(tr("Accept…"));
+  acceptAction->setToolTip(
+      tr("Give every unlabeled image of the selected node whose suggestion is sure enough its "
+         "suggestion, as one edit"));
+  connect(reviewAction, &QAction::triggered, this, &DataPage::reviewSuggestions);
+  connect(disagreeAction, &QAction::triggered, this, &DataPage::reviewDisagreements);
+  connect(acceptAction, &QAction::triggered, this, &DataPage::acceptSuggestions);
+  connect(listing_, &QComboBox::currentIndexChanged, this, [this](int index) {
+    minScore_->setEnabled(index > 0);
+    categorySelected();
+  });
+  connect(minScore_, &QDoubleSpinBox::valueChanged, this, &DataPage::categorySelected);
 
   auto* newAction = new QAction(tr("New category…"), this);
   auto* renameAction = new QAction(tr("Rename…"), this);
@@ -183,10 +222,7 @@ void DataPage::categorySelected() {
   const QModelIndex current = treeView_->currentIndex();
   selectedPath_ = current.data(CategoryTreeModel::kPathRole).toString();
   selectedUnlabeled_ = current.data(CategoryTreeModel::kUnlabeledRole).toBool();
-  const auto ids = current.data(CategoryTreeModel::kSubtreeIdsRole).value<QList<qint64>>();
-  const QString split = split_->currentData().toString();
-  images_->setCategories(ids,
-                         split.isEmpty() ? std::nullopt : project::parseSplit(split.toStdString()));
+  showSelection(current.data(CategoryTreeModel::kSubtreeIdsRole).value<QList<qint64>>());
   showStatus(tr("%1: %n image(s)", nullptr, static_cast<int>(images_->totalRows()))
                  .arg(selectedUnlabeled_ ? tr("Unlabeled") : selectedPath_));
 }
@@ -359,10 +395,64 @@ void DataPage::restoreExpanded() {
       treeView_->setCurrentIndex(index);
     }
     // The ids under the node may have changed (a merge, a new category).
-    const auto ids = index.data(CategoryTreeModel::kSubtreeIdsRole).value<QList<qint64>>();
+    showSelection(index.data(CategoryTreeModel::kSubtreeIdsRole).value<QList<qint64>>());
+  }
+}
+
+void DataPage::showSelection(const QList<qint64>& ids) {
+  const int listing = listing_->currentIndex();
+  if (listing <= 0) {
     const QString split = split_->currentData().toString();
     images_->setCategories(
         ids, split.isEmpty() ? std::nullopt : project::parseSplit(split.toStdString()));
+    return;
+  }
+  project::SuggestionQuery query;
+  query.minScore = minScore_->value();
+  if (!selectedUnlabeled_) {
+    query.categoryIds.assign(ids.begin(), ids.end());
+    if (query.categoryIds.empty()) {
+      query.categoryIds.push_back(-1);  // no node selected: nothing, not everything
+    }
+  }
+  query.order = listing == 1   ? project::SuggestionQuery::Order::Score
+                : listing == 2 ? project::SuggestionQuery::Order::Margin
+                               : project::SuggestionQuery::Order::Entropy;
+  query.ascending = listing == 2;
+  images_->setSuggested(query);
+}
+
+void DataPage::setListing(Listing listing, double minScore) {
+  const QSignalBlocker block(minScore_);
+  minScore_->setValue(minScore);
+  listing_->setCurrentIndex(static_cast<int>(listing));
+  categorySelected();
+}
+
+QList<qint64> DataPage::selectedIds() const {
+  return treeView_->currentIndex().data(CategoryTreeModel::kSubtreeIdsRole).value<QList<qint64>>();
+}
+
+void DataPage::reviewSuggestions() {
+  ReviewDialog review(session_, ReviewQueue::Kind::Unlabeled, this);
+  review.exec();
+}
+
+void DataPage::reviewDisagreements() {
+  ReviewDialog review(session_, ReviewQueue::Kind::Disagreements, this);
+  review.exec();
+}
+
+void DataPage::acceptSuggestions() {
+  std::vector<std::int64_t> ids;
+  if (!selectedUnlabeled_) {
+    for (const qint64 id : selectedIds()) {
+      ids.push_back(id);
+    }
+  }
+  AcceptDialog accept(session_, ids, ids.empty() ? QString() : currentPath(), this);
+  if (accept.exec() == QDialog::Accepted) {
+    showStatus(tr("Accepted the suggestions (Ctrl+Z undoes)."));
   }
 }
 

@@ -4,14 +4,20 @@
 // select many and move them at once. Categories are created, renamed, merged and deleted from the
 // tree's context menu. Every edit is saved at once through the ProjectSession; undo and redo are
 // the main window's (Ctrl+Z, Ctrl+Shift+Z).
+// With a model's suggestions (`taxon suggest`): the grid can list the unlabeled images suggested
+// for the selected node (all of them on the Unlabeled node) by score, margin or entropy, above a
+// score; Review opens the one-key review (ReviewDialog) of the unlabeled images or of the
+// disagreements; Accept labels every suggestion above a score at once (AcceptDialog).
 #pragma once
 
+#include <QList>
 #include <QString>
 #include <QWidget>
 #include <cstdint>
 #include <vector>
 
 class QComboBox;
+class QDoubleSpinBox;
 class QLabel;
 class QListView;
 class QTreeView;
@@ -41,6 +47,9 @@ class DataPage : public QWidget {
   // Moves the images selected in the grid to `categoryPath` (created if missing). Returns the
   // number moved; shows the catalog's refusal in the status line.
   int moveSelectedTo(const QString& categoryPath);
+  // What the grid lists: the node's images, or the unlabeled images suggested for it.
+  enum class Listing { Images, SurestFirst, LeastSureFirst, MostUncertainFirst };
+  void setListing(Listing listing, double minScore = 0.0);
 
  public Q_SLOTS:
   void moveSelectedWithPicker();  // M
@@ -48,6 +57,9 @@ class DataPage : public QWidget {
   void renameCategory();
   void mergeCategory();
   void deleteCategory();
+  void reviewSuggestions();
+  void reviewDisagreements();
+  void acceptSuggestions();
 
  Q_SIGNALS:
   void importRequested();
@@ -60,6 +72,8 @@ class DataPage : public QWidget {
   void rememberExpanded();
   void restoreExpanded();
   void showStatus(const QString& text);
+  void showSelection(const QList<qint64>& ids);  // the grid for the selected node's ids
+  QList<qint64> selectedIds() const;             // the selected node's category ids
   QString currentPath() const;
   std::int64_t currentCategoryId() const;
 
@@ -70,6 +84,8 @@ class DataPage : public QWidget {
   QTreeView* treeView_;
   QListView* gridView_;
   QComboBox* split_;
+  QComboBox* listing_;
+  QDoubleSpinBox* minScore_;
   QLabel* preview_;
   QLabel* details_;
   QLabel* status_;

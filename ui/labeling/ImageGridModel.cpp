@@ -30,6 +30,14 @@ void ImageGridModel::setCategories(const QList<qint64>& categoryIds,
                                    std::optional<project::Split> split) {
   categoryIds_ = categoryIds;
   split_ = split;
+  suggested_.reset();
+  refresh();
+}
+
+void ImageGridModel::setSuggested(const project::SuggestionQuery& query) {
+  suggested_ = query;
+  suggested_->limit = -1;
+  suggested_->offset = 0;
   refresh();
 }
 
@@ -39,12 +47,17 @@ void ImageGridModel::refresh() {
   rows_.clear();
   rowOfFile_.clear();
   categoryNames_.clear();
+  suggestionText_.clear();
   total_ = 0;
   if (auto* catalog = session_->catalog()) {
     for (const auto& category : catalog->categories()) {
       categoryNames_.insert(category.id, QString::fromStdString(category.path));
     }
-    for (const qint64 id : categoryIds_) {
+    if (suggested_) {
+      total_ = catalog->suggestionCount(*suggested_);
+      segments_.push_back({0, total_, 0});
+    }
+    for (const qint64 id : suggested_ ? QList<qint64>() : categoryIds_) {
       const std::int64_t count = catalog->imageCount(id, split_);
       if (count > 0) {
         segments_.push_back({id, count, 0});
@@ -75,8 +88,13 @@ QVariant ImageGridModel::data(const QModelIndex& index, int role) const {
   }
   const project::ImageRecord& image = rows_[static_cast<std::size_t>(index.row())];
   switch (role) {
-    case Qt::DisplayRole:
-      return QFileInfo(QString::fromStdString(image.path)).fileName();
+    case Qt::DisplayRole: {
+      const QString name = QFileInfo(QString::fromStdString(image.path)).fileName();
+      const QString suggestion = suggestionText_.value(image.id);
+      return suggestion.isEmpty() ? name : name + QLatin1Char('\n') + suggestion;
+    }
+    case kSuggestionRole:
+      return suggestionText_.value(image.id);
     case Qt::DecorationRole: {
       const QString file = data(index, kFileRole).toString();
       const QImage thumbnail = thumbnails_->thumbnail(file, QString::fromStdString(image.hash));
@@ -132,21 +150,46 @@ void ImageGridModel::fetchMore(const QModelIndex& parent) {
     if (segment.fetched >= segment.count) {
       continue;
     }
-    auto page = catalog->images(segment.categoryId, split_, kPageSize, segment.fetched);
+    std::vector<project::ImageRecord> page;
+    if (suggested_) {
+      auto query = *suggested_;
+      query.limit = kPageSize;
+      query.offset = segment.fetched;
+      for (const auto& suggestion : catalog->suggestions(query)) {
+        if (auto image = catalog->image(suggestion.imageId)) {
+          page.push_back(std::move(*image));
+        }
+      }
+    } else {
+      page = catalog->images(segment.categoryId, split_, kPageSize, segment.fetched);
+    }
     if (page.empty()) {  // the catalog changed under us; stop here until the next refresh
       total_ = static_cast<std::int64_t>(rows_.size());
       return;
     }
-    const int first = static_cast<int>(rows_.size());
-    beginInsertRows({}, first, first + static_cast<int>(page.size()) - 1);
-    for (auto& image : page) {
-      rowOfFile_.insert(fromPath(catalog->resolve(image.path)), static_cast<int>(rows_.size()));
-      rows_.push_back(std::move(image));
-    }
     segment.fetched += static_cast<std::int64_t>(page.size());
-    endInsertRows();
+    addRows(std::move(page));
     return;
   }
+}
+
+void ImageGridModel::addRows(std::vector<project::ImageRecord> page) {
+  auto* catalog = session_->catalog();
+  const int first = static_cast<int>(rows_.size());
+  beginInsertRows({}, first, first + static_cast<int>(page.size()) - 1);
+  for (auto& image : page) {
+    // One indexed lookup per row (a page of 256 takes about a millisecond).
+    if (const auto suggestion = catalog->suggestion(image.id);
+        suggestion && !suggestion->top.empty()) {
+      suggestionText_.insert(
+          image.id, QStringLiteral("%1 %2")
+                        .arg(categoryNames_.value(suggestion->categoryId(), tr("(deleted)")))
+                        .arg(suggestion->score(), 0, 'f', 2));
+    }
+    rowOfFile_.insert(fromPath(catalog->resolve(image.path)), static_cast<int>(rows_.size()));
+    rows_.push_back(std::move(image));
+  }
+  endInsertRows();
 }
 
 QStringList ImageGridModel::mimeTypes() const {

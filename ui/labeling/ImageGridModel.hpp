@@ -1,4 +1,6 @@
-// The images of the selected categories for the Data page's thumbnail grid. Rows are fetched
+// The images of the selected categories for the Data page's thumbnail grid, or the images the
+// model suggested for them (Catalog::suggestions: sorted by score, margin or entropy, filtered by
+// score); an image with a suggestion shows it under its name. Rows are fetched
 // from the catalog lazily, a page at a time (canFetchMore/fetchMore), so a category of a million
 // images costs nothing until it is scrolled; decorations come from the Thumbnails service. Dragging
 // rows carries their image ids (kImageIdsMime) to the category tree. GUI thread only.
@@ -29,6 +31,7 @@ class ImageGridModel : public QAbstractListModel {
     kCategoryRole,                    // QString: the category path
     kSplitRole,                       // QString: train, validation, test or unassigned
     kDetailsRole,                     // QString: size, format, bytes, source
+    kSuggestionRole,                  // QString: "Shoes > Sandal 0.93", empty without one
   };
   static constexpr int kPageSize = 256;
 
@@ -37,6 +40,8 @@ class ImageGridModel : public QAbstractListModel {
   // Shows the images of these categories (in this order), optionally of one split.
   void setCategories(const QList<qint64>& categoryIds,
                      std::optional<project::Split> split = std::nullopt);
+  // Shows the images `query` lists (its limit and offset are the model's own), in its order.
+  void setSuggested(const project::SuggestionQuery& query);
   void refresh();                 // re-reads the catalog, keeping the filter
   std::int64_t totalRows() const  // rows once everything is fetched
   {
@@ -60,6 +65,7 @@ class ImageGridModel : public QAbstractListModel {
     std::int64_t fetched = 0;
   };
   void thumbnailReady(const QString& file);
+  void addRows(std::vector<project::ImageRecord> page);
 
   ProjectSession* session_;
   Thumbnails* thumbnails_;
@@ -69,6 +75,8 @@ class ImageGridModel : public QAbstractListModel {
   std::vector<project::ImageRecord> rows_;
   QHash<QString, int> rowOfFile_;  // the row showing each image file, for its thumbnail
   QHash<std::int64_t, QString> categoryNames_;
+  std::optional<project::SuggestionQuery> suggested_;  // set: the rows are these suggestions
+  QHash<std::int64_t, QString> suggestionText_;        // by image id
   std::int64_t total_ = 0;
   QPixmap placeholder_;  // shown until a thumbnail arrives
   QPixmap unreadable_;

@@ -486,8 +486,13 @@ TEST(Catalog, SuggestionsAreStoredQueriedAndAcceptedAsOneEdit) {
   query.categoryIds = {boots, sandals};
   EXPECT_EQ(order(query), (std::vector<std::int64_t>{id["/1"], id["/2"]}));
   query = {};
-  query.unlabeledOnly = false;
+  query.subset = SuggestionQuery::Subset::All;
   EXPECT_EQ(catalog.suggestionCount(query), 4);
+  // The labeled /l (Shoes > Boots) is suggested Bags at 0.90: a disagreement.
+  query.subset = SuggestionQuery::Subset::Disagreements;
+  EXPECT_EQ(order(query), std::vector<std::int64_t>{id["/l"]});
+  query.minScore = 0.95;
+  EXPECT_EQ(catalog.suggestionCount(query), 0);
   query = {};
   query.minScore = 0.95;
   EXPECT_EQ(catalog.suggestionCount(query), 2);
@@ -521,11 +526,11 @@ TEST(Catalog, SuggestionsAreStoredQueriedAndAcceptedAsOneEdit) {
   EXPECT_EQ(catalog.imageCount(kUnlabeled), 2);
   // Nothing to accept is no edit.
   EXPECT_EQ(catalog.acceptSuggestions(query), 0);
-  // A suggestion for a category deleted since is listed but never accepted.
+  // A suggestion for a category deleted since is neither listed nor accepted.
   query = {};
   catalog.storeSuggestions({suggestionFor(id["/4"], {{bags, 0.99}})});
   catalog.mergeCategories(bags, sandals);
-  EXPECT_EQ(catalog.suggestions(query).size(), 2u);
+  EXPECT_EQ(catalog.suggestions(query).size(), 0u);
   EXPECT_EQ(catalog.suggestionCount(query), 0);
   EXPECT_EQ(catalog.acceptSuggestions(query), 0);
 }

@@ -1,0 +1,279 @@
+// Review of a real model's suggestions on real Fashion-MNIST pictures: a tiny model trained in
+// initTestCase on the UI test project, `taxon suggest`'s engine over 24 unlabeled pictures, then
+// the review keys (1-5, Enter, M, S, Ctrl+Z) with prefetch and the latency of each decision, bulk
+// accept with its preview, the disagreements queue, and the grid's suggested listing.
+#include <QApplication>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListView>
+#include <QTest>
+#include <QTimer>
+#include <QTreeView>
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+#include "TrainTestData.hpp"
+#include "UiTestProject.hpp"
+#include "UiTestSupport.hpp"
+#include "common/CategoryPickerDialog.hpp"
+#include "common/ProjectSession.hpp"
+#include "label/Suggest.hpp"
+#include "labeling/AcceptDialog.hpp"
+#include "labeling/CategoryTreeModel.hpp"
+#include "labeling/DataPage.hpp"
+#include "labeling/ImageGridModel.hpp"
+#include "labeling/ReviewDialog.hpp"
+#include "project/Catalog.hpp"
+#include "train/Trainer.hpp"
+
+using taxon::ui::ReviewDialog;
+using taxon::ui::ReviewQueue;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+QString qpath(const fs::path& path) {
+  return QString::fromStdString(path.string());
+}
+
+}  // namespace
+
+class TestReview : public QObject {
+  Q_OBJECT
+
+  std::unique_ptr<taxon::test::TempDir> temp_;
+  fs::path project_;
+  fs::path run_;
+
+  // The category the catalog gives an image now ("" when unlabeled).
+  QString labelOf(taxon::ui::ProjectSession& session, std::int64_t imageId) {
+    const auto image = session.catalog()->image(imageId);
+    if (!image || image->categoryId == 0) {
+      return {};
+    }
+    return QString::fromStdString(session.catalog()->category(image->categoryId)->path);
+  }
+
+ private Q_SLOTS:
+  void initTestCase() {
+    temp_ = std::make_unique<taxon::test::TempDir>();
+    project_ = temp_->path() / "project";
+    run_ = temp_->path() / "run";
+    taxon::test::makeUiTestProject(project_, 12, /*records=*/true);
+    auto settings = taxon::test::tinyRun(run_, project_ / "records");
+    settings.maxSteps = 150;  // sure of some pictures (0.9), unsure of others
+    QCOMPARE(taxon::train::train(settings, false, {}).step, 150);
+    taxon::test::addUnlabeledPictures(project_, 6);
+    taxon::label::SuggestSettings suggest;
+    suggest.project = project_;
+    suggest.checkpointDir = run_;
+    suggest.unlabeledOnly = false;  // the labeled ones too, for the disagreements
+    const auto report = taxon::label::suggest(suggest);
+    QCOMPARE(report.suggested, 48 + 24);
+  }
+
+  void reviewKeysLabelSkipAndUndo() {
+    taxon::ui::ProjectSession session;
+    QVERIFY(session.open(qpath(project_), false));
+    ReviewDialog review(&session, ReviewQueue::Kind::Unlabeled);
+    review.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&review));
+    ReviewQueue* queue = review.queue();
+    QCOMPARE(queue->remaining(), 24);
+    // Least sure first: margins never decrease down the queue.
+    double lastMargin = -1;
+    for (int step = 0; queue->ahead(step) != nullptr; ++step) {
+      const auto& top = queue->ahead(step)->top;
+      QCOMPARE(static_cast<int>(top.size()), 4);  // all four categories (five kept at most)
+      const double margin = top[0].second - top[1].second;
+      QVERIFY(margin >= lastMargin - 1e-9);
+      lastMargin = margin;
+    }
+    // The next images are decoded ahead while the first is looked at.
+    QTRY_VERIFY(review.isPrefetched(queue->ahead(1)->imageId));
+    taxon::test::saveScreenshot(&review, QStringLiteral("review"));
+
+    // 1: the first suggestion.
+    const auto first = *queue->current();
+    QTest::keyClick(&review, Qt::Key_1);
+    QCOMPARE(labelOf(session, first.imageId), first.top[0].first);
+    // Enter: the first suggestion too.
+    const auto second = *queue->current();
+    QVERIFY(second.imageId != first.imageId);
+    QTest::keyClick(&review, Qt::Key_Return);
+    QCOMPARE(labelOf(session, second.imageId), second.top[0].first);
+    // 3: the third.
+    const auto third = *queue->current();
+    QTest::keyClick(&review, Qt::Key_3);
+    QCOMPARE(labelOf(session, third.imageId), third.top[2].first);
+    // S: left unlabeled, and the next one is current.
+    const auto skipped = *queue->current();
+    QTest::keyClick(&review, Qt::Key_S);
+    QCOMPARE(labelOf(session, skipped.imageId), QString());
+    QVERIFY(queue->current()->imageId != skipped.imageId);
+    // Ctrl+Z: the latest decision (the third image) is undone and its image current again.
+    QTest::keyClick(&review, Qt::Key_Z, Qt::ControlModifier);
+    QCOMPARE(labelOf(session, third.imageId), QString());
+    QCOMPARE(queue->current()->imageId, third.imageId);
+    QCOMPARE(queue->decided(), 2);
+    // M: the picker, for a category the model did not put first.
+    bool picked = false;
+    QTimer::singleShot(200, this, [&] {
+      auto* picker =
+          qobject_cast<taxon::ui::CategoryPickerDialog*>(QApplication::activeModalWidget());
+      QVERIFY(picker != nullptr);
+      auto* search = picker->findChild<QLineEdit*>(QStringLiteral("categorySearch"));
+      QTest::keyClicks(search, QStringLiteral("shirt"));
+      QTest::keyClick(search, Qt::Key_Return);
+      picked = true;
+    });
+    QTest::keyClick(&review, Qt::Key_M);
+    QVERIFY(picked);
+    QCOMPARE(labelOf(session, third.imageId), QStringLiteral("Tops > Shirt"));
+    QCOMPARE(queue->decided(), 3);
+    // Every decision's latency is measured: 1, Enter, 3, S, Ctrl+Z, M.
+    QCOMPARE(static_cast<int>(review.latencies().size()), 6);
+    // Put the project back as it was for the other tests.
+    for (int i = 0; i < 3; ++i) {
+      QVERIFY(session.undo());
+    }
+    QCOMPARE(session.catalog()->imageCount(taxon::project::kUnlabeled), 24);
+  }
+
+  // A person working through the queue at a steady pace: every image is ready when its turn
+  // comes, and the app's own time per decision is what the status line shows.
+  void reviewLatencyPerDecision() {
+    taxon::ui::ProjectSession session;
+    QVERIFY(session.open(qpath(project_), false));
+    taxon::ui::DataPage page(&session);  // listening to every edit, as in the app
+    page.resize(1100, 700);
+    page.show();
+    ReviewDialog review(&session, ReviewQueue::Kind::Unlabeled);
+    review.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&review));
+    for (int decision = 0; decision < 20; ++decision) {
+      // The next image is ready before the key is pressed, as it is for a person looking at the
+      // current one for a second or two.
+      QTRY_VERIFY(review.queue()->ahead(1) == nullptr ||
+                  review.isPrefetched(review.queue()->ahead(1)->imageId));
+      QTest::keyClick(&review, Qt::Key_Return);
+    }
+    QCOMPARE(review.queue()->decided(), 20);
+    QCOMPARE(review.prefetchMisses(), 0);
+    std::vector<double> latencies = review.latencies();
+    std::sort(latencies.begin(), latencies.end());
+    qInfo("review: %zu decisions, latency per decision: median %.1f ms, worst %.1f ms",
+          latencies.size(), latencies[latencies.size() / 2], latencies.back());
+    QVERIFY(review.findChild<QLabel*>(QStringLiteral("reviewStatus"))
+                ->text()
+                .contains(QStringLiteral("ms per decision")));
+    taxon::test::saveScreenshot(&review, QStringLiteral("review-after-20"));
+    for (int i = 0; i < 20; ++i) {  // 20 edits: one undo each
+      QVERIFY(session.undo());
+    }
+    QCOMPARE(session.catalog()->imageCount(taxon::project::kUnlabeled), 24);
+  }
+
+  void bulkAcceptPreviewsThenLabelsInOneEdit() {
+    taxon::ui::ProjectSession session;
+    QVERIFY(session.open(qpath(project_), false));
+    taxon::ui::AcceptDialog accept(&session, {}, QString());
+    accept.setMinScore(0.0);
+    QCOMPARE(accept.previewCount(), 24);
+    accept.setMinScore(1.0);
+    QCOMPARE(accept.previewCount(), 0);
+    accept.setMinScore(0.5);
+    const auto sure = accept.previewCount();
+    taxon::project::SuggestionQuery query;
+    query.minScore = 0.5;
+    QCOMPARE(sure, session.catalog()->suggestionCount(query));
+    accept.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&accept));
+    taxon::test::saveScreenshot(&accept, QStringLiteral("review-accept"));
+    if (sure > 0) {
+      QCOMPARE(accept.acceptNow(), sure);
+      QCOMPARE(session.catalog()->imageCount(taxon::project::kUnlabeled), 24 - sure);
+      QVERIFY(session.undo());  // one edit
+    }
+    QCOMPARE(session.catalog()->imageCount(taxon::project::kUnlabeled), 24);
+  }
+
+  // Labeled images the model contradicts: every one listed has another top category, scored at
+  // least 0.9. One made on purpose: a picture the model is sure of, given another label.
+  void disagreementsQueue() {
+    taxon::ui::ProjectSession session;
+    QVERIFY(session.open(qpath(project_), false));
+    taxon::project::SuggestionQuery query;
+    query.subset = taxon::project::SuggestionQuery::Subset::All;
+    query.minScore = ReviewQueue::kDisagreementScore;
+    const auto sure = session.catalog()->suggestions(query);
+    std::int64_t planted = 0;
+    for (const auto& s : sure) {
+      const auto image = session.catalog()->image(s.imageId);
+      if (image->categoryId == s.categoryId()) {
+        planted = s.imageId;
+        const QString other = s.categoryId() == session.catalog()->findCategory("Bags > Bag")->id
+                                  ? QStringLiteral("Tops > Shirt")
+                                  : QStringLiteral("Bags > Bag");
+        QVERIFY(session.relabel({planted}, other));
+        break;
+      }
+    }
+    QVERIFY2(planted != 0, "the tiny model is sure (0.9) of none of its training pictures");
+    ReviewDialog review(&session, ReviewQueue::Kind::Disagreements);
+    review.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&review));
+    bool found = false;
+    for (int step = 0; review.queue()->ahead(step) != nullptr; ++step) {
+      const auto* item = review.queue()->ahead(step);
+      QVERIFY(!item->label.isEmpty());
+      QVERIFY(item->label != item->top[0].first);
+      QVERIFY(item->top[0].second >= ReviewQueue::kDisagreementScore);
+      found = found || item->imageId == planted;
+    }
+    QVERIFY(found);
+    taxon::test::saveScreenshot(&review, QStringLiteral("review-disagreements"));
+    QVERIFY(session.undo());
+  }
+
+  // The Data page lists the unlabeled images suggested for a node, surest first, each with its
+  // suggestion under its name.
+  void gridListsWhatIsSuggestedForANode() {
+    taxon::ui::ProjectSession session;
+    taxon::ui::DataPage page(&session);
+    page.resize(1100, 700);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QVERIFY(session.open(qpath(project_), false));
+    QVERIFY(page.selectCategory(QStringLiteral("Shoes")));
+    page.setListing(taxon::ui::DataPage::Listing::SurestFirst);
+    auto* grid = page.imageModel();
+    taxon::project::SuggestionQuery query;
+    for (const char* path : {"Shoes > Sandal", "Shoes > Sneaker"}) {
+      query.categoryIds.push_back(session.catalog()->findCategory(path)->id);
+    }
+    QCOMPARE(grid->totalRows(), session.catalog()->suggestionCount(query));
+    QTRY_COMPARE(static_cast<std::int64_t>(grid->rowCount()), grid->totalRows());
+    double last = 2.0;
+    for (int row = 0; row < grid->rowCount(); ++row) {
+      const QString suggestion = grid->index(row).data(ImageGridModelRole()).toString();
+      QVERIFY2(suggestion.startsWith(QStringLiteral("Shoes > ")), qPrintable(suggestion));
+      const double score = suggestion.section(QLatin1Char(' '), -1).toDouble();
+      QVERIFY(score <= last + 1e-9);
+      last = score;
+      QVERIFY(grid->index(row).data(Qt::DisplayRole).toString().contains(suggestion));
+    }
+    taxon::test::saveScreenshot(&page, QStringLiteral("data-page-suggested"));
+    // Back to the node's own images.
+    page.setListing(taxon::ui::DataPage::Listing::Images);
+    QCOMPARE(grid->totalRows(), 24);
+  }
+
+ private:
+  static int ImageGridModelRole() { return taxon::ui::ImageGridModel::kSuggestionRole; }
+};
+
+QTEST_MAIN(TestReview)
+#include "test_Review.moc"
