@@ -5,6 +5,7 @@
 
 #include "Interrupt.hpp"
 #include "TerminalProgress.hpp"
+#include "core/Files.hpp"
 #include "project/Catalog.hpp"
 #include "project/ProjectLayout.hpp"
 
@@ -56,6 +57,23 @@ int runSuggest(SuggestOptions& o) {
   }
   std::printf("Accept them with: taxon accept %s --min_score 0.95 (taxon undo reverts).\n",
               o.project.c_str());
+  if (o.pick > 0 && !report.cancelled) {
+    label::PickSettings pick;
+    pick.count = o.pick;
+    pick.strategy = *label::parsePickStrategy(o.strategy);
+    pick.seed = o.seed;
+    const auto ids = label::pickToLabel(catalog, pick);
+    std::string list;
+    for (const auto id : ids) {
+      list += catalog.resolve(catalog.image(id)->path).string() + "\n";
+    }
+    if (!o.pickList.empty()) {
+      core::writeFileAtomic(o.pickList, list);
+    }
+    std::printf("Picked %s to label next (strategy %s): the app's Review > Label next%s.\n",
+                countOf(static_cast<std::int64_t>(ids.size()), "unlabeled image").c_str(),
+                o.strategy.c_str(), o.pickList.empty() ? "" : (", and " + o.pickList).c_str());
+  }
   if (report.cancelled) {
     std::fprintf(stderr,
                  "Suggest cancelled: the suggestions stored so far are kept; run it again to "
@@ -92,6 +110,17 @@ Command addSuggestCommand(CLI::App& app) {
                   "names the parent with their summed score")
       ->check(CLI::Range(0.01, 1.0))
       ->capture_default_str();
+  cli->add_option("--pick", o->pick,
+                  "Then mark this many unlabeled images as the ones to label next (active "
+                  "learning; the app's Review > Label next)")
+      ->check(atLeast(0));
+  cli->add_option("--strategy", o->strategy,
+                  "How --pick chooses: random, entropy (most uncertain), margin (smallest gap "
+                  "between the top two) or diverse (uncertain and unlike each other)")
+      ->check(CLI::IsMember({"random", "entropy", "margin", "diverse"}))
+      ->capture_default_str();
+  cli->add_option("--seed", o->seed, "The random strategy's draw")->capture_default_str();
+  cli->add_option("--pick_list", o->pickList, "Also write the picked images' paths, one per line");
   addPrecisionOption(*cli, o->settings.classifier.precision, "auto",
                      "bf16 gave the same top-1 on 99.75 % of a test set");
   return {cli, [o]() -> int { return runSuggest(*o); }};

@@ -14,7 +14,8 @@ namespace {
 
 // 1: the first catalog. 2: edits also record category edits (create, rename, delete) for undo.
 // 3: category_counts, the number of images per category and split, kept by triggers.
-// 4: suggestions, a model's top 5 for each image (`taxon suggest`).
+// 4: suggestions, a model's top 5 for each image (`taxon suggest`), and the picks of active
+// learning.
 constexpr int kSchemaVersion = 4;
 
 constexpr const char* kSchema = R"sql(
@@ -100,6 +101,14 @@ CREATE TABLE IF NOT EXISTS suggestions (
 );
 CREATE INDEX IF NOT EXISTS suggestions_by_category ON suggestions(c1, s1);
 CREATE INDEX IF NOT EXISTS suggestions_by_score ON suggestions(s1);
+-- The unlabeled images picked to be labeled next (`taxon suggest --pick N`), in the order picked;
+-- a new pick replaces the old one.
+CREATE TABLE IF NOT EXISTS picks (
+  image_id INTEGER PRIMARY KEY REFERENCES images(id),
+  rank INTEGER NOT NULL,
+  strategy TEXT NOT NULL,
+  at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
 CREATE TABLE IF NOT EXISTS import_issues (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   path TEXT NOT NULL,

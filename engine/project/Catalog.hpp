@@ -215,6 +215,10 @@ class Catalog {
   // Gives every image that `query` lists its top suggestion, as one undoable edit ("accept");
   // returns the edit id (0 when nothing changed). The limit and order of the query apply.
   std::int64_t acceptSuggestions(const SuggestionQuery& query);
+  // Active learning: marks `imageIds` (in order) as the images to label next, replacing the
+  // previous pick; picked() lists those still unlabeled, in order.
+  void storePick(const std::vector<std::int64_t>& imageIds, std::string_view strategy);
+  std::vector<std::int64_t> picked();
   // Why each of `categories` (a model's category names) is not a category of the project now:
   // renamed (to what), merged (into what), deleted, or never there. Empty when all are.
   std::vector<std::string> missingCategories(const std::vector<std::string>& categories);

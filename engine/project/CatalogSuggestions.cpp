@@ -154,6 +154,28 @@ std::int64_t Catalog::acceptSuggestions(const SuggestionQuery& query) {
   return edit;
 }
 
+void Catalog::storePick(const std::vector<std::int64_t>& imageIds, std::string_view strategy) {
+  Transaction tx(*db_);
+  db_->exec("DELETE FROM picks");
+  Statement insert(*db_, "INSERT OR IGNORE INTO picks(image_id, rank, strategy) VALUES (?, ?, ?)");
+  std::int64_t rank = 0;
+  for (const auto id : imageIds) {
+    insert.bind(1, id).bind(2, ++rank).bind(3, strategy).run();
+  }
+  tx.commit();
+}
+
+std::vector<std::int64_t> Catalog::picked() {
+  Statement q(*db_,
+              "SELECT p.image_id FROM picks p JOIN images i ON i.id = p.image_id WHERE "
+              "i.category_id IS NULL ORDER BY p.rank");
+  std::vector<std::int64_t> ids;
+  while (q.step()) {
+    ids.push_back(q.int64(0));
+  }
+  return ids;
+}
+
 std::vector<std::string> Catalog::missingCategories(const std::vector<std::string>& categories) {
   std::vector<std::string> out;
   Statement renamed(*db_,

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <random>
+#include <sstream>
 
 #include "RunCommand.hpp"
 #include "TestFiles.hpp"
@@ -145,6 +146,35 @@ TEST_F(LabelCli, SuggestRefusesAModelWhoseCategoriesChanged) {
       << refused.err;
   ASSERT_EQ(taxon({"undo", project().string()}).exitCode, 0);
   EXPECT_EQ(taxon({"suggest", project().string(), "--checkpoint_dir", run().string()}).exitCode, 0);
+}
+
+TEST_F(LabelCli, PickMarksTheImagesToLabelNext) {
+  const fs::path list = dir() / "next.txt";
+  const auto picked = taxon({"suggest", project().string(), "--checkpoint_dir", run().string(),
+                             "--pick", "5", "--strategy", "diverse", "--pick_list", list.string()});
+  ASSERT_EQ(picked.exitCode, 0) << picked.err;
+  EXPECT_NE(picked.out.find("Picked 5 unlabeled images to label next (strategy diverse)"),
+            std::string::npos)
+      << picked.out;
+  std::istringstream lines(readFile(list));
+  std::vector<std::string> paths;
+  for (std::string line; std::getline(lines, line);) {
+    paths.push_back(line);
+  }
+  ASSERT_EQ(paths.size(), 5u);
+  project::Catalog catalog(project(), /*create=*/false);
+  std::vector<std::int64_t> ids;
+  for (const auto& path : paths) {
+    EXPECT_EQ(fs::path(path).parent_path(), dir() / "new") << path;
+    const auto image = catalog.imageByPath(path);
+    ASSERT_TRUE(image) << path;
+    EXPECT_EQ(image->categoryId, 0);
+    ids.push_back(image->id);
+  }
+  EXPECT_EQ(catalog.picked(), ids);
+  const auto unknown = taxon({"suggest", project().string(), "--checkpoint_dir", run().string(),
+                              "--pick", "5", "--strategy", "smart"});
+  EXPECT_EQ(unknown.exitCode, 2);
 }
 
 // Killed at random moments and run again: every unlabeled image ends with one suggestion, the

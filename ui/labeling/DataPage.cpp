@@ -94,6 +94,13 @@ DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), 
   toolbar->addSeparator();
   auto* reviewAction = toolbar->addAction(tr("Review…"));
   reviewAction->setToolTip(tr("Label the unlabeled images one key at a time, least sure first"));
+  auto* nextAction = toolbar->addAction(tr("Label next…"));
+  nextAction->setToolTip(
+      tr("The images active learning picked as the most worth labeling (taxon suggest --pick)"));
+  connect(nextAction, &QAction::triggered, this, [this] {
+    ReviewDialog review(session_, ReviewQueue::Kind::LabelNext, this);
+    review.exec();
+  });
   auto* disagreeAction = toolbar->addAction(tr("Disagreements…"));
   disagreeAction->setToolTip(
       tr("Labeled images whose label the model contradicts (taxon suggest --subset all)"));

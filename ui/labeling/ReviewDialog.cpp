@@ -16,8 +16,9 @@ namespace taxon::ui {
 
 ReviewDialog::ReviewDialog(ProjectSession* session, ReviewQueue::Kind kind, QWidget* parent)
     : QDialog(parent), session_(session), pool_(std::make_unique<QThreadPool>()) {
-  setWindowTitle(kind == ReviewQueue::Kind::Unlabeled ? tr("Review suggestions")
-                                                      : tr("Review disagreements"));
+  setWindowTitle(kind == ReviewQueue::Kind::Unlabeled   ? tr("Review suggestions")
+                 : kind == ReviewQueue::Kind::LabelNext ? tr("Label next")
+                                                        : tr("Review disagreements"));
   pool_->setMaxThreadCount(2);
   image_ = new QLabel(this);
   image_->setObjectName(QStringLiteral("reviewImage"));

@@ -42,6 +42,21 @@ void ReviewQueue::reload() {
   for (const auto& category : catalog->categories()) {
     names.insert(category.id, QString::fromStdString(category.path));
   }
+  if (kind_ == Kind::LabelNext) {
+    // The pick, in its order: small (a round of labeling), read whole.
+    const auto picked = catalog->picked();
+    for (const auto id : picked) {
+      if (passed_.contains(id)) {
+        continue;
+      }
+      if (const auto s = catalog->suggestion(id)) {
+        addItem(*s, names);
+      }
+    }
+    total_ = static_cast<std::int64_t>(items_.size());
+    Q_EMIT currentChanged();
+    return;
+  }
   auto query = queryFor(kind_);
   total_ = catalog->suggestionCount(query) - passed_.size();
   // Pages until one holds images not passed yet (skipped ones stay listed in the catalog).
@@ -52,29 +67,32 @@ void ReviewQueue::reload() {
       break;
     }
     for (const auto& s : page) {
-      if (passed_.contains(s.imageId)) {
-        continue;
+      if (!passed_.contains(s.imageId)) {
+        addItem(s, names);
       }
-      const auto image = catalog->image(s.imageId);
-      if (!image) {
-        continue;
-      }
-      Item item;
-      item.imageId = s.imageId;
-      item.file = fromPath(catalog->resolve(image->path));
-      item.label = names.value(image->categoryId);
-      for (const auto& [id, score] : s.top) {
-        item.top.emplace_back(names.value(id, tr("(a deleted category)")), score);
-      }
-      if (!s.rollup.empty()) {
-        item.rollup = QStringLiteral("%1 %2")
-                          .arg(QString::fromStdString(s.rollup))
-                          .arg(s.rollupScore, 0, 'f', 2);
-      }
-      items_.push_back(std::move(item));
     }
   }
   Q_EMIT currentChanged();
+}
+
+void ReviewQueue::addItem(const project::Suggestion& s, const QHash<std::int64_t, QString>& names) {
+  auto* catalog = session_->catalog();
+  const auto image = catalog->image(s.imageId);
+  if (!image) {
+    return;
+  }
+  Item item;
+  item.imageId = s.imageId;
+  item.file = fromPath(catalog->resolve(image->path));
+  item.label = names.value(image->categoryId);
+  for (const auto& [id, score] : s.top) {
+    item.top.emplace_back(names.value(id, tr("(a deleted category)")), score);
+  }
+  if (!s.rollup.empty()) {
+    item.rollup =
+        QStringLiteral("%1 %2").arg(QString::fromStdString(s.rollup)).arg(s.rollupScore, 0, 'f', 2);
+  }
+  items_.push_back(std::move(item));
 }
 
 const ReviewQueue::Item* ReviewQueue::current() const {

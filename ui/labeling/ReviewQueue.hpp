@@ -1,17 +1,23 @@
 // The images a person reviews one at a time with the model's suggestions (`taxon suggest`):
 // the unlabeled ones, least sure first (smallest margin between the top two), or the
 // disagreements, labeled images whose label the model contradicts with a score of at least 0.9,
-// surest contradiction first. Read from the catalog a page at a time. Each decision is one edit
-// through the ProjectSession (saved at once, undone by undo()). No widgets: ReviewDialog shows
-// it; tests drive it directly. GUI thread only.
+// surest contradiction first, or the images active learning picked to label next
+// (`taxon suggest --pick`), in the order picked. Read from the catalog a page at a time. Each
+// decision is one edit through the ProjectSession (saved at once, undone by undo()). No widgets:
+// ReviewDialog shows it; tests drive it directly. GUI thread only.
 #pragma once
 
+#include <QHash>
 #include <QObject>
 #include <QSet>
 #include <QString>
 #include <cstdint>
 #include <utility>
 #include <vector>
+
+namespace taxon::project {
+struct Suggestion;
+}
 
 namespace taxon::ui {
 
@@ -21,7 +27,7 @@ class ReviewQueue : public QObject {
   Q_OBJECT
 
  public:
-  enum class Kind { Unlabeled, Disagreements };
+  enum class Kind { Unlabeled, Disagreements, LabelNext };
 
   struct Item {
     std::int64_t imageId = 0;
@@ -57,6 +63,7 @@ class ReviewQueue : public QObject {
 
  private:
   void advance();
+  void addItem(const project::Suggestion& suggestion, const QHash<std::int64_t, QString>& names);
   bool decide(const QString& categoryPath, QString* error);
 
   ProjectSession* session_;

@@ -18,6 +18,7 @@
 #include "UiTestSupport.hpp"
 #include "common/CategoryPickerDialog.hpp"
 #include "common/ProjectSession.hpp"
+#include "label/Pick.hpp"
 #include "label/Suggest.hpp"
 #include "labeling/AcceptDialog.hpp"
 #include "labeling/CategoryTreeModel.hpp"
@@ -198,6 +199,30 @@ class TestReview : public QObject {
       QVERIFY(session.undo());  // one edit
     }
     QCOMPARE(session.catalog()->imageCount(taxon::project::kUnlabeled), 24);
+  }
+
+  // The images active learning picked, in the order picked; labeled ones leave the queue.
+  void labelNextQueueFollowsThePick() {
+    taxon::ui::ProjectSession session;
+    QVERIFY(session.open(qpath(project_), false));
+    taxon::label::PickSettings pick;
+    pick.count = 5;
+    pick.strategy = taxon::label::PickStrategy::Diverse;
+    const auto ids = taxon::label::pickToLabel(*session.catalog(), pick);
+    QCOMPARE(static_cast<int>(ids.size()), 5);
+    ReviewDialog review(&session, ReviewQueue::Kind::LabelNext);
+    review.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&review));
+    QCOMPARE(review.queue()->remaining(), 5);
+    for (int step = 0; step < 5; ++step) {
+      QCOMPARE(review.queue()->ahead(step)->imageId, ids[static_cast<std::size_t>(step)]);
+    }
+    QTest::keyClick(&review, Qt::Key_Return);
+    QCOMPARE(review.queue()->remaining(), 4);
+    QCOMPARE(session.catalog()->picked().size(), 4u);
+    taxon::test::saveScreenshot(&review, QStringLiteral("review-label-next"));
+    QVERIFY(session.undo());
+    QCOMPARE(session.catalog()->picked().size(), 5u);
   }
 
   // Labeled images the model contradicts: every one listed has another top category, scored at
