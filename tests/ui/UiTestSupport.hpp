@@ -2,16 +2,21 @@
 // <build>/screenshots so a person can look at it.
 #pragma once
 
+#include <QApplication>
 #include <QCoreApplication>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QLineEdit>
 #include <QObject>
 #include <QString>
+#include <QTest>
 #include <QTimer>
 #include <QWidget>
 #include <algorithm>
+#include <functional>
 
 #include "TestPaths.hpp"
+#include "common/CategoryPickerDialog.hpp"
 
 namespace taxon::test {
 
@@ -25,6 +30,27 @@ inline QString saveScreenshot(QWidget* widget, const QString& name) {
   QCoreApplication::processEvents();
   widget->grab().save(path);
   return path;
+}
+
+// Answers the category picker that the next key press opens (it runs its own event loop): types
+// `search` into it and presses Enter, after `inspect` has looked at it; `*picked` turns true. Call
+// before the key press.
+inline void answerCategoryPicker(QObject* context, const QString& search, bool* picked,
+                                 std::function<void(ui::CategoryPickerDialog*)> inspect = {}) {
+  *picked = false;
+  QTimer::singleShot(200, context, [search, picked, inspect] {
+    auto* picker = qobject_cast<ui::CategoryPickerDialog*>(QApplication::activeModalWidget());
+    if (picker == nullptr) {
+      return;  // *picked stays false: the test's check fails
+    }
+    auto* field = picker->findChild<QLineEdit*>(QStringLiteral("categorySearch"));
+    QTest::keyClicks(field, search);
+    if (inspect) {
+      inspect(picker);
+    }
+    QTest::keyClick(field, Qt::Key_Return);
+    *picked = true;
+  });
 }
 
 // The longest gap between the ticks of a 10 ms timer while it lives: how long the event loop was

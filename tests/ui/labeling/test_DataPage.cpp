@@ -137,20 +137,16 @@ class TestDataPage : public QObject {
         QItemSelectionModel::Select);
     // M opens the picker; typing filters, Enter chooses.
     bool picked = false;
-    QTimer::singleShot(200, this, [&] {
-      auto* picker =
-          qobject_cast<taxon::ui::CategoryPickerDialog*>(QApplication::activeModalWidget());
-      QVERIFY(picker != nullptr);
-      auto* search = picker->findChild<QLineEdit*>(QStringLiteral("categorySearch"));
-      QTest::keyClicks(search, QStringLiteral("sneak"));
-      QCOMPARE(picker->visibleCount(), 1);
-      taxon::test::saveScreenshot(picker, QStringLiteral("data-move-picker"));
-      QTest::keyClick(search, Qt::Key_Return);
-      picked = true;
-    });
+    int shown = 0;
+    taxon::test::answerCategoryPicker(
+        this, QStringLiteral("sneak"), &picked, [&](taxon::ui::CategoryPickerDialog* picker) {
+          shown = picker->visibleCount();
+          taxon::test::saveScreenshot(picker, QStringLiteral("data-move-picker"));
+        });
     page.gridView()->setFocus();
     QTest::keyClick(page.gridView(), Qt::Key_M);
     QVERIFY(picked);
+    QCOMPARE(shown, 1);  // typing filters
     QCOMPARE(countOf(session, "Shoes > Sandal"), 9);
     QCOMPARE(countOf(session, "Shoes > Sneaker"), 15);
     // The tree follows and the grid shows the rest of the category.

@@ -121,15 +121,7 @@ class TestReview : public QObject {
     QCOMPARE(queue->decided(), 2);
     // M: the picker, for a category the model did not put first.
     bool picked = false;
-    QTimer::singleShot(200, this, [&] {
-      auto* picker =
-          qobject_cast<taxon::ui::CategoryPickerDialog*>(QApplication::activeModalWidget());
-      QVERIFY(picker != nullptr);
-      auto* search = picker->findChild<QLineEdit*>(QStringLiteral("categorySearch"));
-      QTest::keyClicks(search, QStringLiteral("shirt"));
-      QTest::keyClick(search, Qt::Key_Return);
-      picked = true;
-    });
+    taxon::test::answerCategoryPicker(this, QStringLiteral("shirt"), &picked);
     QTest::keyClick(&review, Qt::Key_M);
     QVERIFY(picked);
     QCOMPARE(labelOf(session, third.imageId), QStringLiteral("Tops > Shirt"));
