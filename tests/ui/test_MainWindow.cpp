@@ -116,6 +116,29 @@ class TestMainWindow : public QObject {
     QCOMPARE(window.dataPage()->categoryModel()->totalImages(), 1);
   }
 
+  // File > Import's "Unlabeled folder": every image below it, without a category, under the
+  // tree's Unlabeled node, and the report says how many.
+  void importAnUnlabeledFolder() {
+    const auto project = dir_.path() / "unlabeled";
+    const auto source = dir_.path() / "new-photos";
+    for (int i = 0; i < 3; ++i) {
+      taxon::test::writeFile(source / (i == 0 ? "" : "day 2") / ("p" + std::to_string(i) + ".png"),
+                             taxon::test::makePng(32, 32, static_cast<std::uint32_t>(10 + i)));
+    }
+    MainWindow window({}, nullptr, /*restoreLast=*/false);
+    QVERIFY(window.openProject(qpath(project), true));
+    QSignalSpy imported(&window, &MainWindow::importFinished);
+    window.importSources({}, 0, {qpath(source)});
+    QVERIFY(imported.wait(60000));
+    QVERIFY(imported.at(0).at(0).toBool());
+    const QString report = imported.at(0).at(1).toString();
+    QVERIFY2(report.contains(QStringLiteral("3 images are unlabeled")), qPrintable(report));
+    auto* tree = window.dataPage()->categoryModel();
+    QTRY_VERIFY(tree->unlabeledIndex().isValid());
+    QCOMPARE(tree->index(0, taxon::ui::CategoryTreeModel::kTotal).data().toLongLong(), 3);
+    QCOMPARE(tree->totalImages(), 3);
+  }
+
   // Opened the way `taxon-studio PROJECT` opens it, a project can be trained on at once: Start is
   // enabled on "(a new run)"; without a project it is not, and says why.
   void openedFromTheCommandLineStartIsEnabled() {
