@@ -48,6 +48,7 @@ def main():
     parser.add_argument("--pool", type=int, default=6000)
     parser.add_argument("--test", type=int, default=2000)
     parser.add_argument("--steps", type=int, default=250)
+    parser.add_argument("--depth_multiplier", default="0.25")
     parser.add_argument("--strategies", default="random,entropy,margin,diverse")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
@@ -90,7 +91,7 @@ def main():
             train_dir = os.path.join(project, "runs", f"round{round_}")
             _, took = run([taxon, "train", "--train_dir", train_dir, "--data_dir",
                            os.path.join(project, "records"), "--recipe", "small-data",
-                           "--image_size", "75", "--depth_multiplier", "0.25", "--batch_size", "32",
+                           "--image_size", "75", "--depth_multiplier", args.depth_multiplier, "--batch_size", "32",
                            "--max_steps", str(args.steps), "--num_threads", "2",
                            "--num_preprocess_threads", "2", "--log_every_n_steps", "50",
                            "--seed", "3"], log)
