@@ -16,7 +16,7 @@ struct SuggestOptions {
   std::string subset = "unlabeled";  // unlabeled or all
   label::SuggestSettings settings;   // project and subset are filled from the above
   std::int64_t pick = 0;             // > 0: then pick this many images to label next
-  std::string strategy = "margin";   // random, entropy, margin or diverse
+  std::string strategy = "random";   // random, entropy, margin or diverse (bench/active)
   std::uint64_t seed = 0;            // random's draw
   std::string pickList;              // also write the picked images' paths here, one per line
 };
