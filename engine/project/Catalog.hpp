@@ -121,6 +121,8 @@ struct SuggestionQuery {
   Subset subset = Subset::Unlabeled;
   std::vector<std::int64_t> categoryIds;  // the top suggestion is one of these; empty: any
   double minScore = 0.0;                  // top-1 score at least this
+  double maxMargin = 1.0;                 // top-1 minus top-2 at most this (the unsure ones)
+  double minEntropy = 0.0;                // entropy of the top 5 at least this (the uncertain)
   Order order = Order::Score;
   bool ascending = false;  // false: highest first
   std::int64_t limit = -1;

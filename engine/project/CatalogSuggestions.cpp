@@ -34,10 +34,12 @@ Suggestion readSuggestion(const Statement& q) {
   return s;
 }
 
-// FROM ... WHERE ... for a query; ?1 is the minimum score. Category ids are integers written into
-// the text (a list of any length).
+// FROM ... WHERE ... for a query; ?1 is the minimum score, ?4 the maximum margin, ?5 the minimum
+// entropy (bindQuery). Category ids are integers written into the text (a list of any length).
 std::string suggestionSql(const SuggestionQuery& query) {
-  std::string sql = " FROM suggestions s JOIN images i ON i.id = s.image_id WHERE s.s1 >= ?1";
+  std::string sql =
+      " FROM suggestions s JOIN images i ON i.id = s.image_id WHERE s.s1 >= ?1 AND s.margin <= ?4"
+      " AND s.entropy >= ?5";
   if (query.subset == SuggestionQuery::Subset::Unlabeled) {
     sql += " AND i.category_id IS NULL";
   } else if (query.subset == SuggestionQuery::Subset::Disagreements) {
@@ -61,6 +63,11 @@ std::string orderSql(const SuggestionQuery& query) {
                                                                         : "s.s1";
   const char* direction = query.ascending ? " ASC" : " DESC";
   return std::string(" ORDER BY ") + column + direction + ", s.image_id LIMIT ?2 OFFSET ?3";
+}
+
+void bindQuery(Statement& q, const SuggestionQuery& query) {
+  q.bind(1, query.minScore).bind(2, query.limit).bind(3, query.offset);
+  q.bind(4, query.maxMargin).bind(5, query.minEntropy);
 }
 
 }  // namespace
@@ -122,7 +129,7 @@ std::vector<std::int64_t> Catalog::imagesToSuggest(bool unlabeledOnly, const std
 std::vector<Suggestion> Catalog::suggestions(const SuggestionQuery& query) {
   Statement q(*db_,
               std::string("SELECT ") + kSuggestionColumns + suggestionSql(query) + orderSql(query));
-  q.bind(1, query.minScore).bind(2, query.limit).bind(3, query.offset);
+  bindQuery(q, query);
   std::vector<Suggestion> out;
   while (q.step()) {
     out.push_back(readSuggestion(q));
@@ -134,7 +141,7 @@ std::int64_t Catalog::suggestionCount(const SuggestionQuery& query) {
   // The limit and offset apply, as they do to suggestions() and acceptSuggestions().
   Statement q(*db_, "SELECT count(*) FROM (SELECT s.image_id" + suggestionSql(query) +
                         orderSql(query) + ")");
-  q.bind(1, query.minScore).bind(2, query.limit).bind(3, query.offset);
+  bindQuery(q, query);
   q.step();
   return q.int64(0);
 }
@@ -144,7 +151,7 @@ std::int64_t Catalog::acceptSuggestions(const SuggestionQuery& query) {
   std::vector<std::pair<std::int64_t, std::int64_t>> targets;
   {
     Statement q(*db_, "SELECT s.image_id, s.c1" + suggestionSql(query) + orderSql(query));
-    q.bind(1, query.minScore).bind(2, query.limit).bind(3, query.offset);
+    bindQuery(q, query);
     while (q.step()) {
       targets.emplace_back(q.int64(0), q.int64(1));
     }

@@ -77,20 +77,30 @@ DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), 
   listing_ = new QComboBox(this);
   listing_->setObjectName(QStringLiteral("listing"));
   listing_->addItem(tr("Images"));
-  listing_->addItem(tr("Suggested here: surest first"));
-  listing_->addItem(tr("Suggested here: least sure first (margin)"));
-  listing_->addItem(tr("Suggested here: most uncertain first (entropy)"));
+  listing_->addItem(tr("Surest suggestions"));
+  listing_->addItem(tr("Least sure (margin)"));
+  listing_->addItem(tr("Most uncertain (entropy)"));
   listing_->setToolTip(
-      tr("The node's images, or the unlabeled images the model suggests for it "
-         "(taxon suggest)"));
+      tr("The node's images, or the unlabeled images the model suggests for it (taxon "
+         "suggest): by score, by margin (first score minus second, smallest first) or by "
+         "entropy of the top 5 (largest first)"));
   minScore_ = new QDoubleSpinBox(this);
   minScore_->setRange(0.0, 1.0);
   minScore_->setSingleStep(0.05);
   minScore_->setDecimals(2);
   minScore_->setPrefix(tr("score ≥ "));
   minScore_->setEnabled(false);
+  minScore_->setObjectName(QStringLiteral("minScore"));
+  minScore_->setToolTip(tr("Only suggestions whose first category scores at least this"));
+  bound_ = new QDoubleSpinBox(this);
+  bound_->setObjectName(QStringLiteral("bound"));
+  bound_->setSingleStep(0.05);
+  bound_->setDecimals(2);
   toolbar->addWidget(listing_);
   toolbar->addWidget(minScore_);
+  boundAction_ = toolbar->addWidget(bound_);
+  boundAction_->setVisible(false);
+
   toolbar->addSeparator();
   auto* reviewAction = toolbar->addAction(tr("Review…"));
   reviewAction->setToolTip(tr("Label the unlabeled images one key at a time, least sure first"));
@@ -113,9 +123,14 @@ DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), 
   connect(acceptAction, &QAction::triggered, this, &DataPage::acceptSuggestions);
   connect(listing_, &QComboBox::currentIndexChanged, this, [this](int index) {
     minScore_->setEnabled(index > 0);
+    showBound();
     categorySelected();
   });
   connect(minScore_, &QDoubleSpinBox::valueChanged, this, &DataPage::categorySelected);
+  connect(bound_, &QDoubleSpinBox::valueChanged, this, [this](double value) {
+    (listing_->currentIndex() == 2 ? maxMargin_ : minEntropy_) = value;
+    categorySelected();
+  });
 
   auto* newAction = new QAction(tr("New category…"), this);
   auto* renameAction = new QAction(tr("Rename…"), this);
@@ -426,14 +441,48 @@ void DataPage::showSelection(const QList<qint64>& ids) {
                 : listing == 2 ? project::SuggestionQuery::Order::Margin
                                : project::SuggestionQuery::Order::Entropy;
   query.ascending = listing == 2;
+  if (listing == 2) {
+    query.maxMargin = maxMargin_;
+  } else if (listing == 3) {
+    query.minEntropy = minEntropy_;
+  }
   images_->setSuggested(query);
 }
 
-void DataPage::setListing(Listing listing, double minScore) {
+void DataPage::setListing(Listing listing, double minScore, double bound) {
   const QSignalBlocker block(minScore_);
   minScore_->setValue(minScore);
+  if (bound >= 0.0 && listing == Listing::LeastSureFirst) {
+    maxMargin_ = bound;
+  } else if (bound >= 0.0 && listing == Listing::MostUncertainFirst) {
+    minEntropy_ = bound;
+  }
+  const QSignalBlocker blockListing(listing_);
   listing_->setCurrentIndex(static_cast<int>(listing));
+  minScore_->setEnabled(listing != Listing::Images);
+  showBound();
   categorySelected();
+}
+
+// The bound follows the sort key: the margin (first score minus second) at most this, or the
+// entropy of the top 5 (0: sure, ln 5 = 1.61: all five alike) at least this. Each key keeps its
+// own bound.
+void DataPage::showBound() {
+  const int listing = listing_->currentIndex();
+  const QSignalBlocker block(bound_);
+  boundAction_->setVisible(listing >= 2);
+  if (listing == 2) {
+    bound_->setRange(0.0, 1.0);
+    bound_->setPrefix(tr("margin ≤ "));
+    bound_->setToolTip(tr("Only suggestions whose first score leads the second by at most this"));
+    bound_->setValue(maxMargin_);
+  } else if (listing == 3) {
+    bound_->setRange(0.0, 1.61);
+    bound_->setPrefix(tr("entropy ≥ "));
+    bound_->setToolTip(
+        tr("Only suggestions at least this uncertain (entropy of the top 5 scores; 0: sure)"));
+    bound_->setValue(minEntropy_);
+  }
 }
 
 QList<qint64> DataPage::selectedIds() const {

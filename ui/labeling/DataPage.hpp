@@ -47,9 +47,11 @@ class DataPage : public QWidget {
   // Moves the images selected in the grid to `categoryPath` (created if missing). Returns the
   // number moved; shows the catalog's refusal in the status line.
   int moveSelectedTo(const QString& categoryPath);
-  // What the grid lists: the node's images, or the unlabeled images suggested for it.
+  // What the grid lists: the node's images, or the unlabeled images suggested for it, sorted by
+  // score, margin or entropy and filtered by a minimum score and, for the last two, by a bound on
+  // the sort key (margin at most, entropy at least; a negative bound keeps the current one).
   enum class Listing { Images, SurestFirst, LeastSureFirst, MostUncertainFirst };
-  void setListing(Listing listing, double minScore = 0.0);
+  void setListing(Listing listing, double minScore = 0.0, double bound = -1.0);
 
  public Q_SLOTS:
   void moveSelectedWithPicker();  // M
@@ -73,6 +75,7 @@ class DataPage : public QWidget {
   void restoreExpanded();
   void showStatus(const QString& text);
   void showSelection(const QList<qint64>& ids);  // the grid for the selected node's ids
+  void showBound();                              // the bound box for the listing's sort key
   QList<qint64> selectedIds() const;             // the selected node's category ids
   QString currentPath() const;
   std::int64_t currentCategoryId() const;
@@ -86,6 +89,10 @@ class DataPage : public QWidget {
   QComboBox* split_;
   QComboBox* listing_;
   QDoubleSpinBox* minScore_;
+  QDoubleSpinBox* bound_;  // margin ≤ (least sure first) or entropy ≥ (most uncertain first)
+  QAction* boundAction_;
+  double maxMargin_ = 1.0;
+  double minEntropy_ = 0.0;
   QLabel* preview_;
   QLabel* details_;
   QLabel* status_;

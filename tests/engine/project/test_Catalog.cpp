@@ -482,6 +482,17 @@ TEST(Catalog, SuggestionsAreStoredQueriedAndAcceptedAsOneEdit) {
   query.order = SuggestionQuery::Order::Entropy;
   query.ascending = false;
   EXPECT_EQ(order(query).front(), id["/2"]);
+  // Filtered by margin (at most) and entropy (at least): /2 (0.60 vs 0.39) is the unsure one.
+  query = {};
+  query.maxMargin = 0.5;
+  EXPECT_EQ(order(query), std::vector<std::int64_t>{id["/2"]});
+  query.maxMargin = 0.21 - 1e-9;
+  EXPECT_EQ(catalog.suggestionCount(query), 0);
+  query = {};
+  query.minEntropy = 0.5;  // /2: 0.71; /1: 0.15; /3: 0.06
+  EXPECT_EQ(order(query), std::vector<std::int64_t>{id["/2"]});
+  query.minEntropy = 0.1;
+  EXPECT_EQ(order(query), (std::vector<std::int64_t>{id["/1"], id["/2"]}));
   query = {};
   query.categoryIds = {boots, sandals};
   EXPECT_EQ(order(query), (std::vector<std::int64_t>{id["/1"], id["/2"]}));

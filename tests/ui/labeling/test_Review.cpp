@@ -3,6 +3,7 @@
 // the review keys (1-5, Enter, M, S, Ctrl+Z) with prefetch and the latency of each decision, bulk
 // accept with its preview, the disagreements queue, and the grid's suggested listing.
 #include <QApplication>
+#include <QDoubleSpinBox>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
@@ -10,6 +11,7 @@
 #include <QTimer>
 #include <QTreeView>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <memory>
 
@@ -18,6 +20,7 @@
 #include "UiTestSupport.hpp"
 #include "common/CategoryPickerDialog.hpp"
 #include "common/ProjectSession.hpp"
+#include "common/Thumbnails.hpp"
 #include "label/Pick.hpp"
 #include "label/Suggest.hpp"
 #include "labeling/AcceptDialog.hpp"
@@ -283,6 +286,63 @@ class TestReview : public QObject {
       QVERIFY(grid->index(row).data(Qt::DisplayRole).toString().contains(suggestion));
     }
     taxon::test::saveScreenshot(&page, QStringLiteral("data-page-suggested"));
+
+    // Least sure first, filtered by margin: every listed margin within the bound, ascending,
+    // and as many as the catalog counts.
+    auto* bound = page.findChild<QDoubleSpinBox*>(QStringLiteral("bound"));
+    QVERIFY(bound);
+    // The bound: the median margin rounded down to the box's two decimals, so about half pass.
+    auto byMargin = query;
+    byMargin.order = taxon::project::SuggestionQuery::Order::Margin;
+    byMargin.ascending = true;
+    const auto sorted = session.catalog()->suggestions(byMargin);
+    QVERIFY(sorted.size() >= 4);
+    const double median = std::floor(sorted[sorted.size() / 2].margin * 100.0) / 100.0;
+    page.setListing(taxon::ui::DataPage::Listing::LeastSureFirst, 0.0, median);
+    QTRY_VERIFY(bound->isVisible());  // the toolbar lays out on its next event
+    QVERIFY(bound->prefix().contains(QStringLiteral("margin")));
+    QCOMPARE(bound->value(), median);
+    query.maxMargin = median;
+    QCOMPARE(grid->totalRows(), session.catalog()->suggestionCount(query));
+    QVERIFY(grid->totalRows() < static_cast<std::int64_t>(sorted.size()));
+    QTRY_COMPARE(static_cast<std::int64_t>(grid->rowCount()), grid->totalRows());
+    double lastMargin = -1.0;
+    for (int row = 0; row < grid->rowCount(); ++row) {
+      const auto id = grid->index(row).data(taxon::ui::ImageGridModel::kImageIdRole).toLongLong();
+      const auto suggestion = session.catalog()->suggestion(id);
+      QVERIFY(suggestion && suggestion->margin <= median && suggestion->margin >= lastMargin);
+      lastMargin = suggestion->margin;
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+          for (int row = 0; row < grid->rowCount(); ++row) {
+            const QModelIndex index = grid->index(row);
+            index.data(Qt::DecorationRole);  // asks for it, as the view does when it paints
+            if (!page.thumbnails()->cached(
+                    index.data(taxon::ui::ImageGridModel::kFileRole).toString())) {
+              return false;
+            }
+          }
+          return true;
+        }(),
+        20000);
+    QTest::qWait(100);  // the view repaints with them
+    taxon::test::saveScreenshot(&page, QStringLiteral("data-page-margin"));
+    // Typing a bound into the box filters as well.
+    bound->setValue(1.0);
+    QCOMPARE(grid->totalRows(), static_cast<std::int64_t>(sorted.size()));
+    bound->setValue(median);
+    QCOMPARE(grid->totalRows(), session.catalog()->suggestionCount(query));
+    query.maxMargin = 1.0;
+    // Most uncertain first, filtered by entropy; the margin's bound is kept for its listing.
+    page.setListing(taxon::ui::DataPage::Listing::MostUncertainFirst, 0.0, 0.5);
+    QVERIFY(bound->prefix().contains(QStringLiteral("entropy")));
+    query.minEntropy = 0.5;
+    QCOMPARE(grid->totalRows(), session.catalog()->suggestionCount(query));
+    page.setListing(taxon::ui::DataPage::Listing::LeastSureFirst);
+    QCOMPARE(bound->value(), median);
+    page.setListing(taxon::ui::DataPage::Listing::SurestFirst);
+    QTRY_VERIFY(!bound->isVisible());
     // Back to the node's own images.
     page.setListing(taxon::ui::DataPage::Listing::Images);
     QCOMPARE(grid->totalRows(), 24);
