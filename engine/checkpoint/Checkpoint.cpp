@@ -13,6 +13,7 @@
 
 #include "core/Error.hpp"
 #include "core/Files.hpp"
+#include "core/JsonNumbers.hpp"
 #include "records/Crc32c.hpp"
 #include "settings/TrainSettingsJson.hpp"
 
@@ -94,12 +95,16 @@ std::string trailer(const char* magic, std::uint32_t crc, std::uint64_t size) {
 
 // The fields of the meta JSON (both versions), tensors aside.
 void readMeta(const nlohmann::json& meta, CheckpointData& data) {
-  data.step = meta.at("step").get<std::int64_t>();
-  data.epoch = meta.at("epoch").get<std::int64_t>();
-  data.positionRecords = meta.at("position_records").get<std::int64_t>();
-  data.positionBatches = meta.at("position_batches").get<std::int64_t>();
+  data.step = core::wholeField<std::int64_t>(meta, "step");
+  data.epoch = core::wholeField<std::int64_t>(meta, "epoch");
+  data.positionRecords = core::wholeField<std::int64_t>(meta, "position_records");
+  data.positionBatches = core::wholeField<std::int64_t>(meta, "position_batches");
   if (meta.contains("replica_positions")) {
-    data.replicaPositions = meta.at("replica_positions").get<std::vector<std::int64_t>>();
+    data.replicaPositions.clear();
+    for (const auto& position : meta.at("replica_positions")) {
+      data.replicaPositions.push_back(
+          core::wholeNumber<std::int64_t>(position, "replica_positions"));
+    }
   }
   data.settingsJson = meta.at("settings").dump();
   data.categories = meta.at("categories").get<std::vector<std::string>>();
@@ -181,14 +186,15 @@ CheckpointData readVersion2(RangeReader& file, const fs::path& path, const char*
   const auto section = [&](const char* name) {
     for (const auto& entry : index.at("sections")) {
       if (entry.at("name").get<std::string>() == name) {
-        const auto offset = entry.at("offset").get<std::uint64_t>();
-        const auto size = entry.at("size").get<std::uint64_t>();
+        const auto offset = core::wholeField<std::uint64_t>(entry, "offset");
+        const auto size = core::wholeField<std::uint64_t>(entry, "size");
         if (offset > indexOffset || size > indexOffset - offset) {
           core::throwFileError(
               path, std::string("its index places the ") + name + " section outside the file");
         }
         auto bytes = file.read(offset, size);
-        checkCrc(path, bytes, entry.at("crc").get<std::uint32_t>(), std::string(name) + " section");
+        checkCrc(path, bytes, core::wholeField<std::uint32_t>(entry, "crc"),
+                 std::string(name) + " section");
         return bytes;
       }
     }

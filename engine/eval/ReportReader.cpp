@@ -13,6 +13,7 @@
 #include "core/Csv.hpp"
 #include "core/Error.hpp"
 #include "core/Files.hpp"
+#include "core/JsonNumbers.hpp"
 
 namespace taxon::eval {
 namespace {
@@ -109,11 +110,11 @@ MetricsReport readReport(const std::filesystem::path& directory) {
   std::size_t classes = 0;
   nlohmann::json files = nlohmann::json::object();
   try {
-    report.examples = summary.at("examples").get<std::int64_t>();
-    classes = summary.at("num_classes").get<std::size_t>();
+    report.examples = core::wholeField<std::int64_t>(summary, "examples");
+    classes = core::wholeField<std::size_t>(summary, "num_classes");
     report.precisionAt1 = summary.at("precision_at_1").get<double>();
     report.recallAtK = summary.at("recall_at_k").get<double>();
-    report.topK = summary.at("top_k").get<int>();
+    report.topK = core::wholeField<int>(summary, "top_k");
     report.meanLoss = summary.at("mean_loss").get<double>();
     if (summary.contains("files")) {
       files = summary.at("files");

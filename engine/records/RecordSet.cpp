@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/Error.hpp"
+#include "core/JsonNumbers.hpp"
 #include "records/RecordFile.hpp"
 
 namespace taxon::records {
@@ -97,8 +98,9 @@ RecordSet openRecordSet(const fs::path& directory) {
     try {
       std::ifstream in(manifestPath, std::ios::binary);
       manifest = nlohmann::json::parse(in);
-      set.labelOffset = manifest.value("label_offset", std::int64_t{1});
-      const auto classes = manifest.value("num_classes", set.numClasses());
+      set.labelOffset = core::wholeFieldOr<std::int64_t>(manifest, "label_offset", 1);
+      const auto classes =
+          core::wholeFieldOr<std::int64_t>(manifest, "num_classes", set.numClasses());
       if (classes != set.numClasses()) {
         core::throwFileError(manifestPath, "says " + std::to_string(classes) +
                                                " categories but labels.txt names " +
@@ -106,7 +108,7 @@ RecordSet openRecordSet(const fs::path& directory) {
       }
       for (const auto& [name, split] : manifest.at("splits").items()) {
         RecordSplit& out = set.splits[name];
-        out.records = split.at("records").get<std::int64_t>();
+        out.records = core::wholeField<std::int64_t>(split, "records");
         std::vector<std::pair<fs::path, std::int64_t>> listed;
         bool counted = true;
         for (const auto& shard : split.at("shards")) {
@@ -115,7 +117,7 @@ RecordSet openRecordSet(const fs::path& directory) {
             core::throwFileError(path, "listed in manifest.json but missing");
           }
           counted = counted && shard.contains("records");
-          listed.emplace_back(path, shard.value("records", std::int64_t{-1}));
+          listed.emplace_back(path, core::wholeFieldOr<std::int64_t>(shard, "records", -1));
         }
         std::sort(listed.begin(), listed.end());
         for (const auto& [path, records] : listed) {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/Error.hpp"
+#include "core/JsonNumbers.hpp"
 #include "settings/TrainSettingsJson.hpp"
 
 namespace taxon::settings {
@@ -211,11 +212,11 @@ TrainSettings trainSettingsFromJson(const nlohmann::json& json) {
     settings.optimizer = parseOptimizer(json.at("optimizer").get<std::string>());
     settings.schedule = parseSchedule(json.at("schedule").get<std::string>());
     visitFields(settings, [&](const char* key, auto& value) {
-      value = json.at(key).get<std::remove_reference_t<decltype(value)>>();
+      value = core::jsonAs<std::remove_reference_t<decltype(value)>>(json.at(key), key);
     });
     visitLaterFields(settings, [&](const char* key, auto& value) {
       if (json.contains(key)) {
-        value = json.at(key).get<std::remove_reference_t<decltype(value)>>();
+        value = core::jsonAs<std::remove_reference_t<decltype(value)>>(json.at(key), key);
       }
     });
     if (!json.contains("train_precision") && json.contains("precision")) {
