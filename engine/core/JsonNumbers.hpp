@@ -19,12 +19,12 @@ template <typename T>
 T wholeNumber(const nlohmann::json& value, const char* what) {
   static_assert(std::is_integral_v<T>);
   const auto refuse = [&]() -> T {
-    throw nlohmann::json::type_error::create(302,
-                                             std::string(what) + " is not a whole number from " +
-                                                 std::to_string(std::numeric_limits<T>::min()) +
-                                                 " to " +
-                                                 std::to_string(std::numeric_limits<T>::max()),
-                                             nullptr);
+    throw nlohmann::json::type_error::create(
+        302,
+        std::string("\"") + what + "\" is not a whole number from " +
+            std::to_string(std::numeric_limits<T>::min()) + " to " +
+            std::to_string(std::numeric_limits<T>::max()),
+        nullptr);
   };
   if (value.is_number_unsigned()) {
     const auto v = value.get<std::uint64_t>();

@@ -1,15 +1,14 @@
 #include "train/MetricsLog.hpp"
 
 #include <cerrno>
-#include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <stdexcept>
 
 #include "core/Clock.hpp"
 #include "core/Error.hpp"
 #include "core/Files.hpp"
+#include "core/JsonNumbers.hpp"
 
 namespace taxon::train {
 
@@ -21,29 +20,10 @@ bool blank(const std::string& line) {
   return line.find_first_not_of(" \t\r\n\v\f") == std::string::npos;
 }
 
-// A count field (a step, an epoch, a number of examples): a JSON integer, or a float holding a
-// whole number that int64 can hold; 0 when missing. Anything else (a string, 1e30) is an error of
-// the line: converting an out-of-range float is undefined behaviour (a fuzzer's find).
+// A count field (a step, an epoch, a number of examples): 0 when missing; anything but a whole
+// number that int64 can hold (a string, 1e30) is an error of the line.
 std::int64_t countField(const nlohmann::json& json, const char* key) {
-  const auto it = json.find(key);
-  if (it == json.end()) {
-    return 0;
-  }
-  if (it->is_number_unsigned()) {
-    if (it->get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX)) {
-      return static_cast<std::int64_t>(it->get<std::uint64_t>());
-    }
-  } else if (it->is_number_integer()) {
-    return it->get<std::int64_t>();
-  } else if (it->is_number_float()) {
-    const double value = it->get<double>();
-    // 2^63 is the first double past int64's range.
-    if (std::isfinite(value) && value >= -9223372036854775808.0 && value < 9223372036854775808.0 &&
-        value == std::trunc(value)) {
-      return static_cast<std::int64_t>(value);
-    }
-  }
-  throw std::out_of_range(std::string("\"") + key + "\" is not a whole number in range");
+  return core::wholeFieldOr<std::int64_t>(json, key, 0);
 }
 
 StepMetrics stepFromJson(const nlohmann::json& json) {
@@ -147,7 +127,7 @@ void truncateMetricsLog(const fs::path& path, std::int64_t step) {
       if (countField(json, "step") <= step) {
         kept += line + "\n";
       }
-    } catch (const std::out_of_range&) {
+    } catch (const nlohmann::json::exception&) {
       // A step that is no step: the line goes, like any other damage.
     }
   }
@@ -197,8 +177,6 @@ MetricsLogContents readMetricsLog(const fs::path& path) {
         contents.records.push_back({number, stepFromJson(json), std::nullopt});
       }
     } catch (const nlohmann::json::exception& e) {
-      contents.unread.push_back({number, i == lastText, std::string("a field: ") + e.what()});
-    } catch (const std::out_of_range& e) {
       contents.unread.push_back({number, i == lastText, std::string("a field: ") + e.what()});
     }
   }

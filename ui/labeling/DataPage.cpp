@@ -122,13 +122,13 @@ DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), 
   connect(disagreeAction, &QAction::triggered, this, &DataPage::reviewDisagreements);
   connect(acceptAction, &QAction::triggered, this, &DataPage::acceptSuggestions);
   connect(listing_, &QComboBox::currentIndexChanged, this, [this](int index) {
-    minScore_->setEnabled(index > 0);
+    minScore_->setEnabled(static_cast<Listing>(index) != Listing::Images);
     showBound();
     categorySelected();
   });
   connect(minScore_, &QDoubleSpinBox::valueChanged, this, &DataPage::categorySelected);
   connect(bound_, &QDoubleSpinBox::valueChanged, this, [this](double value) {
-    (listing_->currentIndex() == 2 ? maxMargin_ : minEntropy_) = value;
+    (currentListing() == Listing::LeastSureFirst ? maxMargin_ : minEntropy_) = value;
     categorySelected();
   });
 
@@ -422,8 +422,8 @@ void DataPage::restoreExpanded() {
 }
 
 void DataPage::showSelection(const QList<qint64>& ids) {
-  const int listing = listing_->currentIndex();
-  if (listing <= 0) {
+  const Listing listing = currentListing();
+  if (listing == Listing::Images) {
     const QString split = split_->currentData().toString();
     images_->setCategories(
         ids, split.isEmpty() ? std::nullopt : project::parseSplit(split.toStdString()));
@@ -437,13 +437,13 @@ void DataPage::showSelection(const QList<qint64>& ids) {
       query.categoryIds.push_back(-1);  // no node selected: nothing, not everything
     }
   }
-  query.order = listing == 1   ? project::SuggestionQuery::Order::Score
-                : listing == 2 ? project::SuggestionQuery::Order::Margin
-                               : project::SuggestionQuery::Order::Entropy;
-  query.ascending = listing == 2;
-  if (listing == 2) {
+  query.order = listing == Listing::SurestFirst      ? project::SuggestionQuery::Order::Score
+                : listing == Listing::LeastSureFirst ? project::SuggestionQuery::Order::Margin
+                                                     : project::SuggestionQuery::Order::Entropy;
+  query.ascending = listing == Listing::LeastSureFirst;
+  if (listing == Listing::LeastSureFirst) {
     query.maxMargin = maxMargin_;
-  } else if (listing == 3) {
+  } else if (listing == Listing::MostUncertainFirst) {
     query.minEntropy = minEntropy_;
   }
   images_->setSuggested(query);
@@ -468,21 +468,26 @@ void DataPage::setListing(Listing listing, double minScore, double bound) {
 // entropy of the top 5 (0: sure, ln 5 = 1.61: all five alike) at least this. Each key keeps its
 // own bound.
 void DataPage::showBound() {
-  const int listing = listing_->currentIndex();
+  const Listing listing = currentListing();
   const QSignalBlocker block(bound_);
-  boundAction_->setVisible(listing >= 2);
-  if (listing == 2) {
+  boundAction_->setVisible(listing == Listing::LeastSureFirst ||
+                           listing == Listing::MostUncertainFirst);
+  if (listing == Listing::LeastSureFirst) {
     bound_->setRange(0.0, 1.0);
     bound_->setPrefix(tr("margin ≤ "));
     bound_->setToolTip(tr("Only suggestions whose first score leads the second by at most this"));
     bound_->setValue(maxMargin_);
-  } else if (listing == 3) {
+  } else if (listing == Listing::MostUncertainFirst) {
     bound_->setRange(0.0, 1.61);
     bound_->setPrefix(tr("entropy ≥ "));
     bound_->setToolTip(
         tr("Only suggestions at least this uncertain (entropy of the top 5 scores; 0: sure)"));
     bound_->setValue(minEntropy_);
   }
+}
+
+DataPage::Listing DataPage::currentListing() const {
+  return static_cast<Listing>(std::max(0, listing_->currentIndex()));
 }
 
 QList<qint64> DataPage::selectedIds() const {

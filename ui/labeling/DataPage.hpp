@@ -76,7 +76,8 @@ class DataPage : public QWidget {
   void showStatus(const QString& text);
   void showSelection(const QList<qint64>& ids);  // the grid for the selected node's ids
   void showBound();                              // the bound box for the listing's sort key
-  QList<qint64> selectedIds() const;             // the selected node's category ids
+  Listing currentListing() const;
+  QList<qint64> selectedIds() const;  // the selected node's category ids
   QString currentPath() const;
   std::int64_t currentCategoryId() const;
 

@@ -37,7 +37,8 @@ TEST(JsonNumbers, AnythingElseIsATypeErrorNamingTheField) {
     wholeField<std::size_t>(json::parse(R"({"num_classes": 6.7e122})"), "num_classes");
     FAIL();
   } catch (const json::type_error& e) {
-    EXPECT_NE(std::string(e.what()).find("num_classes is not a whole number"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("\"num_classes\" is not a whole number"),
+              std::string::npos)
         << e.what();
   }
   EXPECT_EQ(wholeFieldOr<std::int64_t>(json::object(), "records", -1), -1);
