@@ -15,6 +15,7 @@
 #include "commands/Export.hpp"
 #include "commands/Import.hpp"
 #include "commands/Info.hpp"
+#include "commands/Similar.hpp"
 #include "commands/Suggest.hpp"
 #include "commands/Train.hpp"
 #include "core/Error.hpp"
@@ -86,6 +87,10 @@ void addExamples(const std::vector<Command>& commands) {
       {"accept",
        "  taxon accept shop --min_score 0.95 --dry_run        how many would be labeled\n"
        "  taxon accept shop --min_score 0.9 --category \"Women > Shoes\""},
+      {"embed",
+       "  taxon embed shop --checkpoint_dir runs/a       every image's features, resumable"},
+      {"similar",
+       "  taxon similar shop photo.jpg --checkpoint_dir runs/a --k 12   its nearest images"},
       {"undo", "  taxon undo shop                 reverts the latest edit (an accept, a relabel)"},
       {"redo", "  taxon redo shop                 re-applies the edit undone last"},
       {"export", "  taxon export --checkpoint_dir runs/a --output inception.pth"},
@@ -117,7 +122,8 @@ int runCli(int argc, char** argv) {
       addImportCommand(app), addBuildRecordsCommand(app), addTrainCommand(app),
       addEvalCommand(app),   addClassifyCommand(app),     addSuggestCommand(app),
       addAcceptCommand(app), addUndoCommand(app),         addRedoCommand(app),
-      addExportCommand(app), addInfoCommand(app),         addDemoCommand(app)};
+      addExportCommand(app), addInfoCommand(app),         addDemoCommand(app),
+      addEmbedCommand(app),  addSimilarCommand(app)};
 
   addExamples(commands);
 

@@ -25,10 +25,20 @@ struct Classifier::State {
   c10::Device device{c10::kCPU};
   std::unique_ptr<data::InceptionPreprocess> preprocess;
   std::unique_ptr<deploy::GraphRunner> runner;
+  std::int64_t featureSize = 0;
 
-  // Softmax scores (N x categories, on the CPU) for preprocessed images.
-  torch::Tensor probabilities(const torch::Tensor& images) const {
-    return runner->run(images).at(1).to(torch::kCPU);
+  // Softmax scores (N x categories, on the CPU) for preprocessed images; with `features`, the
+  // pooled features (N x featureSize, float32 on the CPU) too.
+  torch::Tensor probabilities(const torch::Tensor& images,
+                              torch::Tensor* features = nullptr) const {
+    if (features == nullptr) {
+      return runner->run(images).at(1).to(torch::kCPU);
+    }
+    const auto outputs =
+        runner->run(images, {"features"}, [&](const std::string&, const at::Tensor& value) {
+          *features = value.to(torch::kCPU, torch::kFloat).contiguous();
+        });
+    return outputs.at(1).to(torch::kCPU);
   }
 };
 
@@ -44,6 +54,7 @@ Classifier::Classifier(const fs::path& checkpointDir, ClassifierSettings setting
   runner.precision = deploy::parsePrecision(settings.precision, state_->device);
   state_->runner = std::make_unique<deploy::GraphRunner>(
       deploy::inceptionToOnnx(*state_->trained.model, provenance), runner);
+  state_->featureSize = state_->trained.model->numFeatures();
   state_->trained.model = nullptr;  // the runner holds the folded weights it needs
   data::PreprocessSettings preprocess;
   preprocess.height = static_cast<int>(state_->trained.settings.imageSize);
@@ -64,6 +75,9 @@ const fs::path& Classifier::checkpoint() const {
 }
 const std::vector<std::string>& Classifier::warnings() const {
   return state_->trained.warnings;
+}
+std::int64_t Classifier::featureSize() const {
+  return state_->featureSize;
 }
 const char* Classifier::precision() const {
   return deploy::precisionName(state_->runner->settings().precision);
@@ -154,7 +168,9 @@ std::vector<Classification> Classifier::classifyFiles(const std::vector<fs::path
     batch.size = static_cast<int>(where.size());
     if (batch.size > 0) {
       const auto tensors = data::toTensors(batch, s.device);
-      const auto probabilities = s.probabilities(tensors.images);
+      torch::Tensor features;
+      const auto probabilities =
+          s.probabilities(tensors.images, s.settings.features ? &features : nullptr);
       const auto [scores, indices] = probabilities.topk(k, 1);
       const auto scoreAt = scores.accessor<float, 2>();
       const auto indexAt = indices.accessor<std::int64_t, 2>();
@@ -164,6 +180,10 @@ std::vector<Classification> Classifier::classifyFiles(const std::vector<fs::path
           const auto c = indexAt[static_cast<std::int64_t>(b)][r];
           top.push_back({c, categories()[static_cast<std::size_t>(c)],
                          static_cast<double>(scoreAt[static_cast<std::int64_t>(b)][r])});
+        }
+        if (features.defined()) {
+          const float* row = features[static_cast<std::int64_t>(b)].data_ptr<float>();
+          results[where[b]].features.assign(row, row + features.size(1));
         }
       }
     }
@@ -197,12 +217,18 @@ Classification Classifier::classifyBytes(const std::string& bytes, const std::st
   }
   torch::NoGradGuard noGrad;
   const auto k = std::clamp<std::int64_t>(topK, 1, static_cast<std::int64_t>(categories().size()));
-  const auto probabilities = s.probabilities(data::toTensors(batch, s.device).images);
+  torch::Tensor features;
+  const auto probabilities = s.probabilities(data::toTensors(batch, s.device).images,
+                                             s.settings.features ? &features : nullptr);
   const auto [scores, indices] = probabilities.topk(k, 1);
   for (std::int64_t r = 0; r < k; ++r) {
     const auto c = indices[0][r].item<std::int64_t>();
     result.top.push_back(
         {c, categories()[static_cast<std::size_t>(c)], scores[0][r].item<double>()});
+  }
+  if (features.defined()) {
+    const float* row = features.data_ptr<float>();
+    result.features.assign(row, row + features.size(1));
   }
   return result;
 }

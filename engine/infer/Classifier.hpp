@@ -26,6 +26,9 @@ struct Classification {
   std::filesystem::path path;
   std::vector<RankedCategory> top;  // best first; empty when the file failed
   std::string error;                // why the file could not be classified; empty when it was
+  // With ClassifierSettings::features: the pooled features after the last mixed block (what the
+  // classifier layer sees), float32; empty otherwise and when the file failed.
+  std::vector<float> features;
 };
 
 struct ClassifierSettings {
@@ -34,6 +37,7 @@ struct ClassifierSettings {
   int decodeThreads = 0;  // 0: one per core
   // "fp32", "bf16", or "auto": bf16 where the device computes it natively (core::nativeBf16).
   std::string precision = "fp32";
+  bool features = false;  // also return each image's pooled feature vector (similar/)
 };
 
 class Classifier {
@@ -50,6 +54,7 @@ class Classifier {
   const std::filesystem::path& checkpoint() const;
   const std::vector<std::string>& warnings() const;  // damaged newer checkpoints passed over
   const char* precision() const;                     // "fp32" or "bf16", as resolved
+  std::int64_t featureSize() const;                  // length of Classification::features
 
   // The topK best categories for each file, in the order given. A file that cannot be read or
   // decoded gets its error and no categories; the others are still classified. Cancelled: the

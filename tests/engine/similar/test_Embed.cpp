@@ -1,0 +1,265 @@
+// Embeddings of a real project under a real checkpoint: the classifier's pooled features (what its
+// last layer sees), stored as unit float16 rows, incremental, resumed after a stop and after a
+// torn write; neighbours by exact search, an image's resized and re-encoded copy first.
+#include "similar/Embed.hpp"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "../eval/TinyModel.hpp"
+#include "checkpoint/TrainedModel.hpp"
+#include "core/Error.hpp"
+#include "image/ImageCheck.hpp"
+#include "project/Catalog.hpp"
+
+namespace taxon::similar {
+namespace {
+
+namespace fs = std::filesystem;
+
+// DIR/project: 16 distinct pictures in the four categories (train, and every fourth in test),
+// and DIR/run, a checkpoint for the four categories.
+struct EmbedProject {
+  test::TempDir dir;
+  fs::path project = dir / "project";
+  fs::path run = dir / "run";
+  std::vector<fs::path> files;
+
+  EmbedProject() {
+    test::writeRecordSet(dir / "records", 8);
+    test::writeRandomCheckpoint(run, dir / "records", 42, "train");
+    project::Catalog catalog(project, /*create=*/true);
+    std::vector<project::NewImage> images;
+    for (int i = 0; i < 16; ++i) {
+      const auto bytes = test::makePng(64, 64, static_cast<std::uint32_t>(i + 1));
+      files.push_back(project / "images" / ("picture-" + std::to_string(i) + ".png"));
+      test::writeFile(files.back(), bytes);
+      images.push_back({files.back(), image::contentHash(bytes), 64, 64, "PNG",
+                        static_cast<std::int64_t>(bytes.size()),
+                        test::fourCategories()[static_cast<std::size_t>(i % 4)],
+                        i % 4 == 3 ? project::Split::Test : project::Split::Train, "test"});
+    }
+    catalog.insertImages(images);
+  }
+
+  EmbedSettings settings() const {
+    EmbedSettings s;
+    s.project = project;
+    s.checkpointDir = run;
+    s.chunk = 5;
+    s.classifier.batchSize = 2;
+    s.classifier.decodeThreads = 2;
+    return s;
+  }
+};
+
+TEST(Embed, StoresTheFeaturesTheClassifierLayerSeesAsUnitRows) {
+  EmbedProject p;
+  std::int64_t lastDone = 0;
+  const auto report = embed(p.settings(), [&](const core::Progress& progress) {
+    EXPECT_EQ(progress.total, 16);
+    lastDone = std::max(lastDone, progress.done);
+  });
+  EXPECT_EQ(report.step, 42);
+  EXPECT_EQ(report.considered, 16);
+  EXPECT_EQ(report.embedded, 16);
+  EXPECT_EQ(report.alreadyDone, 0);
+  EXPECT_TRUE(report.failed.empty());
+  EXPECT_EQ(lastDone, 16);
+  EXPECT_EQ(report.store, embeddingDir(p.project, p.run, 42));
+
+  // The stored rows are the pooled features of the checkpoint's network: through its fc layer
+  // they give the classifier's probabilities.
+  auto trained = checkpoint::loadTrainedModel(p.run, "cpu");
+  EXPECT_EQ(report.dim, trained.model->numFeatures());
+  const auto params = trained.model->named_parameters();
+  const auto weight = params["fc.weight"];
+  const auto bias = params["fc.bias"];
+  std::vector<std::string> encoded;
+  for (const auto& file : p.files) {
+    encoded.push_back(test::readFile(file));
+  }
+  const auto reference = test::referenceProbabilities(p.run, encoded);
+  const EmbeddingStore store(report.store);
+  ASSERT_EQ(store.rows(), 16);
+  project::Catalog catalog(p.project, false);
+  infer::ClassifierSettings withFeatures;
+  withFeatures.features = true;
+  infer::Classifier classifier(p.run, withFeatures);
+  const auto classified = classifier.classifyFiles(p.files, 4);
+  for (std::size_t i = 0; i < p.files.size(); ++i) {
+    const auto& features = classified[i].features;
+    ASSERT_EQ(static_cast<std::int64_t>(features.size()), report.dim);
+    const auto f =
+        torch::from_blob(const_cast<float*>(features.data()), {1, report.dim}, torch::kFloat);
+    const auto probabilities = torch::softmax(torch::addmm(bias, f, weight.t()), 1);
+    EXPECT_TRUE(torch::allclose(probabilities, reference[static_cast<std::int64_t>(i)].unsqueeze(0),
+                                1e-3, 1e-4))
+        << p.files[i];
+    const auto id = catalog.imageByPath(p.files[i])->id;
+    const auto row = store.row(*store.rowOf(id));
+    double norm = 0.0, cosine = 0.0, length = 0.0;
+    for (std::size_t j = 0; j < row.size(); ++j) {
+      norm += static_cast<double>(row[j]) * row[j];
+      cosine += static_cast<double>(row[j]) * features[j];
+      length += static_cast<double>(features[j]) * features[j];
+    }
+    EXPECT_NEAR(norm, 1.0, 2e-3);
+    EXPECT_NEAR(cosine / std::sqrt(norm * length), 1.0, 1e-5);  // float16 keeps the direction
+  }
+}
+
+TEST(Embed, ResumesAfterAStopAndAfterATornWriteAndTakesNewImagesOnly) {
+  EmbedProject p;
+  std::stop_source stop;
+  const auto first = embed(
+      p.settings(),
+      [&](const core::Progress& progress) {
+        if (progress.done >= 5) {
+          stop.request_stop();
+        }
+      },
+      stop.get_token());
+  EXPECT_TRUE(first.cancelled);
+  EXPECT_GE(first.embedded, 4);
+  EXPECT_LT(first.embedded, 16);
+  const auto committed = first.embedded;
+  EXPECT_EQ(EmbeddingStore(first.store).rows(), committed);
+
+  // A process killed between writing a batch's rows and committing them leaves a torn tail.
+  {
+    std::ofstream vectors(first.store / "vectors.f16", std::ios::binary | std::ios::app);
+    vectors << std::string(1000, 'x');
+    std::ofstream ids(first.store / "ids.i64", std::ios::binary | std::ios::app);
+    ids << std::string(13, 'y');
+  }
+  EXPECT_EQ(EmbeddingStore(first.store).rows(), committed);  // readers see the commit
+
+  const auto second = embed(p.settings());
+  EXPECT_FALSE(second.cancelled);
+  EXPECT_EQ(second.alreadyDone, committed);
+  EXPECT_EQ(second.embedded, 16 - committed);
+  const EmbeddingStore store(second.store);
+  EXPECT_EQ(store.rows(), 16);
+  EXPECT_EQ(fs::file_size(second.store / "ids.i64"), 16u * 8u);
+  EXPECT_EQ(fs::file_size(second.store / "vectors.f16"),
+            static_cast<std::uintmax_t>(16 * second.dim * 2));
+  std::vector<std::int64_t> ids = store.ids();
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end());
+
+  // An image added later: only it is embedded.
+  const auto bytes = test::makePng(64, 64, 99);
+  const fs::path added = p.project / "images" / "added.png";
+  test::writeFile(added, bytes);
+  project::Catalog(p.project, false)
+      .insertImages(
+          {{added, image::contentHash(bytes), 64, 64, "PNG",
+            static_cast<std::int64_t>(bytes.size()), "", project::Split::Unassigned, "test"}});
+  const auto third = embed(p.settings());
+  EXPECT_EQ(third.embedded, 1);
+  EXPECT_EQ(third.alreadyDone, 16);
+}
+
+TEST(Similar, AnImagesResizedCopyIsItsNearestNeighbour) {
+  EmbedProject p;
+  // Picture 5 again, at 100 pixels and as a JPEG, in the test split: a leaked copy.
+  const cv::Mat original = cv::imread(p.files[5].string(), cv::IMREAD_COLOR);
+  cv::Mat bigger;
+  cv::resize(original, bigger, {100, 100}, 0, 0, cv::INTER_CUBIC);
+  std::vector<uchar> jpeg;
+  cv::imencode(".jpg", bigger, jpeg, {cv::IMWRITE_JPEG_QUALITY, 85});
+  const std::string bytes(jpeg.begin(), jpeg.end());
+  const fs::path copy = p.project / "images" / "copy-of-5.jpg";
+  test::writeFile(copy, bytes);
+  project::Catalog(p.project, false)
+      .insertImages({{copy, image::contentHash(bytes), 100, 100, "JPEG",
+                      static_cast<std::int64_t>(bytes.size()), test::fourCategories()[1],
+                      project::Split::Test, "test"}});
+  SimilarSettings settings;
+  settings.project = p.project;
+  settings.checkpointDir = p.run;
+  settings.k = 5;
+  EXPECT_THROW(
+      {
+        try {
+          similarImages(settings, p.files[5]);
+        } catch (const core::Error& e) {
+          EXPECT_NE(std::string(e.what()).find("taxon embed"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      core::Error);
+  embed(p.settings());
+
+  const auto found = similarImages(settings, p.files[5]);
+  ASSERT_EQ(found.size(), 5u);
+  EXPECT_EQ(found[0].path, copy);
+  EXPECT_EQ(found[0].split, project::Split::Test);
+  EXPECT_EQ(found[0].category, test::fourCategories()[1]);
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    EXPECT_NE(found[i].path, p.files[5]);  // not its own neighbour
+    if (i > 0) {
+      EXPECT_LE(found[i - 1].distance, found[i].distance);
+    }
+  }
+  EXPECT_LT(found[0].distance, found[1].distance / 2) << "the copy is not clearly nearest";
+
+  // A file outside the project: its features are computed; the picture it copies comes first,
+  // at a distance near 0.
+  const fs::path outside = p.dir / "outside.png";
+  test::writeFile(outside, test::readFile(p.files[9]));
+  const auto fromOutside = similarImages(settings, outside);
+  ASSERT_FALSE(fromOutside.empty());
+  EXPECT_EQ(fromOutside[0].path, p.files[9]);
+  EXPECT_LT(fromOutside[0].distance, 1e-3);
+}
+
+TEST(EmbeddingStore, RefusesAnotherCheckpointsStoreAndADamagedOne) {
+  test::TempDir dir;
+  EmbeddingMeta meta{"/runs/a", 10, 4, 0};
+  {
+    EmbeddingWriter writer(dir / "store", meta);
+    writer.append({7, 8}, {{1, 0, 0, 0}, {3, 4, 0, 0}});
+    EXPECT_TRUE(writer.has(8));
+    EXPECT_THROW(writer.append({9}, {{1, 2}}), core::Error);
+  }
+  const EmbeddingStore store(dir / "store");
+  EXPECT_EQ(store.rows(), 2);
+  const auto second = store.row(1);
+  EXPECT_NEAR(second[0], 0.6f, 1e-3);
+  EXPECT_NEAR(second[1], 0.8f, 1e-3);
+  const auto near = store.nearest({0, 1, 0, 0}, 5);
+  ASSERT_EQ(near.size(), 2u);
+  EXPECT_EQ(near[0].imageId, 8);
+  EXPECT_NEAR(near[0].distance, 0.2f, 1e-3);
+  EXPECT_NEAR(near[1].distance, 1.0f, 1e-3);
+  EXPECT_EQ(store.nearest({0, 1, 0, 0}, 5, 8).size(), 1u);
+
+  auto other = meta;
+  other.step = 11;
+  try {
+    EmbeddingWriter wrong(dir / "store", other);
+    ADD_FAILURE() << "another checkpoint's store was opened for writing";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("meta.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("step 10"), std::string::npos) << e.what();
+  }
+  fs::resize_file(dir / "store" / "vectors.f16", 10);
+  try {
+    EmbeddingStore damaged(dir / "store");
+    ADD_FAILURE() << "a short vectors file was read";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("vectors.f16"), std::string::npos) << e.what();
+  }
+  test::writeFile(dir / "store" / "meta.json",
+                  "{\"format\": \"taxon-embeddings\", \"rows\": 1e40}");
+  EXPECT_THROW(EmbeddingStore(dir / "store"), core::Error);
+}
+
+}  // namespace
+}  // namespace taxon::similar
