@@ -31,6 +31,9 @@ int runEmbed(EmbedOptions& o) {
       withThousands(report.step).c_str(), withThousands(report.alreadyDone).c_str(),
       withThousands(report.considered).c_str(), static_cast<long long>(report.dim),
       report.store.string().c_str());
+  if (report.indexed > 0) {
+    std::printf("Added %s to the neighbour index.\n", countOf(report.indexed, "row").c_str());
+  }
   if (report.cancelled) {
     std::fprintf(stderr,
                  "Embed cancelled: the vectors stored so far are kept; run it again to "
@@ -41,7 +44,11 @@ int runEmbed(EmbedOptions& o) {
 }
 
 int runSimilar(SimilarOptions& o) {
-  const auto found = similar::similarImages(o.settings, o.image);
+  std::vector<std::string> warnings;
+  const auto found = similar::similarImages(o.settings, o.image, &warnings);
+  for (const auto& warning : warnings) {
+    std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  }
   std::printf("%4s  %8s  %-10s  %-30s  %s\n", "rank", "distance", "split", "category", "image");
   int rank = 0;
   for (const auto& n : found) {

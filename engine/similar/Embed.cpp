@@ -97,11 +97,15 @@ EmbedReport embed(const EmbedSettings& settings, const core::ProgressFn& progres
     writer.append(ids, rows);  // committed: a kill after this keeps the batch
     report.embedded += static_cast<std::int64_t>(ids.size());
   }
+  if (!stop.stop_requested() && writer.meta().rows >= settings.indexFrom) {
+    report.indexed = writer.updateIndex(progress, stop);
+  }
   report.cancelled = stop.stop_requested();
   return report;
 }
 
-std::vector<SimilarImage> similarImages(const SimilarSettings& settings, const fs::path& image) {
+std::vector<SimilarImage> similarImages(const SimilarSettings& settings, const fs::path& image,
+                                        std::vector<std::string>* warnings) {
   project::Catalog catalog(settings.project, /*create=*/false);
   auto classifierSettings = settings.classifier;
   classifierSettings.features = true;
@@ -131,8 +135,12 @@ std::vector<SimilarImage> similarImages(const SimilarSettings& settings, const f
     }
     query = result.features;
   }
+  const auto nearest = store.nearest(query, settings.k, self);
+  if (warnings != nullptr && !store.indexProblem().empty()) {
+    warnings->push_back(store.indexProblem());
+  }
   std::vector<SimilarImage> out;
-  for (const auto& n : store.nearest(query, settings.k, self)) {
+  for (const auto& n : nearest) {
     SimilarImage s;
     s.imageId = n.imageId;
     s.distance = n.distance;

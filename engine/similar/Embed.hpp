@@ -24,6 +24,8 @@ struct EmbedSettings {
   std::filesystem::path project;
   std::filesystem::path checkpointDir;  // a run folder (its newest checkpoint) or a checkpoint
   int chunk = 1024;                     // images embedded and committed together
+  // From this many rows the store keeps a graph index (similar/EmbeddingStore.hpp).
+  std::int64_t indexFrom = kIndexFromRows;
   infer::ClassifierSettings classifier;
 
   std::vector<std::string> validate() const;  // every problem at once
@@ -36,6 +38,7 @@ struct EmbedReport {
   std::int64_t considered = 0;          // images of the project
   std::int64_t alreadyDone = 0;         // already in the store
   std::int64_t embedded = 0;            // added by this call
+  std::int64_t indexed = 0;             // rows added to the graph index by this call
   std::vector<core::FileIssue> failed;  // images that could not be read or decoded
   std::vector<std::string> warnings;    // damaged newer checkpoints passed over
   bool cancelled = false;
@@ -70,7 +73,9 @@ struct SimilarSettings {
 // The k images of the project nearest to `image` (a file; when the catalog has it, its stored
 // vector is used and it is not among its own neighbours). Throws core::Error when the store is
 // missing (naming the command that makes it) or the file cannot be read.
+// `warnings` gets what the user should know (an index that could not be used).
 std::vector<SimilarImage> similarImages(const SimilarSettings& settings,
-                                        const std::filesystem::path& image);
+                                        const std::filesystem::path& image,
+                                        std::vector<std::string>* warnings = nullptr);
 
 }  // namespace taxon::similar

@@ -5,17 +5,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <hnswlib/hnswlib.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
+#include <thread>
 
 #include "core/Error.hpp"
 #include "core/Files.hpp"
 #include "core/JsonNumbers.hpp"
+#include "records/Crc32c.hpp"
 
 namespace taxon::similar {
 
@@ -26,7 +32,13 @@ namespace {
 constexpr const char* kMetaFile = "meta.json";
 constexpr const char* kVectorsFile = "vectors.f16";
 constexpr const char* kIdsFile = "ids.i64";
+constexpr const char* kIndexFile = "hnsw.bin";
 constexpr const char* kFormat = "taxon-embeddings";
+// The graph's shape (hnswlib's defaults are 16 and 200): at 20,000 rows of Fashion-MNIST
+// features, 100 builds in 0.9 s on two cores and searches at ef 128 find 95 % of the exact 13
+// nearest in 0.11 ms (bench/similar).
+constexpr std::size_t kLinks = 16;
+constexpr std::size_t kBuildBreadth = 100;
 
 EmbeddingMeta readMeta(const fs::path& dir) {
   const auto path = dir / kMetaFile;
@@ -40,6 +52,13 @@ EmbeddingMeta readMeta(const fs::path& dir) {
     meta.step = core::wholeField<std::int64_t>(json, "step");
     meta.dim = core::wholeField<std::int64_t>(json, "dim");
     meta.rows = core::wholeField<std::int64_t>(json, "rows");
+    meta.indexRows = core::wholeFieldOr<std::int64_t>(json, "index_rows", 0);
+    meta.indexBytes = core::wholeFieldOr<std::uint64_t>(json, "index_bytes", 0);
+    meta.indexCrc = core::wholeFieldOr<std::uint32_t>(json, "index_crc32c", 0);
+    if (meta.indexRows < 0 || meta.indexRows > meta.rows) {
+      core::throwFileError(path, "indexes " + std::to_string(meta.indexRows) + " of its " +
+                                     std::to_string(meta.rows) + " rows");
+    }
     if (meta.dim < 1 || meta.rows < 0) {
       core::throwFileError(path, "has a length below 1 or a negative row count");
     }
@@ -50,9 +69,15 @@ EmbeddingMeta readMeta(const fs::path& dir) {
 }
 
 void writeMeta(const fs::path& dir, const EmbeddingMeta& meta) {
-  const nlohmann::json json{{"format", kFormat},     {"version", 1},      {"run", meta.run},
-                            {"step", meta.step},     {"dim", meta.dim},   {"rows", meta.rows},
-                            {"encoding", "float16"}, {"normalized", true}};
+  nlohmann::json json{{"format", kFormat},     {"version", 1},      {"run", meta.run},
+                      {"step", meta.step},     {"dim", meta.dim},   {"rows", meta.rows},
+                      {"encoding", "float16"}, {"normalized", true}};
+  if (meta.indexRows > 0) {
+    json["index"] = "hnswlib";
+    json["index_rows"] = meta.indexRows;
+    json["index_bytes"] = meta.indexBytes;
+    json["index_crc32c"] = meta.indexCrc;
+  }
   core::writeFileAtomic(dir / kMetaFile, json.dump(2) + "\n");
 }
 
@@ -158,7 +183,7 @@ EmbeddingWriter::EmbeddingWriter(const fs::path& dir, const EmbeddingMeta& meta)
                                                 meta.run + " at step " + std::to_string(meta.step) +
                                                 " (" + std::to_string(meta.dim) + ")");
     }
-    meta_.rows = found.rows;
+    meta_ = found;
     const auto ids = readIds(dir, found.rows);
     for (std::size_t i = 0; i < ids.size(); ++i) {
       known_.emplace(ids[i], static_cast<std::int64_t>(i));
@@ -210,6 +235,97 @@ void EmbeddingWriter::append(const std::vector<std::int64_t>& ids,
   meta_ = next;
 }
 
+// The graph index over unit rows: inner product space, so hnswlib's distance is 1 - cosine.
+struct EmbeddingStore::Index {
+  explicit Index(std::size_t dim) : space(dim) {}
+  hnswlib::InnerProductSpace space;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
+};
+
+namespace {
+
+std::uint32_t fileCrc(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> buffer(1 << 20);
+  std::uint32_t crc = 0;
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    crc = records::crc32c(buffer.data(), static_cast<std::size_t>(in.gcount()), crc);
+  }
+  return crc;
+}
+
+}  // namespace
+
+std::int64_t EmbeddingWriter::updateIndex(const core::ProgressFn& progress, std::stop_token stop) {
+  if (meta_.indexRows == meta_.rows) {
+    return 0;
+  }
+  const EmbeddingStore rows(dir_);
+  const auto dim = static_cast<std::size_t>(meta_.dim);
+  hnswlib::InnerProductSpace space(dim);
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
+  const auto file = dir_ / kIndexFile;
+  std::int64_t first = 0;
+  if (meta_.indexRows > 0) {
+    // The old index, checked before hnswlib reads it (it trusts its input).
+    if (fileSize(file) != meta_.indexBytes || fileCrc(file) != meta_.indexCrc) {
+      core::throwFileError(file,
+                           "does not match its size and CRC-32C in meta.json: delete it "
+                           "and run taxon embed again to rebuild it");
+    }
+    graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(&space, file.string(), false,
+                                                              static_cast<std::size_t>(meta_.rows));
+    first = meta_.indexRows;
+  } else {
+    graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(
+        &space, static_cast<std::size_t>(meta_.rows), kLinks, kBuildBreadth);
+  }
+  std::atomic<std::int64_t> next{first};
+  std::atomic<std::int64_t> done{0};
+  const auto total = meta_.rows - first;
+  {
+    std::vector<std::jthread> workers;
+    const auto threads = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        for (std::int64_t i; !stop.stop_requested() && (i = next++) < meta_.rows;) {
+          const auto row = rows.row(i);
+          graph->addPoint(row.data(), static_cast<hnswlib::labeltype>(i));
+          const auto n = ++done;
+          if (progress && t == 0 && (n % 1000 == 0 || n == total)) {
+            progress({"index", n, total, "rows"});
+          }
+        }
+      });
+    }
+  }
+  if (stop.stop_requested()) {
+    return 0;
+  }
+  if (progress) {
+    progress({"index", total, total, "rows"});
+  }
+  const auto temporary = dir_ / (std::string(kIndexFile) + ".tmp-" + std::to_string(::getpid()));
+  graph->saveIndex(temporary.string());
+  {
+    Fd flush(temporary, O_RDONLY);
+    ::fsync(flush.fd);
+  }
+  auto next_meta = meta_;
+  next_meta.indexRows = meta_.rows;
+  next_meta.indexBytes = fileSize(temporary);
+  next_meta.indexCrc = fileCrc(temporary);
+  std::error_code error;
+  fs::rename(temporary, file, error);
+  if (error) {
+    core::throwFileError(file, "cannot be replaced: " + error.message());
+  }
+  writeMeta(dir_, next_meta);
+  meta_ = next_meta;
+  return total;
+}
+
 struct EmbeddingStore::Mapping {
   void* data = MAP_FAILED;
   std::size_t size = 0;
@@ -247,6 +363,28 @@ EmbeddingStore::EmbeddingStore(const fs::path& dir)
 
 EmbeddingStore::~EmbeddingStore() = default;
 
+// Loaded on the first search that uses it (a reader that only reads rows never pays for it).
+const EmbeddingStore::Index* EmbeddingStore::index() const {
+  if (meta_.indexRows == 0) {
+    return nullptr;
+  }
+  std::call_once(indexOnce_, [this] {
+    const auto file = dir_ / kIndexFile;
+    std::error_code error;
+    if (!fs::exists(file, error) || fileSize(file) != meta_.indexBytes ||
+        fileCrc(file) != meta_.indexCrc) {
+      indexProblem_ = core::fileMessage(file,
+                                        "does not match its size and CRC-32C in meta.json: "
+                                        "searching without it; taxon embed rebuilds it");
+      return;
+    }
+    auto index = std::make_unique<Index>(static_cast<std::size_t>(meta_.dim));
+    index->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(&index->space, file.string());
+    index_ = std::move(index);
+  });
+  return index_.get();
+}
+
 std::optional<std::int64_t> EmbeddingStore::rowOf(std::int64_t imageId) const {
   const auto it = rowOf_.find(imageId);
   return it == rowOf_.end() ? std::nullopt : std::optional(it->second);
@@ -265,21 +403,50 @@ std::vector<float> EmbeddingStore::row(std::int64_t index) const {
 }
 
 std::vector<Neighbour> EmbeddingStore::nearest(const std::vector<float>& query, int k,
-                                               std::optional<std::int64_t> exclude) const {
+                                               std::optional<std::int64_t> exclude,
+                                               bool exact) const {
   if (static_cast<std::int64_t>(query.size()) != meta_.dim) {
     throw core::Error("embeddings: a query of " + std::to_string(query.size()) +
                       " floats for vectors of " + std::to_string(meta_.dim));
   }
   auto unit = query;
   normalize(unit);
-  const cv::Mat q(static_cast<int>(meta_.dim), 1, CV_32F, unit.data());
   const auto want = static_cast<std::size_t>(std::max(0, k));
+  const Index* graph = exact ? nullptr : index();
+  if (graph == nullptr) {
+    return scan(unit, want, 0, exclude);
+  }
+  // The graph for the rows it covers, an exact scan for the rows committed since.
+  auto found = scan(unit, want, meta_.indexRows, exclude);
+  graph->graph->setEf(std::max<std::size_t>(128, 2 * (want + 1)));
+  auto heap = graph->graph->searchKnn(unit.data(), want + 1);
+  while (!heap.empty()) {
+    const auto [distance, label] = heap.top();
+    heap.pop();
+    const auto id = ids_[static_cast<std::size_t>(label)];
+    if (!(exclude && id == *exclude)) {
+      found.push_back({id, std::max(0.0f, distance)});
+    }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const Neighbour& a, const Neighbour& b) { return a.distance < b.distance; });
+  if (found.size() > want) {
+    found.resize(want);
+  }
+  return found;
+}
+
+std::vector<Neighbour> EmbeddingStore::scan(const std::vector<float>& unit, std::size_t want,
+                                            std::int64_t firstRow,
+                                            std::optional<std::int64_t> exclude) const {
+  std::vector<float> copy = unit;
+  const cv::Mat q(static_cast<int>(meta_.dim), 1, CV_32F, copy.data());
   // A max-heap on distance holding the best `want` so far.
   std::vector<Neighbour> best;
   const auto worse = [](const Neighbour& a, const Neighbour& b) { return a.distance < b.distance; };
   constexpr std::int64_t kChunk = 4096;
   cv::Mat floats, dots;
-  for (std::int64_t first = 0; first < meta_.rows && want > 0; first += kChunk) {
+  for (std::int64_t first = firstRow; first < meta_.rows && want > 0; first += kChunk) {
     const auto count = std::min(kChunk, meta_.rows - first);
     const cv::Mat halves(static_cast<int>(count), static_cast<int>(meta_.dim), CV_16F,
                          const_cast<std::uint16_t*>(vectors_->halves() + first * meta_.dim));

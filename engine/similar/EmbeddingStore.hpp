@@ -9,18 +9,26 @@
 // process killed mid-batch) are cut off when the store is opened for writing again, so `taxon
 // embed` resumes where the last commit left it. Readers map vectors.f16 into memory.
 //
-// Float16 and not PCA: 2 bytes a dimension keep the neighbours of float32 (measured in the
-// README: the 12 nearest agree on 99.9 % of places); PCA would need a fitted basis per
-// checkpoint before the first row could be written, which defeats incremental embedding.
+//   hnsw.bin      from 20,000 rows: a graph index (hnswlib's HNSW) over the first index_rows rows,
+//                 its size and CRC-32C in meta.json; rows past it are searched exactly
+//
+// Float16 and not PCA, measured (bench/similar, Fashion-MNIST, 512 features): float16 keeps 97.0 %
+// of float32's 12 nearest neighbours, PCA to 256, 128 and 64 components 95.9, 95.5 and 93.6 %;
+// PCA also needs a fitted basis before the first row can be written, which defeats incremental
+// embedding. hnswlib and not FAISS: see the README's "Similar images".
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "core/Progress.hpp"
 
 namespace taxon::similar {
 
@@ -29,7 +37,15 @@ struct EmbeddingMeta {
   std::int64_t step = 0;
   std::int64_t dim = 0;   // floats a row
   std::int64_t rows = 0;  // committed rows
+  // The graph index: rows it covers (0: none), its file's size and CRC-32C.
+  std::int64_t indexRows = 0;
+  std::uint64_t indexBytes = 0;
+  std::uint32_t indexCrc = 0;
 };
+
+// From this many rows `taxon embed` keeps a graph index: exact search takes about 0.2 ms per
+// 1,000 rows of 512 floats on one core, so 20,000 rows are searched in about 4 ms either way.
+inline constexpr std::int64_t kIndexFromRows = 20000;
 
 // One of an image's nearest neighbours: cosine distance (1 - cosine similarity of the pooled
 // features; 0 for the same picture, at most 1 since the features are not negative).
@@ -57,6 +73,11 @@ class EmbeddingWriter {
   bool has(std::int64_t imageId) const { return known_.count(imageId) != 0; }
   // Appends the rows (each `dim` floats; scaled to unit length here) and commits them.
   void append(const std::vector<std::int64_t>& ids, const std::vector<std::vector<float>>& rows);
+  // Brings the graph index up to every committed row: the rows it lacks are added to the index
+  // file's graph (built anew when there is none), then the file replaces the old one and
+  // meta.json records it. Returns the rows added; stops early (keeping the old index) when
+  // `stop` is requested.
+  std::int64_t updateIndex(const core::ProgressFn& progress = {}, std::stop_token stop = {});
 
  private:
   std::filesystem::path dir_;
@@ -79,18 +100,31 @@ class EmbeddingStore {
   std::optional<std::int64_t> rowOf(std::int64_t imageId) const;
   std::vector<float> row(std::int64_t index) const;  // unit length, float32
 
-  // The k rows nearest to `query` (any length; scaled here), nearest first, by exact search over
-  // every row. Rows of `exclude` are passed over.
+  // The k rows nearest to `query` (any length; scaled here), nearest first: through the graph
+  // index for the rows it covers (approximate: 95 % of the exact 13 nearest at 20,000 rows,
+  // measured in the README) and by exact search over the others, or over all with `exact`.
+  // Rows of `exclude` are passed over.
   std::vector<Neighbour> nearest(const std::vector<float>& query, int k,
-                                 std::optional<std::int64_t> exclude = std::nullopt) const;
+                                 std::optional<std::int64_t> exclude = std::nullopt,
+                                 bool exact = false) const;
+  bool indexed() const { return meta_.indexRows > 0; }
+  // Why the index could not be used (searches then scan every row); empty when it could.
+  const std::string& indexProblem() const { return indexProblem_; }
 
  private:
+  struct Index;
+  std::vector<Neighbour> scan(const std::vector<float>& unit, std::size_t want,
+                              std::int64_t firstRow, std::optional<std::int64_t> exclude) const;
   struct Mapping;
   std::filesystem::path dir_;
   EmbeddingMeta meta_;
   std::vector<std::int64_t> ids_;
   std::unordered_map<std::int64_t, std::int64_t> rowOf_;
   std::unique_ptr<Mapping> vectors_;
+  mutable std::once_flag indexOnce_;
+  mutable std::unique_ptr<Index> index_;
+  mutable std::string indexProblem_;
+  const Index* index() const;
 };
 
 }  // namespace taxon::similar

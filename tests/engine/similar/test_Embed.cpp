@@ -7,8 +7,11 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <fstream>
+#include <numeric>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <random>
 
 #include "../eval/TinyModel.hpp"
 #include "checkpoint/TrainedModel.hpp"
@@ -71,6 +74,7 @@ TEST(Embed, StoresTheFeaturesTheClassifierLayerSeesAsUnitRows) {
   EXPECT_TRUE(report.failed.empty());
   EXPECT_EQ(lastDone, 16);
   EXPECT_EQ(report.store, embeddingDir(p.project, p.run, 42));
+  EXPECT_EQ(report.indexed, 0);  // below the rows an index starts from
 
   // The stored rows are the pooled features of the checkpoint's network: through its fc layer
   // they give the classifier's probabilities.
@@ -160,9 +164,13 @@ TEST(Embed, ResumesAfterAStopAndAfterATornWriteAndTakesNewImagesOnly) {
       .insertImages(
           {{added, image::contentHash(bytes), 64, 64, "PNG",
             static_cast<std::int64_t>(bytes.size()), "", project::Split::Unassigned, "test"}});
-  const auto third = embed(p.settings());
+  auto indexing = p.settings();
+  indexing.indexFrom = 10;
+  const auto third = embed(indexing);
   EXPECT_EQ(third.embedded, 1);
   EXPECT_EQ(third.alreadyDone, 16);
+  EXPECT_EQ(third.indexed, 17);
+  EXPECT_EQ(EmbeddingStore(third.store).meta().indexRows, 17);
 }
 
 TEST(Similar, AnImagesResizedCopyIsItsNearestNeighbour) {
@@ -259,6 +267,104 @@ TEST(EmbeddingStore, RefusesAnotherCheckpointsStoreAndADamagedOne) {
   test::writeFile(dir / "store" / "meta.json",
                   "{\"format\": \"taxon-embeddings\", \"rows\": 1e40}");
   EXPECT_THROW(EmbeddingStore(dir / "store"), core::Error);
+}
+
+// Rows in 40 tight clusters of 32 floats: every row has close neighbours and far ones.
+std::vector<std::vector<float>> clusteredRows(int count, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<std::vector<float>> centres(40, std::vector<float>(32));
+  std::mt19937 centreRng(99);
+  for (auto& c : centres) {
+    for (auto& x : c) {
+      x = std::abs(normal(centreRng));
+    }
+  }
+  std::vector<std::vector<float>> rows;
+  for (int i = 0; i < count; ++i) {
+    auto row = centres[static_cast<std::size_t>(rng() % 40)];
+    for (auto& x : row) {
+      x = std::max(0.f, x + 0.15f * normal(rng));
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+TEST(EmbeddingStore, TheGraphIndexAgreesWithExactSearchGrowsAndIsCheckedBeforeUse) {
+  test::TempDir dir;
+  const auto store = dir / "store";
+  EmbeddingWriter writer(store, {"/runs/a", 1, 32, 0});
+  auto rows = clusteredRows(3000, 1);
+  std::vector<std::int64_t> ids(rows.size());
+  std::iota(ids.begin(), ids.end(), 1000);
+  writer.append(ids, rows);
+  std::int64_t lastDone = 0;
+  EXPECT_EQ(writer.updateIndex([&](const core::Progress& p) { lastDone = p.done; }), 3000);
+  EXPECT_EQ(lastDone, 3000);
+  EXPECT_EQ(writer.meta().indexRows, 3000);
+  EXPECT_EQ(writer.updateIndex(), 0);  // nothing new
+  {
+    const EmbeddingStore reader(store);
+    EXPECT_TRUE(reader.indexed());
+    double agree = 0;
+    for (int q = 0; q < 50; ++q) {
+      const auto query = reader.row(q * 37);
+      const auto fast = reader.nearest(query, 12);
+      const auto exact = reader.nearest(query, 12, std::nullopt, /*exact=*/true);
+      ASSERT_EQ(fast.size(), 12u);
+      EXPECT_EQ(fast[0].imageId, 1000 + q * 37);  // itself, at distance 0
+      EXPECT_LT(fast[0].distance, 1e-3);
+      int common = 0;
+      for (const auto& a : fast) {
+        for (const auto& b : exact) {
+          common += a.imageId == b.imageId;
+        }
+      }
+      agree += common / 12.0;
+      const auto without = reader.nearest(query, 12, 1000 + q * 37);
+      for (const auto& n : without) {
+        EXPECT_NE(n.imageId, 1000 + q * 37);
+      }
+    }
+    EXPECT_GE(agree / 50, 0.9);
+    EXPECT_TRUE(reader.indexProblem().empty());
+  }
+  // Rows committed after the index are found by the exact scan of the tail, then indexed.
+  const auto more = clusteredRows(200, 2);
+  std::vector<std::int64_t> moreIds(more.size());
+  std::iota(moreIds.begin(), moreIds.end(), 9000);
+  writer.append(moreIds, more);
+  {
+    const EmbeddingStore reader(store);
+    EXPECT_EQ(reader.meta().indexRows, 3000);
+    EXPECT_EQ(reader.nearest(more[17], 3)[0].imageId, 9017);
+  }
+  EXPECT_EQ(writer.updateIndex(), 200);
+  {
+    const EmbeddingStore reader(store);
+    EXPECT_EQ(reader.meta().indexRows, 3200);
+    EXPECT_EQ(reader.nearest(more[17], 3)[0].imageId, 9017);
+  }
+  // A damaged index file: readers search without it and say why; the writer refuses to extend
+  // it, naming it.
+  {
+    std::fstream file(store / "hnsw.bin", std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(5000);
+    file.write("damage", 6);
+  }
+  {
+    const EmbeddingStore reader(store);
+    EXPECT_EQ(reader.nearest(more[17], 3)[0].imageId, 9017);
+    EXPECT_NE(reader.indexProblem().find("hnsw.bin"), std::string::npos) << reader.indexProblem();
+  }
+  writer.append({99999}, {more[0]});
+  try {
+    writer.updateIndex();
+    ADD_FAILURE() << "a damaged index was extended";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("hnsw.bin"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
