@@ -91,6 +91,8 @@ void addExamples(const std::vector<Command>& commands) {
        "  taxon embed shop --checkpoint_dir runs/a       every image's features, resumable"},
       {"similar",
        "  taxon similar shop photo.jpg --checkpoint_dir runs/a --k 12   its nearest images"},
+      {"duplicates",
+       "  taxon duplicates shop --checkpoint_dir runs/a     copies, leakage, label conflicts"},
       {"undo", "  taxon undo shop                 reverts the latest edit (an accept, a relabel)"},
       {"redo", "  taxon redo shop                 re-applies the edit undone last"},
       {"export", "  taxon export --checkpoint_dir runs/a --output inception.pth"},
@@ -123,7 +125,7 @@ int runCli(int argc, char** argv) {
       addEvalCommand(app),   addClassifyCommand(app),     addSuggestCommand(app),
       addAcceptCommand(app), addUndoCommand(app),         addRedoCommand(app),
       addExportCommand(app), addInfoCommand(app),         addDemoCommand(app),
-      addEmbedCommand(app),  addSimilarCommand(app)};
+      addEmbedCommand(app),  addSimilarCommand(app),     addDuplicatesCommand(app)};
 
   addExamples(commands);
 

@@ -28,7 +28,7 @@ packages=(
   libopencv-dev libprotobuf-dev protobuf-compiler libsqlite3-dev sqlite3
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev zlib1g-dev
   libutf8proc-dev
-  libgloo-dev libonnx-dev
+  libgloo-dev libonnx-dev libhnswlib-dev libfaiss-dev
   dataset-fashion-mnist
 )
 if [[ ${TAXON_NO_GUI:-0} != 1 ]]; then

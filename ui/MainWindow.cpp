@@ -245,6 +245,7 @@ void MainWindow::loadLatestReport() {
     }
   }
   classify_->setRuns(session_->runDirs(), run);
+  classify_->setProject(session_->projectDir());
 }
 
 void MainWindow::newProject() {

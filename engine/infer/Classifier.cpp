@@ -76,6 +76,9 @@ const fs::path& Classifier::checkpoint() const {
 const std::vector<std::string>& Classifier::warnings() const {
   return state_->trained.warnings;
 }
+int Classifier::inputSize() const {
+  return state_->preprocess->settings().height;
+}
 std::int64_t Classifier::featureSize() const {
   return state_->featureSize;
 }

@@ -55,6 +55,7 @@ class Classifier {
   const std::vector<std::string>& warnings() const;  // damaged newer checkpoints passed over
   const char* precision() const;                     // "fp32" or "bf16", as resolved
   std::int64_t featureSize() const;                  // length of Classification::features
+  int inputSize() const;                             // the side images are resized to
 
   // The topK best categories for each file, in the order given. A file that cannot be read or
   // decoded gets its error and no categories; the others are still classified. Cancelled: the

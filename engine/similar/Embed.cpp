@@ -104,51 +104,49 @@ EmbedReport embed(const EmbedSettings& settings, const core::ProgressFn& progres
   return report;
 }
 
-std::vector<SimilarImage> similarImages(const SimilarSettings& settings, const fs::path& image,
-                                        std::vector<std::string>* warnings) {
-  project::Catalog catalog(settings.project, /*create=*/false);
-  auto classifierSettings = settings.classifier;
-  classifierSettings.features = true;
-  infer::Classifier classifier(settings.checkpointDir, classifierSettings);
-  const auto dir = storeFor(settings.project, settings.checkpointDir, classifier.step());
+NeighbourFinder::NeighbourFinder(const fs::path& project, const fs::path& checkpointDir,
+                                 std::int64_t step)
+    : catalog_(std::make_unique<project::Catalog>(project, /*create=*/false)) {
+  const auto dir = storeFor(project, checkpointDir, step);
   std::error_code error;
   if (!fs::exists(dir, error)) {
-    core::throwFileError(settings.project,
-                         "has no embeddings for " + label::runName(settings.checkpointDir) +
-                             " at step " + std::to_string(classifier.step()) +
-                             ": run taxon embed " + settings.project.string() +
-                             " --checkpoint_dir " + settings.checkpointDir.string() + " first");
+    core::throwFileError(project, "has no embeddings for " + label::runName(checkpointDir) +
+                                      " at step " + std::to_string(step) + ": run taxon embed " +
+                                      project.string() + " --checkpoint_dir " +
+                                      checkpointDir.string() + " first");
   }
-  const EmbeddingStore store(dir);
-  std::optional<std::int64_t> self;
-  std::vector<float> query;
-  if (const auto known = catalog.imageByPath(image)) {
-    if (const auto row = store.rowOf(known->id)) {
-      self = known->id;
-      query = store.row(*row);
+  store_ = std::make_unique<EmbeddingStore>(dir);
+}
+
+NeighbourFinder::~NeighbourFinder() = default;
+
+std::optional<std::vector<float>> NeighbourFinder::storedFeatures(const fs::path& path) {
+  if (const auto known = catalog_->imageByPath(path)) {
+    if (const auto row = store_->rowOf(known->id)) {
+      return store_->row(*row);
     }
   }
-  if (query.empty()) {
-    const auto result = classifier.classifyFiles({image}, 1).at(0);
-    if (!result.error.empty()) {
-      throw core::Error(result.error);
+  return std::nullopt;
+}
+
+std::vector<SimilarImage> NeighbourFinder::nearest(const std::vector<float>& features, int k,
+                                                   const fs::path& self) {
+  std::optional<std::int64_t> exclude;
+  if (!self.empty()) {
+    if (const auto known = catalog_->imageByPath(self)) {
+      exclude = known->id;
     }
-    query = result.features;
-  }
-  const auto nearest = store.nearest(query, settings.k, self);
-  if (warnings != nullptr && !store.indexProblem().empty()) {
-    warnings->push_back(store.indexProblem());
   }
   std::vector<SimilarImage> out;
-  for (const auto& n : nearest) {
+  for (const auto& n : store_->nearest(features, k, exclude)) {
     SimilarImage s;
     s.imageId = n.imageId;
     s.distance = n.distance;
-    if (const auto record = catalog.image(n.imageId)) {
-      s.path = catalog.resolve(record->path);
+    if (const auto record = catalog_->image(n.imageId)) {
+      s.path = catalog_->resolve(record->path);
       s.split = record->split;
       if (record->categoryId != project::kUnlabeled) {
-        if (const auto category = catalog.category(record->categoryId)) {
+        if (const auto category = catalog_->category(record->categoryId)) {
           s.category = category->path;
         }
       }
@@ -156,6 +154,27 @@ std::vector<SimilarImage> similarImages(const SimilarSettings& settings, const f
     out.push_back(std::move(s));
   }
   return out;
+}
+
+std::vector<SimilarImage> similarImages(const SimilarSettings& settings, const fs::path& image,
+                                        std::vector<std::string>* warnings) {
+  auto classifierSettings = settings.classifier;
+  classifierSettings.features = true;
+  infer::Classifier classifier(settings.checkpointDir, classifierSettings);
+  NeighbourFinder finder(settings.project, settings.checkpointDir, classifier.step());
+  auto query = finder.storedFeatures(image);
+  if (!query) {
+    const auto result = classifier.classifyFiles({image}, 1).at(0);
+    if (!result.error.empty()) {
+      throw core::Error(result.error);
+    }
+    query = result.features;
+  }
+  auto found = finder.nearest(*query, settings.k, image);
+  if (warnings != nullptr && !finder.store().indexProblem().empty()) {
+    warnings->push_back(finder.store().indexProblem());
+  }
+  return found;
 }
 
 }  // namespace taxon::similar

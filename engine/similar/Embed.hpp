@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -17,6 +19,10 @@
 #include "infer/Classifier.hpp"
 #include "project/Split.hpp"
 #include "similar/EmbeddingStore.hpp"
+
+namespace taxon::project {
+class Catalog;
+}
 
 namespace taxon::similar {
 
@@ -61,6 +67,30 @@ struct SimilarImage {
   std::string category;        // "" when unlabeled
   project::Split split = project::Split::Unassigned;
   float distance = 0.0f;
+};
+
+// The store of one checkpoint within a project, opened once for many searches (the app keeps
+// one per checkpoint). One per thread (it holds a catalog connection).
+class NeighbourFinder {
+ public:
+  // Throws core::Error when the project has no store for the checkpoint at `step` (naming the
+  // `taxon embed` command that makes it) or the store is damaged.
+  NeighbourFinder(const std::filesystem::path& project, const std::filesystem::path& checkpointDir,
+                  std::int64_t step);
+  ~NeighbourFinder();
+  NeighbourFinder(const NeighbourFinder&) = delete;
+  NeighbourFinder& operator=(const NeighbourFinder&) = delete;
+
+  const EmbeddingStore& store() const { return *store_; }
+  // The stored vector of the project's image at `path`, when it has one.
+  std::optional<std::vector<float>> storedFeatures(const std::filesystem::path& path);
+  // The k images nearest to `features`; the project's image at `self` (if any) is left out.
+  std::vector<SimilarImage> nearest(const std::vector<float>& features, int k,
+                                    const std::filesystem::path& self = {});
+
+ private:
+  std::unique_ptr<project::Catalog> catalog_;
+  std::unique_ptr<EmbeddingStore> store_;
 };
 
 struct SimilarSettings {

@@ -418,7 +418,8 @@ std::vector<Neighbour> EmbeddingStore::nearest(const std::vector<float>& query, 
   }
   // The graph for the rows it covers, an exact scan for the rows committed since.
   auto found = scan(unit, want, meta_.indexRows, exclude);
-  graph->graph->setEf(std::max<std::size_t>(128, 2 * (want + 1)));
+  graph->graph->setEf(
+      std::max<std::size_t>(static_cast<std::size_t>(searchBreadth_), 2 * (want + 1)));
   auto heap = graph->graph->searchKnn(unit.data(), want + 1);
   while (!heap.empty()) {
     const auto [distance, label] = heap.top();

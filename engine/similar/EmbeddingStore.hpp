@@ -108,6 +108,9 @@ class EmbeddingStore {
                                  std::optional<std::int64_t> exclude = std::nullopt,
                                  bool exact = false) const;
   bool indexed() const { return meta_.indexRows > 0; }
+  // How widely the graph is searched (hnswlib's ef; at least 2 (k + 1) is used): wider finds
+  // more of the exact neighbours, slower.
+  void setSearchBreadth(int ef) { searchBreadth_ = ef; }
   // Why the index could not be used (searches then scan every row); empty when it could.
   const std::string& indexProblem() const { return indexProblem_; }
 
@@ -121,6 +124,7 @@ class EmbeddingStore {
   std::vector<std::int64_t> ids_;
   std::unordered_map<std::int64_t, std::int64_t> rowOf_;
   std::unique_ptr<Mapping> vectors_;
+  int searchBreadth_ = 128;
   mutable std::once_flag indexOnce_;
   mutable std::unique_ptr<Index> index_;
   mutable std::string indexProblem_;

@@ -19,6 +19,8 @@
 #include "checkpoint/CheckpointFiles.hpp"
 #include "common/Paths.hpp"
 #include "common/Thumbnails.hpp"
+#include "project/Split.hpp"
+#include "similar/Embed.hpp"
 
 namespace taxon::ui {
 
@@ -90,10 +92,67 @@ struct ClassifyJob::Worker {
   std::unique_ptr<infer::Classifier> classifier;
   QString dir;                   // the folder `classifier` came from
   std::int64_t newestSeen = -1;  // the newest checkpoint step found there at the last load
+  std::string precision;         // what `classifier` was loaded with
+  // The project's store for the loaded checkpoint, opened on first use; `finderKey` says for
+  // which project, folder and step (a store missing then is looked for again next request).
+  std::unique_ptr<similar::NeighbourFinder> finder;
+  QString finderKey;
+
+  // Fills `results`' similar images (those that were classified; `features` holds theirs, in
+  // order).
+  void findSimilar(const QString& project, QList<ImageResult>& results,
+                   const std::vector<std::vector<float>>& features) {
+    if (project.isEmpty() || !classifier) {
+      return;
+    }
+    const QString key =
+        project + QLatin1Char('\n') + dir + QLatin1Char('\n') + QString::number(classifier->step());
+    QString note;
+    if (key != finderKey || !finder) {
+      finder.reset();
+      finderKey = key;
+      try {
+        finder = std::make_unique<similar::NeighbourFinder>(toPath(project), toPath(dir),
+                                                            classifier->step());
+      } catch (const std::exception& e) {
+        note = toQString(e.what());
+      }
+    }
+    for (qsizetype i = 0; i < results.size(); ++i) {
+      auto& result = results[i];
+      const auto& vector = features[static_cast<std::size_t>(i)];
+      if (!result.error.isEmpty() || vector.empty()) {
+        continue;
+      }
+      if (!finder) {
+        result.similarNote =
+            note.isEmpty() ? ClassifyJob::tr("No embeddings of this model in the project") : note;
+        continue;
+      }
+      for (const auto& n : finder->nearest(vector, kSimilar, toPath(result.path))) {
+        SimilarEntry entry;
+        entry.path = fromPath(n.path);
+        entry.category = toQString(n.category);
+        entry.split = toQString(std::string(project::splitName(n.split)));
+        entry.distance = static_cast<double>(n.distance);
+        QImageReader reader(entry.path);
+        entry.thumbnail = decodeThumbnail(reader, QSize(kSimilarThumbnail, kSimilarThumbnail),
+                                          ThumbnailFit::Shrink);
+        // Small pictures (Fashion-MNIST's 28 pixels) are enlarged, pixels kept sharp.
+        if (!entry.thumbnail.isNull() &&
+            std::max(entry.thumbnail.width(), entry.thumbnail.height()) < kSimilarThumbnail / 2) {
+          entry.thumbnail = entry.thumbnail.scaled(kSimilarThumbnail, kSimilarThumbnail,
+                                                   Qt::KeepAspectRatio, Qt::FastTransformation);
+        }
+        result.similar.append(std::move(entry));
+      }
+    }
+  }
 };
 
 ClassifyJob::ClassifyJob(infer::ClassifierSettings settings, QObject* parent)
     : QObject(parent), settings_(std::move(settings)) {
+  settings_.features = true;  // for the similar images
   thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
@@ -117,6 +176,7 @@ void ClassifyJob::classifyFiles(const QString& checkpointDir, const QStringList&
   Request request;
   request.checkpointDir = checkpointDir;
   request.files = files;
+  request.project = project_;
   enqueue(std::move(request));
 }
 
@@ -127,6 +187,7 @@ void ClassifyJob::classifyBytes(const QString& checkpointDir, const QByteArray& 
   request.fromBytes = true;
   request.bytes = bytes;
   request.name = name;
+  request.project = project_;
   enqueue(std::move(request));
 }
 
@@ -197,9 +258,16 @@ void ClassifyJob::process(Worker& worker, const Request& request, std::stop_toke
   };
 
   // The model: the newest checkpoint of the folder, reloaded when a newer one appeared.
-  if (worker.dir != request.checkpointDir) {
+  // Features compared with a project's store are computed as `taxon embed` stores them, in fp32:
+  // bf16 moves them by more than the distances between look-alike images.
+  auto settings = settings_;
+  if (!request.project.isEmpty()) {
+    settings.precision = "fp32";
+  }
+  if (worker.dir != request.checkpointDir || worker.precision != settings.precision) {
     worker.classifier.reset();
     worker.dir = request.checkpointDir;
+    worker.precision = settings.precision;
     worker.newestSeen = -1;
   }
   const fs::path dir = toPath(request.checkpointDir);
@@ -207,7 +275,7 @@ void ClassifyJob::process(Worker& worker, const Request& request, std::stop_toke
       request.checkpointDir.isEmpty() ? std::nullopt : checkpoint::newestCheckpoint(dir);
   if (newest && newest->step > worker.newestSeen) {
     try {
-      auto classifier = std::make_unique<infer::Classifier>(dir, settings_);
+      auto classifier = std::make_unique<infer::Classifier>(dir, settings);
       worker.classifier = std::move(classifier);
       worker.newestSeen = newest->step;
       const QString checkpoint = fromPath(worker.classifier->checkpoint());
@@ -236,10 +304,12 @@ void ClassifyJob::process(Worker& worker, const Request& request, std::stop_toke
   if (request.fromBytes) {
     const std::string bytes(request.bytes.constData(),
                             static_cast<std::size_t>(request.bytes.size()));
-    ImageResult result = toResult(
-        worker.classifier->classifyBytes(bytes, request.name.toStdString(), kTopK), request.name);
-    result.thumbnail = bytesThumbnail(request.bytes);
-    deliverLater({result});
+    const auto classified =
+        worker.classifier->classifyBytes(bytes, request.name.toStdString(), kTopK);
+    QList<ImageResult> results{toResult(classified, request.name)};
+    results[0].thumbnail = bytesThumbnail(request.bytes);
+    worker.findSimilar(request.project, results, {classified.features});
+    deliverLater(results);
     return;
   }
 
@@ -264,11 +334,14 @@ void ClassifyJob::process(Worker& worker, const Request& request, std::stop_toke
     }
     QList<ImageResult> results;
     results.reserve(chunk.size());
+    std::vector<std::vector<float>> features;
     for (qsizetype i = 0; i < chunk.size(); ++i) {
       ImageResult result = toResult(classified[static_cast<std::size_t>(i)], chunk[i]);
       result.thumbnail = fileThumbnail(chunk[i]);
       results.append(std::move(result));
+      features.push_back(classified[static_cast<std::size_t>(i)].features);
     }
+    worker.findSimilar(request.project, results, features);
     deliverLater(results);
   }
 }

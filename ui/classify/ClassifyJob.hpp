@@ -32,6 +32,8 @@ class ClassifyJob : public QObject {
   static constexpr int kTopK = 5;
   static constexpr int kThumbnailSide = 128;  // pixels; sharp at 64 logical pixels on 2x screens
   static constexpr int kChunk = 16;           // images per resultsReady() of a long request
+  static constexpr int kSimilar = 12;         // similar images found per result
+  static constexpr int kSimilarThumbnail = 96;
 
   explicit ClassifyJob(infer::ClassifierSettings settings = {}, QObject* parent = nullptr);
   ~ClassifyJob() override;
@@ -44,6 +46,9 @@ class ClassifyJob : public QObject {
   // Drops the queued requests and stops the running one; their results are not delivered.
   void cancel();
   bool busy() const { return outstanding_ > 0; }
+  // The project whose images are searched for similar ones (after `taxon embed` with the model's
+  // checkpoint); empty: none. Applies to requests queued after the call.
+  void setProject(const QString& project) { project_ = project; }
 
  Q_SIGNALS:
   void modelLoaded(const QString& checkpoint, qint64 step);
@@ -61,6 +66,7 @@ class ClassifyJob : public QObject {
     bool fromBytes = false;  // `bytes` and `name` instead of `files`
     QByteArray bytes;
     QString name;
+    QString project;
   };
   struct Worker;
 
@@ -76,6 +82,7 @@ class ClassifyJob : public QObject {
   // GUI thread only.
   quint64 generation_ = 0;
   int outstanding_ = 0;
+  QString project_;
   // Shared with the worker.
   std::mutex mutex_;
   std::condition_variable_any wake_;

@@ -17,9 +17,11 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QListView>
+#include <QListWidget>
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSplitter>
 #include <QUrl>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -126,11 +128,41 @@ ClassifyPage::ClassifyPage(QWidget* parent)
   bar->addStretch(1);
   bar->addWidget(busy_);
   bar->addWidget(modelLabel_);
+  // Similar images of the selected row: thumbnails with category, split and distance.
+  similarPanel_ = new QWidget(this);
+  similarPanel_->setObjectName(QStringLiteral("similarPanel"));
+  auto* similarTitle = new QLabel(tr("<b>Similar images in the project</b>"), similarPanel_);
+  similarNote_ = new QLabel(similarPanel_);
+  similarNote_->setObjectName(QStringLiteral("similarNote"));
+  similarNote_->setWordWrap(true);
+  similarNote_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  similar_ = new QListWidget(similarPanel_);
+  similar_->setObjectName(QStringLiteral("similarList"));
+  similar_->setViewMode(QListView::IconMode);
+  similar_->setIconSize(QSize(ClassifyJob::kSimilarThumbnail, ClassifyJob::kSimilarThumbnail));
+  similar_->setGridSize(
+      QSize(ClassifyJob::kSimilarThumbnail + 48, ClassifyJob::kSimilarThumbnail + 44));
+  similar_->setResizeMode(QListView::Adjust);
+  similar_->setMovement(QListView::Static);
+  similar_->setWordWrap(true);
+  similar_->setSelectionMode(QAbstractItemView::SingleSelection);
+  auto* similarLayout = new QVBoxLayout(similarPanel_);
+  similarLayout->setContentsMargins(0, 0, 0, 0);
+  similarLayout->addWidget(similarTitle);
+  similarLayout->addWidget(similarNote_);
+  similarLayout->addWidget(similar_, 1);
+  similarPanel_->setVisible(false);
+  auto* split = new QSplitter(Qt::Horizontal, this);
+  split->addWidget(list_);
+  split->addWidget(similarPanel_);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
+
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(choice);
   layout->addLayout(bar);
   layout->addWidget(message_);
-  layout->addWidget(list_, 1);
+  layout->addWidget(split, 1);
 
   auto* pasteAction = new QAction(tr("Paste"), this);
   pasteAction->setShortcut(QKeySequence::Paste);
@@ -158,6 +190,56 @@ ClassifyPage::ClassifyPage(QWidget* parent)
     list_->scrollToBottom();
     Q_EMIT classified(model_->rowCount());
   });
+  connect(list_->selectionModel(), &QItemSelectionModel::currentChanged, this,
+          &ClassifyPage::showSimilar);
+  connect(model_, &QAbstractItemModel::modelReset, this, &ClassifyPage::showSimilar);
+}
+
+void ClassifyPage::setProject(const QString& project) {
+  project_ = project;
+  job_->setProject(project);
+  similarPanel_->setVisible(!project.isEmpty());
+}
+
+QString ClassifyPage::similarNote() const {
+  return similarNote_->text();
+}
+
+void ClassifyPage::showSimilar() {
+  similar_->clear();
+  const QModelIndex current = list_->currentIndex();
+  if (!current.isValid() || current.row() >= model_->rowCount()) {
+    similarNote_->setText(tr("Select an image to see the project's images most like it."));
+    return;
+  }
+  const ImageResult& result = model_->result(current.row());
+  if (!result.similarNote.isEmpty()) {
+    similarNote_->setText(result.similarNote);
+    return;
+  }
+  if (result.similar.isEmpty()) {
+    similarNote_->setText(result.error.isEmpty() ? tr("None found.") : result.error);
+    return;
+  }
+  similarNote_->setText(tr("Nearest first, by the model's features (cosine distance)."));
+  for (const SimilarEntry& entry : result.similar) {
+    auto* item = new QListWidgetItem(
+        QIcon(QPixmap::fromImage(entry.thumbnail)),
+        tr("%1\n%2 · %3")
+            .arg(entry.category.isEmpty() ? tr("(unlabeled)")
+                                          : entry.category.section(QStringLiteral(" > "), -1),
+                 entry.split)
+            .arg(entry.distance, 0, 'f', 4),
+        similar_);
+    item->setToolTip(tr("%1\n%2\nsplit %3, distance %4")
+                         .arg(QDir::toNativeSeparators(entry.path),
+                              entry.category.isEmpty() ? tr("(unlabeled)") : entry.category,
+                              entry.split)
+                         .arg(entry.distance, 0, 'f', 4));
+    item->setData(Qt::UserRole, entry.path);
+    item->setTextAlignment(Qt::AlignHCenter | Qt::AlignTop);
+  }
+  similar_->scrollToTop();
 }
 
 ClassifyPage::~ClassifyPage() = default;

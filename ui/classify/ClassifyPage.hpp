@@ -3,7 +3,9 @@
 // score bars. The model comes from a run the user picks in the Model box (named in the header
 // with its step and, where the run was evaluated, its precision@1) and one of its checkpoints:
 // its newest by default, picked up anew while that run trains, or a fixed one. The
-// classification runs on a ClassifyJob's worker thread.
+// classification runs on a ClassifyJob's worker thread. With a project set, the selected image's
+// most similar images of the project (after `taxon embed` with the model's checkpoint) are shown
+// beside the list, with category, split and distance.
 #pragma once
 
 #include <QString>
@@ -13,6 +15,7 @@
 class QComboBox;
 class QLabel;
 class QListView;
+class QListWidget;
 class QProgressBar;
 class QPushButton;
 class QMimeData;
@@ -45,6 +48,11 @@ class ClassifyPage : public QWidget {
   // "demo (train), precision@1 0.7634": a run's name, and its evaluation when it has one.
   static QString runLabel(const QString& trainDir);
   QString checkpointDir() const { return checkpointDir_; }
+  // The project searched for similar images (the app's open project); empty: none.
+  void setProject(const QString& project);
+  // The panel of similar images of the selected row.
+  QListWidget* similarList() const { return similar_; }
+  QString similarNote() const;
   // Classifies image files (folders: the images inside), as dropping them does.
   void classifyFiles(const QStringList& files);
   // Classifies what a drop or the clipboard carries: local file URLs, or image data (sent as PNG
@@ -77,8 +85,10 @@ class ClassifyPage : public QWidget {
   void onModelLoaded(const QString& checkpoint, qint64 step);
 
   void listCheckpoints();
+  void showSimilar();  // of the current row
 
   QString checkpointDir_;
+  QString project_;
   QString run_;
   bool userChose_ = false;
   QComboBox* runs_ = nullptr;
@@ -87,6 +97,9 @@ class ClassifyPage : public QWidget {
   ClassifyJob* job_ = nullptr;
   PredictionModel* model_ = nullptr;
   QListView* list_ = nullptr;
+  QListWidget* similar_ = nullptr;
+  QLabel* similarNote_ = nullptr;
+  QWidget* similarPanel_ = nullptr;
   QLabel* modelLabel_ = nullptr;
   QLabel* message_ = nullptr;
   QProgressBar* busy_ = nullptr;

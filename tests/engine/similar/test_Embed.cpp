@@ -15,9 +15,11 @@
 
 #include "../eval/TinyModel.hpp"
 #include "checkpoint/TrainedModel.hpp"
+#include "core/Csv.hpp"
 #include "core/Error.hpp"
 #include "image/ImageCheck.hpp"
 #include "project/Catalog.hpp"
+#include "similar/Duplicates.hpp"
 
 namespace taxon::similar {
 namespace {
@@ -267,6 +269,85 @@ TEST(EmbeddingStore, RefusesAnotherCheckpointsStoreAndADamagedOne) {
   test::writeFile(dir / "store" / "meta.json",
                   "{\"format\": \"taxon-embeddings\", \"rows\": 1e40}");
   EXPECT_THROW(EmbeddingStore(dir / "store"), core::Error);
+}
+
+// A training picture's resized JPEG copy planted in the test split is leakage; a byte copy of
+// another with a different label is a label conflict; the distinct pictures stay apart.
+TEST(Duplicates, PlantedLeakageAndLabelConflictsAreFoundAndReported) {
+  EmbedProject p;
+  const cv::Mat original = cv::imread(p.files[0].string(), cv::IMREAD_COLOR);
+  cv::Mat bigger;
+  cv::resize(original, bigger, {100, 100}, 0, 0, cv::INTER_CUBIC);
+  std::vector<uchar> jpeg;
+  cv::imencode(".jpg", bigger, jpeg, {cv::IMWRITE_JPEG_QUALITY, 85});
+  const std::string leaked(jpeg.begin(), jpeg.end());
+  const fs::path leakedFile = p.project / "images" / "leaked.jpg";
+  test::writeFile(leakedFile, leaked);
+  const auto copied = test::readFile(p.files[2]);
+  const fs::path relabeled = p.project / "images" / "relabeled.png";
+  test::writeFile(relabeled, copied);
+  project::Catalog(p.project, false)
+      .insertImages({{leakedFile, image::contentHash(leaked), 100, 100, "JPEG",
+                      static_cast<std::int64_t>(leaked.size()), test::fourCategories()[0],
+                      project::Split::Test, "test"},
+                     {relabeled, image::contentHash(copied), 64, 64, "PNG",
+                      static_cast<std::int64_t>(copied.size()), test::fourCategories()[1],
+                      project::Split::Train, "test"}});
+  DuplicateSettings settings;
+  settings.project = p.project;
+  settings.checkpointDir = p.run;
+  settings.calibrationImages = 10;
+  settings.reportDir = p.dir / "reports";
+  EXPECT_THROW(findDuplicates(settings), core::Error);  // not embedded yet
+  embed(p.settings());
+  const auto report = findDuplicates(settings);
+  const auto& c = report.calibration;
+  EXPECT_EQ(c.images, 10);
+  EXPECT_FALSE(c.given);
+  EXPECT_GT(c.threshold, 0.0);
+  EXPECT_LE(c.threshold, c.copyMax);
+  EXPECT_LE(c.copyMedian, c.copyMax);
+  EXPECT_LT(c.copyMax, c.nearestMedian) << "copies are not nearer than distinct images";
+  EXPECT_EQ(report.images, 18);
+  EXPECT_EQ(report.notEmbedded, 0);
+  ASSERT_EQ(report.groups.size(), 2u);
+  const auto& leak = report.groups[0];  // by first image id: picture 0's group first
+  ASSERT_EQ(leak.members.size(), 2u);
+  EXPECT_EQ(leak.members[0].path, p.files[0]);
+  EXPECT_EQ(leak.members[1].path, leakedFile);
+  EXPECT_FALSE(leak.exact);
+  EXPECT_TRUE(leak.crossesSplits);
+  EXPECT_FALSE(leak.conflictingLabels);
+  EXPECT_GT(leak.members[1].distance, 0.0f);
+  EXPECT_LE(leak.members[1].distance, c.threshold + 1e-6);
+  const auto& conflict = report.groups[1];
+  ASSERT_EQ(conflict.members.size(), 2u);
+  EXPECT_EQ(conflict.members[0].path, p.files[2]);
+  EXPECT_EQ(conflict.members[1].path, relabeled);
+  EXPECT_TRUE(conflict.exact);
+  EXPECT_FALSE(conflict.crossesSplits);
+  EXPECT_TRUE(conflict.conflictingLabels);
+  EXPECT_EQ(report.leakedTestImages, 1);
+
+  const auto all = core::parseCsv(test::readFile(report.duplicatesCsv), report.duplicatesCsv);
+  ASSERT_EQ(all.size(), 5u);  // a header and four members
+  EXPECT_EQ(all[0].fields[0], "group");
+  const auto leakage = core::parseCsv(test::readFile(report.leakageCsv), report.leakageCsv);
+  ASSERT_EQ(leakage.size(), 3u);
+  EXPECT_EQ(leakage[2].fields[3], leakedFile.string());
+  EXPECT_EQ(leakage[2].fields[5], "test");
+  EXPECT_EQ(leakage[2].fields[1], "near");
+  const auto conflicts = core::parseCsv(test::readFile(report.conflictsCsv), report.conflictsCsv);
+  ASSERT_EQ(conflicts.size(), 3u);
+  EXPECT_EQ(conflicts[2].fields[3], relabeled.string());
+  EXPECT_EQ(conflicts[2].fields[4], test::fourCategories()[1]);
+
+  // A threshold given: 0 keeps the exact copies only.
+  settings.threshold = 0.0;
+  const auto strict = findDuplicates(settings);
+  EXPECT_TRUE(strict.calibration.given);
+  ASSERT_EQ(strict.groups.size(), 1u);
+  EXPECT_TRUE(strict.groups[0].exact);
 }
 
 // Rows in 40 tight clusters of 32 floats: every row has close neighbours and far ones.

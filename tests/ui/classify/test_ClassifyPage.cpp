@@ -6,6 +6,7 @@
 #include <QImage>
 #include <QLabel>
 #include <QListView>
+#include <QListWidget>
 #include <QMimeData>
 #include <QPalette>
 #include <QProgressBar>
@@ -25,6 +26,7 @@
 #include "classify/ClassifyPage.hpp"
 #include "classify/PredictionModel.hpp"
 #include "classify/ScoreBarDelegate.hpp"
+#include "similar/Embed.hpp"
 #include "train/Trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -339,6 +341,54 @@ class TestClassifyPage : public QObject {
     QVERIFY2(page.modelText().contains(QStringLiteral("other")), qPrintable(page.modelText()));
     QVERIFY2(page.modelText().contains(QStringLiteral("model.ckpt-95.taxon")),
              qPrintable(page.modelText()));
+  }
+
+  // With the project set, the selected row's most similar project images are shown: after
+  // `taxon embed`, a dropped copy of a project image finds that image first; a project image is
+  // not its own neighbour; before embedding, the panel says which command makes them.
+  void similarImagesOfTheSelectedRowAreShown() {
+    ClassifyPage page;
+    model_ = page.model();
+    page.setCheckpointDir(qpath(trainDir_));
+    page.setProject(qpath(project_));
+    page.resize(1000, 560);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QSignalSpy classified(&page, &ClassifyPage::classified);
+    page.classifyFiles({images_[0]});
+    QTRY_VERIFY_WITH_TIMEOUT(!classified.isEmpty(), kTimeoutMs);
+    auto* list = page.findChild<QListView*>(QStringLiteral("predictionList"));
+    list->setCurrentIndex(page.model()->index(0));
+    QVERIFY2(page.similarNote().contains(QStringLiteral("taxon embed")),
+             qPrintable(page.similarNote()));
+    QCOMPARE(page.similarList()->count(), 0);
+    page.clear();
+
+    taxon::similar::EmbedSettings embed;
+    embed.project = project_;
+    embed.checkpointDir = trainDir_;
+    const auto report = taxon::similar::embed(embed);
+    QCOMPARE(report.embedded, 24);  // 6 pictures of 4 categories
+    const fs::path outside = temp_->path() / "outside-copy.png";
+    fs::copy_file(images_[1].toStdString(), outside, fs::copy_options::overwrite_existing);
+    classified.clear();
+    page.classifyFiles({images_[0], qpath(outside)});
+    QTRY_VERIFY_WITH_TIMEOUT(!classified.isEmpty() && page.model()->rowCount() == 2, kTimeoutMs);
+
+    list->setCurrentIndex(page.model()->index(1));
+    QCOMPARE(page.similarList()->count(), 12);
+    const auto* first = page.similarList()->item(0);
+    QCOMPARE(first->data(Qt::UserRole).toString(), images_[1]);  // the picture it copies
+    QVERIFY2(first->text().contains(QStringLiteral("Sneaker")), qPrintable(first->text()));
+    QVERIFY(!first->icon().isNull());
+    taxon::test::saveScreenshot(&page, QStringLiteral("classify-similar"));
+
+    list->setCurrentIndex(page.model()->index(0));
+    QCOMPARE(page.similarList()->count(), 12);
+    for (int i = 0; i < page.similarList()->count(); ++i) {
+      QVERIFY(page.similarList()->item(i)->data(Qt::UserRole).toString() != images_[0]);
+    }
+    model_ = nullptr;
   }
 
   void destroyingThePageWhileBusyCancels() {
