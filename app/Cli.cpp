@@ -125,7 +125,7 @@ int runCli(int argc, char** argv) {
       addEvalCommand(app),   addClassifyCommand(app),     addSuggestCommand(app),
       addAcceptCommand(app), addUndoCommand(app),         addRedoCommand(app),
       addExportCommand(app), addInfoCommand(app),         addDemoCommand(app),
-      addEmbedCommand(app),  addSimilarCommand(app),     addDuplicatesCommand(app)};
+      addEmbedCommand(app),  addSimilarCommand(app),      addDuplicatesCommand(app)};
 
   addExamples(commands);
 
