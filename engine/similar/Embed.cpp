@@ -118,7 +118,31 @@ NeighbourFinder::NeighbourFinder(const fs::path& project, const fs::path& checkp
   store_ = std::make_unique<EmbeddingStore>(dir);
 }
 
+NeighbourFinder::NeighbourFinder(const fs::path& project, const fs::path& storeDir)
+    : catalog_(std::make_unique<project::Catalog>(project, /*create=*/false)),
+      store_(std::make_unique<EmbeddingStore>(storeDir)) {}
+
 NeighbourFinder::~NeighbourFinder() = default;
+
+std::optional<fs::path> newestStore(const fs::path& project) {
+  std::optional<fs::path> newest;
+  fs::file_time_type newestTime;
+  std::error_code error;
+  for (fs::directory_iterator it(project / "embeddings", error), end; !error && it != end;
+       it.increment(error)) {
+    const auto meta = it->path() / "meta.json";
+    const auto time = fs::last_write_time(meta, error);
+    if (error) {
+      error.clear();
+      continue;
+    }
+    if (!newest || time > newestTime) {
+      newest = it->path();
+      newestTime = time;
+    }
+  }
+  return newest;
+}
 
 std::optional<std::vector<float>> NeighbourFinder::storedFeatures(const fs::path& path) {
   if (const auto known = catalog_->imageByPath(path)) {

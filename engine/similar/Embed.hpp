@@ -77,6 +77,8 @@ class NeighbourFinder {
   // `taxon embed` command that makes it) or the store is damaged.
   NeighbourFinder(const std::filesystem::path& project, const std::filesystem::path& checkpointDir,
                   std::int64_t step);
+  // The store in `storeDir` (a folder of PROJECT/embeddings).
+  NeighbourFinder(const std::filesystem::path& project, const std::filesystem::path& storeDir);
   ~NeighbourFinder();
   NeighbourFinder(const NeighbourFinder&) = delete;
   NeighbourFinder& operator=(const NeighbourFinder&) = delete;
@@ -92,6 +94,10 @@ class NeighbourFinder {
   std::unique_ptr<project::Catalog> catalog_;
   std::unique_ptr<EmbeddingStore> store_;
 };
+
+// The project's most recently written store (PROJECT/embeddings/*, by meta.json's time), if any:
+// what the Data page searches when no checkpoint is named.
+std::optional<std::filesystem::path> newestStore(const std::filesystem::path& project);
 
 struct SimilarSettings {
   std::filesystem::path project;

@@ -101,8 +101,9 @@ class EmbeddingStore {
   std::vector<float> row(std::int64_t index) const;  // unit length, float32
 
   // The k rows nearest to `query` (any length; scaled here), nearest first: through the graph
-  // index for the rows it covers (approximate: 95 % of the exact 13 nearest at 20,000 rows,
-  // measured in the README) and by exact search over the others, or over all with `exact`.
+  // index for the rows it covers (approximate: at the default breadth, 97 % of the exact 13
+  // nearest at 100,000 rows in 1.2 ms, measured in the README) and by exact search over the
+  // others, or over all with `exact`.
   // Rows of `exclude` are passed over.
   std::vector<Neighbour> nearest(const std::vector<float>& query, int k,
                                  std::optional<std::int64_t> exclude = std::nullopt,
@@ -124,7 +125,7 @@ class EmbeddingStore {
   std::vector<std::int64_t> ids_;
   std::unordered_map<std::int64_t, std::int64_t> rowOf_;
   std::unique_ptr<Mapping> vectors_;
-  int searchBreadth_ = 128;
+  int searchBreadth_ = 512;
   mutable std::once_flag indexOnce_;
   mutable std::unique_ptr<Index> index_;
   mutable std::string indexProblem_;

@@ -8,20 +8,29 @@
 // for the selected node (all of them on the Unlabeled node) by score, margin or entropy, above a
 // score; Review opens the one-key review (ReviewDialog) of the unlabeled images or of the
 // disagreements; Accept labels every suggestion above a score at once (AcceptDialog).
+// With embeddings (`taxon embed`): under the preview, the current image's 12 most similar images
+// of the project (from the project's most recently written store), with category, split and
+// distance.
 #pragma once
 
 #include <QList>
 #include <QString>
 #include <QWidget>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QListView;
+class QListWidget;
 class QTreeView;
 class QModelIndex;
+
+namespace taxon::similar {
+class NeighbourFinder;
+}
 
 namespace taxon::ui {
 
@@ -35,12 +44,15 @@ class DataPage : public QWidget {
 
  public:
   explicit DataPage(ProjectSession* session, QWidget* parent = nullptr);
+  ~DataPage() override;
 
   CategoryTreeModel* categoryModel() const { return tree_; }
   ImageGridModel* imageModel() const { return images_; }
   QListView* gridView() const { return gridView_; }
   QTreeView* treeView() const { return treeView_; }
   Thumbnails* thumbnails() const { return thumbnails_; }
+  QListWidget* similarList() const { return similar_; }
+  QString similarNote() const;
 
   // Selects a category (or an inner node of the tree) by path; false when there is none.
   bool selectCategory(const QString& path);
@@ -75,6 +87,7 @@ class DataPage : public QWidget {
   void restoreExpanded();
   void showStatus(const QString& text);
   void showSelection(const QList<qint64>& ids);  // the grid for the selected node's ids
+  void showSimilar(const QString& file);         // the current image's similar images
   void showBound();                              // the bound box for the listing's sort key
   Listing currentListing() const;
   QList<qint64> selectedIds() const;  // the selected node's category ids
@@ -96,6 +109,10 @@ class DataPage : public QWidget {
   double minEntropy_ = 0.0;
   QLabel* preview_;
   QLabel* details_;
+  QListWidget* similar_;
+  QLabel* similarNote_;
+  std::unique_ptr<similar::NeighbourFinder> finder_;  // of finderStore_, opened on first use
+  QString finderStore_;
   QLabel* status_;
   QStringList expanded_;
   QString selectedPath_;

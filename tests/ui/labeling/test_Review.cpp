@@ -7,6 +7,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QListWidget>
 #include <QTest>
 #include <QTimer>
 #include <QTreeView>
@@ -29,6 +30,7 @@
 #include "labeling/ImageGridModel.hpp"
 #include "labeling/ReviewDialog.hpp"
 #include "project/Catalog.hpp"
+#include "similar/Embed.hpp"
 #include "train/Trainer.hpp"
 
 using taxon::ui::ReviewDialog;
@@ -346,6 +348,62 @@ class TestReview : public QObject {
     // Back to the node's own images.
     page.setListing(taxon::ui::DataPage::Listing::Images);
     QCOMPARE(grid->totalRows(), 24);
+  }
+
+  // The current image's similar images under the preview: before `taxon embed` the panel names
+  // the command; after it, the 12 nearest other images of the project, nearest first, with
+  // their thumbnails, category, split and distance.
+  void currentImagesSimilarImagesAreShown() {
+    taxon::ui::ProjectSession session;
+    taxon::ui::DataPage page(&session);
+    page.resize(1100, 800);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QVERIFY(session.open(qpath(project_), false));
+    QVERIFY(page.selectCategory(QStringLiteral("Shoes > Sneaker")));
+    auto* grid = page.imageModel();
+    QTRY_VERIFY(grid->rowCount() > 2);
+    page.gridView()->setCurrentIndex(grid->index(0));
+    QVERIFY2(page.similarNote().contains(QStringLiteral("taxon embed")),
+             qPrintable(page.similarNote()));
+    QCOMPARE(page.similarList()->count(), 0);
+
+    taxon::similar::EmbedSettings embed;
+    embed.project = project_;
+    embed.checkpointDir = run_;
+    QCOMPARE(taxon::similar::embed(embed).embedded, 48 + 24);
+    page.gridView()->setCurrentIndex(grid->index(1));
+    const QString file = grid->index(1).data(taxon::ui::ImageGridModel::kFileRole).toString();
+    auto* list = page.similarList();
+    QCOMPARE(list->count(), 12);
+    QVERIFY2(page.similarNote().contains(QStringLiteral("Nearest first")),
+             qPrintable(page.similarNote()));
+    int shoes = 0, labeled = 0;
+    double last = -1.0;
+    for (int i = 0; i < list->count(); ++i) {
+      const auto* item = list->item(i);
+      QVERIFY(item->data(Qt::UserRole).toString() != file);  // not its own neighbour
+      bool number = false;
+      const double distance = item->text().section(QLatin1Char('\n'), -1).toDouble(&number);
+      QVERIFY2(number, qPrintable(item->text()));  // category, split, distance
+      QVERIFY2(distance >= last - 1e-9, qPrintable(item->text()));
+      last = distance;
+      if (!item->text().startsWith(QStringLiteral("(unlabeled)"))) {
+        ++labeled;
+        shoes += item->toolTip().contains(QStringLiteral("Shoes > "));
+      }
+    }
+    // The trained model's features put a sneaker among shoes.
+    QVERIFY2(shoes * 2 > labeled, qPrintable(QStringLiteral("%1 of %2").arg(shoes).arg(labeled)));
+    QTRY_VERIFY([&] {
+      for (int i = 0; i < list->count(); ++i) {
+        if (list->item(i)->icon().isNull()) {
+          return false;
+        }
+      }
+      return true;
+    }());
+    taxon::test::saveScreenshot(&page, QStringLiteral("data-page-similar"));
   }
 
  private:
