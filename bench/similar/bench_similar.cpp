@@ -80,6 +80,18 @@ std::vector<std::int64_t> exactTop(const std::vector<float>& rows, std::size_t d
   return out;
 }
 
+// A store of `flat`'s rows (`d` floats each), ids 0, 1, ...
+void writeStore(const fs::path& dir, const std::vector<float>& flat, std::size_t d) {
+  similar::EmbeddingWriter w(dir, {"bench", 0, std::int64_t(d), 0});
+  std::vector<std::int64_t> ids;
+  std::vector<std::vector<float>> rows;
+  for (std::size_t i = 0; i < flat.size() / d; ++i) {
+    ids.push_back(std::int64_t(i));
+    rows.emplace_back(flat.begin() + long(i * d), flat.begin() + long((i + 1) * d));
+  }
+  w.append(ids, rows);
+}
+
 double overlap(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
   const std::set<std::int64_t> s(a.begin(), a.end());
   int hit = 0;
@@ -145,16 +157,7 @@ int main(int argc, char** argv) {
     normalize(unitReal.data() + i * d, d);
   const fs::path realStore = fs::path(work) / "real";
   fs::remove_all(realStore);
-  {
-    similar::EmbeddingWriter w(realStore, {"bench", 0, std::int64_t(d), 0});
-    std::vector<std::int64_t> ids;
-    std::vector<std::vector<float>> rowsIn;
-    for (std::size_t i = 0; i < nReal; ++i) {
-      ids.push_back(std::int64_t(i));
-      rowsIn.emplace_back(real.begin() + long(i * d), real.begin() + long((i + 1) * d));
-    }
-    w.append(ids, rowsIn);
-  }
+  writeStore(realStore, real, d);
   {
     const similar::EmbeddingStore store(realStore);
     double agree = 0;
@@ -189,16 +192,7 @@ int main(int argc, char** argv) {
       normalize(unitCentred.data() + i * d, d);
     const fs::path centredStore = fs::path(work) / "centred";
     fs::remove_all(centredStore);
-    {
-      similar::EmbeddingWriter w(centredStore, {"bench", 0, std::int64_t(d), 0});
-      std::vector<std::int64_t> ids;
-      std::vector<std::vector<float>> rowsIn;
-      for (std::size_t i = 0; i < nReal; ++i) {
-        ids.push_back(std::int64_t(i));
-        rowsIn.emplace_back(centred.begin() + long(i * d), centred.begin() + long((i + 1) * d));
-      }
-      w.append(ids, rowsIn);
-    }
+    writeStore(centredStore, centred, d);
     const similar::EmbeddingStore cstore(centredStore);
     double agree = 0, sameAsRaw = 0, labelAgree = 0, labelAgreeRaw = 0, near1 = 0, near1Raw = 0;
     std::vector<std::int64_t> labelOf;

@@ -24,6 +24,7 @@
 
 #include "common/CategoryPickerDialog.hpp"
 #include "common/ProjectSession.hpp"
+#include "common/SimilarImagesPanel.hpp"
 #include "common/Thumbnails.hpp"
 #include "eval/ReportReader.hpp"
 #include "inspect/CategoryMetricsModel.hpp"
@@ -82,9 +83,13 @@ InspectPage::InspectPage(ProjectSession* session, QWidget* parent)
     const auto projectChanged = [this] {
       idCache_.clear();
       refreshRows();
+      similar_->setProject(session_->isOpen() ? session_->projectDir() : QString());
     };
     connect(session_, &ProjectSession::opened, this, projectChanged);
     connect(session_, &ProjectSession::closed, this, projectChanged);
+    if (session_->isOpen()) {
+      similar_->setProject(session_->projectDir());
+    }
   }
   updateActions();
 }
@@ -230,11 +235,20 @@ QWidget* InspectPage::buildExamplesPane() {
   auto* examplesFooter = new QHBoxLayout;
   examplesFooter->addWidget(status_, 1);
   examplesFooter->addWidget(examplesButton);
+  // The current example's similar images of the project (after `taxon embed`).
+  similar_ = new SimilarImagesPanel(thumbnails_, examplesPane);
+  auto* examplesAndSimilar = new QHBoxLayout;
+  examplesAndSimilar->addWidget(examplesView_, 3);
+  examplesAndSimilar->addWidget(similar_, 2);
   auto* examplesLayout = new QVBoxLayout(examplesPane);
   examplesLayout->setContentsMargins(0, 0, 0, 0);
   examplesLayout->addWidget(examplesTitle_);
-  examplesLayout->addWidget(examplesView_, 1);
+  examplesLayout->addLayout(examplesAndSimilar, 1);
   examplesLayout->addLayout(examplesFooter);
+  connect(examplesView_->selectionModel(), &QItemSelectionModel::currentChanged, this,
+          [this](const QModelIndex& current) {
+            similar_->showFor(current.isValid() ? examples_->row(current.row()).file : QString());
+          });
   return examplesPane;
 }
 

@@ -39,6 +39,7 @@ class ConfusionModel;
 class ExampleListModel;
 class MislabeledModel;
 class ProjectSession;
+class SimilarImagesPanel;
 class Thumbnails;
 
 class InspectPage : public QWidget {
@@ -79,6 +80,7 @@ class InspectPage : public QWidget {
   QAbstractItemView* mislabeledView();
   QAbstractItemView* pairsView();
   Thumbnails* thumbnails() { return thumbnails_; }
+  SimilarImagesPanel* similarPanel() { return similar_; }
   QString examplesTitle() const;
   QString errorText() const;
 
@@ -139,6 +141,7 @@ class InspectPage : public QWidget {
   QTableView* mislabeledView_ = nullptr;
   QLabel* examplesTitle_ = nullptr;
   QListView* examplesView_ = nullptr;
+  SimilarImagesPanel* similar_ = nullptr;  // of the current example
   QLabel* status_ = nullptr;
   QAction* relabelExamples_ = nullptr;
   QAction* relabelMislabeled_ = nullptr;

@@ -25,6 +25,7 @@
 #include "common/CategoryPickerDialog.hpp"
 #include "common/Paths.hpp"
 #include "common/ProjectSession.hpp"
+#include "common/SimilarImagesPanel.hpp"
 #include "common/Thumbnails.hpp"
 #include "labeling/AcceptDialog.hpp"
 #include "labeling/CategoryTreeModel.hpp"
@@ -32,8 +33,6 @@
 #include "labeling/ReviewDialog.hpp"
 #include "project/Catalog.hpp"
 #include "project/ProjectLayout.hpp"
-#include "project/Split.hpp"
-#include "similar/Embed.hpp"
 
 namespace taxon::ui {
 
@@ -56,19 +55,7 @@ DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), 
   details_ = new QLabel(this);
   details_->setWordWrap(true);
   details_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  similarNote_ = new QLabel(this);
-  similarNote_->setObjectName(QStringLiteral("similarNote"));
-  similarNote_->setWordWrap(true);
-  similarNote_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  similar_ = new QListWidget(this);
-  similar_->setObjectName(QStringLiteral("similarList"));
-  similar_->setViewMode(QListView::IconMode);
-  similar_->setIconSize(QSize(64, 64));
-  similar_->setGridSize(QSize(104, 122));
-  similar_->setResizeMode(QListView::Adjust);
-  similar_->setMovement(QListView::Static);
-  similar_->setWordWrap(true);
-  similar_->setMinimumHeight(220);
+  similar_ = new SimilarImagesPanel(thumbnails_, this);
   status_ = new QLabel(this);
   status_->setObjectName(QStringLiteral("dataStatus"));
 
@@ -163,8 +150,6 @@ DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), 
   sideLayout->setContentsMargins(0, 0, 0, 0);
   sideLayout->addWidget(preview_, 1);
   sideLayout->addWidget(details_);
-  sideLayout->addWidget(new QLabel(tr("<b>Similar images</b>"), side));
-  sideLayout->addWidget(similarNote_);
   sideLayout->addWidget(similar_, 1);
 
   auto* splitter = new QSplitter(this);
@@ -196,16 +181,8 @@ DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), 
   // The tree is rebuilt after every edit: keep what was expanded and selected.
   connect(tree_, &QAbstractItemModel::modelAboutToBeReset, this, &DataPage::rememberExpanded);
   connect(tree_, &QAbstractItemModel::modelReset, this, &DataPage::restoreExpanded);
-  connect(thumbnails_, &Thumbnails::ready, this, [this](const QString& file) {
-    for (int i = 0; i < similar_->count(); ++i) {
-      if (similar_->item(i)->data(Qt::UserRole).toString() == file) {
-        similar_->item(i)->setIcon(QIcon(QPixmap::fromImage(thumbnails_->thumbnail(file))));
-      }
-    }
-  });
   connect(session_, &ProjectSession::opened, this, [this](const QString& dir) {
-    finder_.reset();
-    finderStore_.clear();
+    similar_->setProject(dir);
     thumbnails_->setDiskFolder(fromPath(project::ProjectLayout(toPath(dir)).thumbnailsDir()));
     selectedPath_.clear();
     selectedUnlabeled_ = false;
@@ -277,72 +254,19 @@ void DataPage::categorySelected() {
                  .arg(selectedUnlabeled_ ? tr("Unlabeled") : selectedPath_));
 }
 
-DataPage::~DataPage() = default;
-
-QString DataPage::similarNote() const {
-  return similarNote_->text();
+QListWidget* DataPage::similarList() const {
+  return similar_->list();
 }
 
-// Searched on the GUI thread: a stored vector's neighbours take milliseconds (exact search up to
-// 20,000 images, the graph index beyond); thumbnails come from the page's thumbnail service.
-void DataPage::showSimilar(const QString& file) {
-  similar_->clear();
-  if (file.isEmpty()) {
-    similarNote_->clear();
-    return;
-  }
-  const auto project = toPath(session_->projectDir());
-  const auto store = similar::newestStore(project);
-  if (!store) {
-    similarNote_->setText(tr("No embeddings yet: run taxon embed %1 --checkpoint_dir RUN")
-                              .arg(QDir::toNativeSeparators(session_->projectDir())));
-    return;
-  }
-  try {
-    if (!finder_ || finderStore_ != fromPath(*store)) {
-      finder_.reset();
-      finder_ = std::make_unique<similar::NeighbourFinder>(project, *store);
-      finderStore_ = fromPath(*store);
-    }
-    const auto features = finder_->storedFeatures(toPath(file));
-    if (!features) {
-      similarNote_->setText(tr("This image has no vector in %1 yet: run taxon embed again")
-                                .arg(QString::fromStdString(store->filename().string())));
-      return;
-    }
-    for (const auto& n : finder_->nearest(*features, 12, toPath(file))) {
-      const QString path = fromPath(n.path);
-      const QString category = QString::fromStdString(n.category);
-      auto* item = new QListWidgetItem(
-          tr("%1\n%2\n%3")
-              .arg(category.isEmpty() ? tr("(unlabeled)")
-                                      : category.section(QStringLiteral(" > "), -1),
-                   QString::fromUtf8(project::splitName(n.split).data()))
-              .arg(static_cast<double>(n.distance), 0, 'f', 4),
-          similar_);
-      item->setData(Qt::UserRole, path);
-      item->setToolTip(tr("%1\n%2").arg(QDir::toNativeSeparators(path),
-                                        category.isEmpty() ? tr("(unlabeled)") : category));
-      const QImage thumbnail = thumbnails_->thumbnail(path);
-      if (!thumbnail.isNull()) {
-        item->setIcon(QIcon(QPixmap::fromImage(thumbnail)));
-      }
-    }
-    similar_->scrollToTop();
-    similarNote_->setText(tr("Nearest first (cosine distance), from %1")
-                              .arg(QString::fromStdString(store->filename().string())));
-  } catch (const std::exception& e) {
-    finder_.reset();
-    finderStore_.clear();
-    similarNote_->setText(QString::fromStdString(e.what()));
-  }
+QString DataPage::similarNote() const {
+  return similar_->note();
 }
 
 void DataPage::currentImageChanged(const QModelIndex& current) {
   if (!current.isValid()) {
     preview_->setText(tr("Select an image"));
     details_->clear();
-    showSimilar({});
+    similar_->showFor({});
     return;
   }
   // The preview reads one image at its display size; the GUI thread can afford that.
@@ -364,7 +288,7 @@ void DataPage::currentImageChanged(const QModelIndex& current) {
                                  .toHtmlEscaped()
                                  .replace(QLatin1Char('\n'), QStringLiteral("<br>")),
                              QString()));
-  showSimilar(current.data(ImageGridModel::kFileRole).toString());
+  similar_->showFor(current.data(ImageGridModel::kFileRole).toString());
 }
 
 int DataPage::moveSelectedTo(const QString& categoryPath) {

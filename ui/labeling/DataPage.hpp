@@ -17,7 +17,6 @@
 #include <QString>
 #include <QWidget>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 class QComboBox;
@@ -28,15 +27,12 @@ class QListWidget;
 class QTreeView;
 class QModelIndex;
 
-namespace taxon::similar {
-class NeighbourFinder;
-}
-
 namespace taxon::ui {
 
 class CategoryTreeModel;
 class ImageGridModel;
 class ProjectSession;
+class SimilarImagesPanel;
 class Thumbnails;
 
 class DataPage : public QWidget {
@@ -44,14 +40,13 @@ class DataPage : public QWidget {
 
  public:
   explicit DataPage(ProjectSession* session, QWidget* parent = nullptr);
-  ~DataPage() override;
 
   CategoryTreeModel* categoryModel() const { return tree_; }
   ImageGridModel* imageModel() const { return images_; }
   QListView* gridView() const { return gridView_; }
   QTreeView* treeView() const { return treeView_; }
   Thumbnails* thumbnails() const { return thumbnails_; }
-  QListWidget* similarList() const { return similar_; }
+  QListWidget* similarList() const;
   QString similarNote() const;
 
   // Selects a category (or an inner node of the tree) by path; false when there is none.
@@ -87,7 +82,6 @@ class DataPage : public QWidget {
   void restoreExpanded();
   void showStatus(const QString& text);
   void showSelection(const QList<qint64>& ids);  // the grid for the selected node's ids
-  void showSimilar(const QString& file);         // the current image's similar images
   void showBound();                              // the bound box for the listing's sort key
   Listing currentListing() const;
   QList<qint64> selectedIds() const;  // the selected node's category ids
@@ -109,10 +103,7 @@ class DataPage : public QWidget {
   double minEntropy_ = 0.0;
   QLabel* preview_;
   QLabel* details_;
-  QListWidget* similar_;
-  QLabel* similarNote_;
-  std::unique_ptr<similar::NeighbourFinder> finder_;  // of finderStore_, opened on first use
-  QString finderStore_;
+  SimilarImagesPanel* similar_;
   QLabel* status_;
   QStringList expanded_;
   QString selectedPath_;

@@ -5,6 +5,7 @@
 #include <QApplication>
 #include <QFileInfo>
 #include <QItemSelectionModel>
+#include <QListWidget>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QTabWidget>
@@ -18,10 +19,12 @@
 #include <set>
 
 #include "TestFiles.hpp"
+#include "TrainTestData.hpp"
 #include "UiTestProject.hpp"
 #include "UiTestSupport.hpp"
 #include "common/CategoryPickerDialog.hpp"
 #include "common/ProjectSession.hpp"
+#include "common/SimilarImagesPanel.hpp"
 #include "common/Thumbnails.hpp"
 #include "eval/Metrics.hpp"
 #include "inspect/CategoryMetricsModel.hpp"
@@ -32,6 +35,8 @@
 #include "inspect/InspectPage.hpp"
 #include "inspect/MislabeledModel.hpp"
 #include "project/Catalog.hpp"
+#include "similar/Embed.hpp"
+#include "train/Trainer.hpp"
 
 using taxon::ui::ConfusionModel;
 using taxon::ui::InspectPage;
@@ -78,6 +83,7 @@ class TestInspectPage : public QObject {
   void malformedReportShowsAnError();
   void openReportReadsOnAWorkerAndKeepsTheLatest();
   void thousandClassReportLoadsAndPaints();
+  void currentExamplesSimilarImagesAreShown();
 
  private:
   std::unique_ptr<taxon::test::TempDir> dir_;
@@ -612,6 +618,42 @@ void TestInspectPage::thousandClassReportLoadsAndPaints() {
   model->setLevel(0);
   QCOMPARE(model->classCount(), 10);
   taxon::test::saveScreenshot(&page, QStringLiteral("inspect-1000-classes-subtree"));
+}
+
+// The current example's similar images beside the examples: the project embedded with a model
+// really trained (a few steps) on the same categories' pictures.
+void TestInspectPage::currentExamplesSimilarImagesAreShown() {
+  const auto modelProject = dir_->path() / "model-project";
+  taxon::test::makeUiTestProject(modelProject, 6, /*records=*/true);
+  auto settings = taxon::test::tinyRun(dir_->path() / "run", modelProject / "records");
+  settings.maxSteps = 4;
+  QCOMPARE(taxon::train::train(settings, false, {}).step, 4);
+
+  OpenedPage opened;
+  QVERIFY(open(opened, true));
+  InspectPage& page = *opened.page;
+  auto* panel = page.similarPanel();
+  page.showCell(kSandal, kSneaker);
+  auto* examples = page.exampleModel();
+  QCOMPARE(examples->rowCount(), 3);
+  page.examplesView()->setCurrentIndex(examples->index(0));
+  QVERIFY2(panel->note().contains(QStringLiteral("taxon embed")), qPrintable(panel->note()));
+
+  taxon::similar::EmbedSettings embed;
+  embed.project = project_;
+  embed.checkpointDir = dir_->path() / "run";
+  QCOMPARE(taxon::similar::embed(embed).embedded, 48);
+  page.examplesView()->setCurrentIndex(examples->index(1));
+  QVERIFY2(panel->note().contains(QStringLiteral("Nearest first")), qPrintable(panel->note()));
+  QCOMPARE(panel->list()->count(), 12);
+  for (int i = 0; i < panel->list()->count(); ++i) {
+    QVERIFY(panel->list()->item(i)->data(Qt::UserRole).toString() != examples->row(1).file);
+    QVERIFY(QFileInfo::exists(panel->list()->item(i)->data(Qt::UserRole).toString()));
+  }
+  QTRY_VERIFY_WITH_TIMEOUT(!panel->list()->item(0)->icon().isNull(), 5000);
+  page.thumbnails()->waitForDone(5000);
+  QApplication::processEvents();
+  taxon::test::saveScreenshot(&page, QStringLiteral("inspect-similar"));
 }
 
 QTEST_MAIN(TestInspectPage)
