@@ -34,6 +34,8 @@ constexpr const char* kVectorsFile = "vectors.f16";
 constexpr const char* kIdsFile = "ids.i64";
 constexpr const char* kIndexFile = "hnsw.bin";
 constexpr const char* kFormat = "taxon-embeddings";
+// Pooled features are 2,048 floats at full width; anything past this is damage.
+constexpr std::int64_t kMaxDim = 1 << 20;
 // The graph's shape (hnswlib's defaults are 16 and 200): 100,000 rows of 512 floats build in
 // 11 s on two cores (FAISS's HNSW: 44 s); bench/similar and the README have the figures.
 constexpr std::size_t kLinks = 16;
@@ -58,8 +60,9 @@ EmbeddingMeta readMeta(const fs::path& dir) {
       core::throwFileError(path, "indexes " + std::to_string(meta.indexRows) + " of its " +
                                      std::to_string(meta.rows) + " rows");
     }
-    if (meta.dim < 1 || meta.rows < 0) {
-      core::throwFileError(path, "has a length below 1 or a negative row count");
+    if (meta.dim < 1 || meta.dim > kMaxDim || meta.rows < 0) {
+      core::throwFileError(path, "has a length outside 1 to " + std::to_string(kMaxDim) +
+                                     " or a negative row count");
     }
     return meta;
   } catch (const nlohmann::json::exception& e) {
@@ -127,13 +130,14 @@ void appendAt(const fs::path& path, std::uint64_t at, const void* bytes, std::si
 
 std::vector<std::int64_t> readIds(const fs::path& dir, std::int64_t rows) {
   const auto path = dir / kIdsFile;
-  const auto needed = static_cast<std::uint64_t>(rows) * sizeof(std::int64_t);
-  if (rows > 0 && fileSize(path) < needed) {
+  // Compared by division: rows * 8 can overflow for a damaged count.
+  if (rows > 0 && fileSize(path) / sizeof(std::int64_t) < static_cast<std::uint64_t>(rows)) {
     core::throwFileError(path, "is shorter than its " + std::to_string(rows) +
                                    " committed rows: the store is damaged; delete its folder "
                                    "and embed again");
   }
   std::vector<std::int64_t> ids(static_cast<std::size_t>(rows));
+  const auto needed = static_cast<std::size_t>(rows) * sizeof(std::int64_t);
   if (rows > 0) {
     Fd file(path, O_RDONLY);
     if (::pread(file.fd, ids.data(), needed, 0) != static_cast<ssize_t>(needed)) {

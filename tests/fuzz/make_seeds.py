@@ -300,3 +300,23 @@ model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir
 helper.set_model_props(model, {"taxon.categories": json.dumps(["a", "b > c", "d"]),
                                "taxon.image_size": "75"})
 put("onnx_summary", "small", model.SerializeToString())
+
+# embeddings: a store of 3 rows of 4 floats (unit rows as float16), one with a graph index
+# claimed but absent, and damaged counts (rows beyond the files, a row count whose byte size
+# overflows 64 bits).
+def embeddings(rows, dim, meta_extra=None, n_ids=None, n_vectors=None):
+    meta = {"format": "taxon-embeddings", "version": 1, "run": "/runs/a", "step": 10,
+            "dim": dim, "rows": rows, "encoding": "float16", "normalized": True}
+    meta.update(meta_extra or {})
+    vectors = np.abs(np.random.default_rng(3).normal(size=(n_vectors or rows, dim)))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(7, 7 + (n_ids or rows), dtype="<i8")
+    return json.dumps(meta).encode() + SEP + ids.tobytes() + SEP + \
+        vectors.astype("<f2").tobytes()
+
+
+put("embeddings", "three-rows", embeddings(3, 4))
+put("embeddings", "index-claimed", embeddings(3, 4, {"index": "hnswlib", "index_rows": 3,
+                                                      "index_bytes": 100, "index_crc32c": 5}))
+put("embeddings", "rows-beyond-files", embeddings(9, 4, n_ids=3, n_vectors=3))
+put("embeddings", "rows-overflow", embeddings(2 ** 61, 4, n_ids=3, n_vectors=3))
