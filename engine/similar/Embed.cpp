@@ -26,10 +26,6 @@ std::vector<std::string> EmbedSettings::validate() const {
   return problems;
 }
 
-fs::path storeFor(const fs::path& project, const fs::path& checkpointDir, std::int64_t step) {
-  return embeddingDir(project, checkpointDir, step);
-}
-
 EmbedReport embed(const EmbedSettings& settings, const core::ProgressFn& progress,
                   std::stop_token stop) {
   core::throwIfInvalid("embed", settings.validate());
@@ -42,7 +38,7 @@ EmbedReport embed(const EmbedSettings& settings, const core::ProgressFn& progres
   report.step = classifier.step();
   report.dim = classifier.featureSize();
   report.warnings = classifier.warnings();
-  report.store = storeFor(settings.project, settings.checkpointDir, report.step);
+  report.store = embeddingDir(settings.project, settings.checkpointDir, report.step);
   EmbeddingMeta meta;
   meta.run = label::runName(settings.checkpointDir);
   meta.step = report.step;
@@ -107,7 +103,7 @@ EmbedReport embed(const EmbedSettings& settings, const core::ProgressFn& progres
 NeighbourFinder::NeighbourFinder(const fs::path& project, const fs::path& checkpointDir,
                                  std::int64_t step)
     : catalog_(std::make_unique<project::Catalog>(project, /*create=*/false)) {
-  const auto dir = storeFor(project, checkpointDir, step);
+  const auto dir = embeddingDir(project, checkpointDir, step);
   std::error_code error;
   if (!fs::exists(dir, error)) {
     core::throwFileError(project, "has no embeddings for " + label::runName(checkpointDir) +

@@ -56,11 +56,6 @@ struct EmbedReport {
 EmbedReport embed(const EmbedSettings& settings, const core::ProgressFn& progress = {},
                   std::stop_token stop = {});
 
-// The store of `checkpointDir`'s newest readable checkpoint (or that checkpoint file) within
-// `project`, when one was made.
-std::filesystem::path storeFor(const std::filesystem::path& project,
-                               const std::filesystem::path& checkpointDir, std::int64_t step);
-
 struct SimilarImage {
   std::int64_t imageId = 0;
   std::filesystem::path path;  // the file
