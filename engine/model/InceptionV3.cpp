@@ -321,7 +321,54 @@ void InceptionV3Impl::resetParameters() {
   }
 }
 
-InceptionOutput InceptionV3Impl::forward(torch::Tensor x) {
+std::int64_t mixedMapSide(MixedBlock block, std::int64_t side) {
+  const auto valid = [](std::int64_t s, std::int64_t kernel, std::int64_t stride) {
+    return (s - kernel) / stride + 1;
+  };
+  side = valid(side, 3, 2);  // Conv2d_1a_3x3
+  side = valid(side, 3, 1);  // Conv2d_2a_3x3 (2b keeps the size)
+  side = valid(side, 3, 2);  // max pool
+  side = valid(side, 3, 1);  // Conv2d_4a_3x3 (3b is 1 x 1)
+  side = valid(side, 3, 2);  // max pool: Mixed_5b..5d
+  if (block == MixedBlock::Mixed5d) {
+    return side;
+  }
+  side = valid(side, 3, 2);  // Mixed_6a: 6b..6e
+  if (block == MixedBlock::Mixed6e) {
+    return side;
+  }
+  return valid(side, 3, 2);  // Mixed_7a: 7b, 7c
+}
+
+MapGeometry mixedMapGeometry(MixedBlock block) {
+  // A valid 3 x 3 window with stride s puts output j over input s * j + 1; a padded one keeps j.
+  // Mixed_5d's j: the last pool (2j + 1), Conv2d_4a (+ 1), the first pool (2 (...) + 1),
+  // Conv2d_2a (+ 1) and Conv2d_1a (2 (...) + 1) give 8j + 13. Mixed_6a and Mixed_7a each double
+  // the stride and add one step of the grid before them.
+  switch (block) {
+    case MixedBlock::Mixed5d:
+      return {8, 13};
+    case MixedBlock::Mixed6e:
+      return {16, 13 + 8};
+    case MixedBlock::Mixed7c:
+      return {32, 21 + 16};
+  }
+  return {};
+}
+
+const char* mixedBlockName(MixedBlock block) {
+  switch (block) {
+    case MixedBlock::Mixed5d:
+      return "Mixed_5d";
+    case MixedBlock::Mixed6e:
+      return "Mixed_6e";
+    case MixedBlock::Mixed7c:
+      return "Mixed_7c";
+  }
+  return "?";
+}
+
+torch::Tensor InceptionV3Impl::to35x35(torch::Tensor x) {
   if (x.dim() != 4 || x.size(1) != 3 || x.size(2) < kMinImageSize || x.size(3) < kMinImageSize) {
     std::ostringstream text;
     text << "Inception-v3 needs N x 3 x H x W images with H and W at least " << kMinImageSize
@@ -338,23 +385,55 @@ InceptionOutput InceptionV3Impl::forward(torch::Tensor x) {
   x = inception::maxPool3x3Stride2(x);  // N x 192 x 35 x 35
   x = mixed5b_->forward(x);             // N x 256 x 35 x 35
   x = mixed5c_->forward(x);             // N x 288 x 35 x 35
-  x = mixed5d_->forward(x);             // N x 288 x 35 x 35
-  x = mixed6a_->forward(x);             // N x 768 x 17 x 17
-  x = mixed6b_->forward(x);             // N x 768 x 17 x 17
-  x = mixed6c_->forward(x);             // N x 768 x 17 x 17
-  x = mixed6d_->forward(x);             // N x 768 x 17 x 17
-  x = mixed6e_->forward(x);             // N x 768 x 17 x 17
+  return mixed5d_->forward(x);          // N x 288 x 35 x 35
+}
+
+torch::Tensor InceptionV3Impl::to17x17(torch::Tensor x) {
+  x = mixed6a_->forward(x);     // N x 768 x 17 x 17
+  x = mixed6b_->forward(x);     // N x 768 x 17 x 17
+  x = mixed6c_->forward(x);     // N x 768 x 17 x 17
+  x = mixed6d_->forward(x);     // N x 768 x 17 x 17
+  return mixed6e_->forward(x);  // N x 768 x 17 x 17
+}
+
+torch::Tensor InceptionV3Impl::to8x8(torch::Tensor x) {
+  x = mixed7a_->forward(x);     // N x 1280 x 8 x 8
+  x = mixed7b_->forward(x);     // N x 2048 x 8 x 8
+  return mixed7c_->forward(x);  // N x 2048 x 8 x 8
+}
+
+torch::Tensor InceptionV3Impl::mixedMap(torch::Tensor x, MixedBlock block) {
+  x = to35x35(std::move(x));
+  if (block == MixedBlock::Mixed5d) {
+    return x;
+  }
+  x = to17x17(std::move(x));
+  if (block == MixedBlock::Mixed6e) {
+    return x;
+  }
+  return to8x8(std::move(x));
+}
+
+torch::Tensor InceptionV3Impl::logitsFromMixed(torch::Tensor x, MixedBlock block) {
+  if (block == MixedBlock::Mixed5d) {
+    x = to17x17(std::move(x));
+  }
+  if (block != MixedBlock::Mixed7c) {
+    x = to8x8(std::move(x));
+  }
+  x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions({1, 1}));  // N x 2048 x 1 x 1
+  x = dropout(x);                                                          // N x 2048 x 1 x 1
+  x = torch::flatten(x, 1);                                                // N x 2048
+  return fc_->forward(x);                                                  // N x classes
+}
+
+InceptionOutput InceptionV3Impl::forward(torch::Tensor x) {
+  x = to17x17(to35x35(std::move(x)));
   InceptionOutput out;
   if (auxHeadUsed() && is_training()) {
     out.aux = auxLogits_->forward(x);  // N x classes
   }
-  x = mixed7a_->forward(x);                                                // N x 1280 x 8 x 8
-  x = mixed7b_->forward(x);                                                // N x 2048 x 8 x 8
-  x = mixed7c_->forward(x);                                                // N x 2048 x 8 x 8
-  x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions({1, 1}));  // N x 2048 x 1 x 1
-  x = dropout(x);                                                          // N x 2048 x 1 x 1
-  x = torch::flatten(x, 1);                                                // N x 2048
-  out.logits = fc_->forward(x);                                            // N x classes
+  out.logits = logitsFromMixed(to8x8(std::move(x)), MixedBlock::Mixed7c);
   return out;
 }
 

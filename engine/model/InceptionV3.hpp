@@ -58,6 +58,21 @@ struct InceptionOutput {
 // The smallest input side the network accepts (Mixed_7a needs a 3 x 3 map).
 inline constexpr std::int64_t kMinImageSize = 75;
 
+// The last mixed block of each grid size: 35 x 35, 17 x 17 and 8 x 8 at 299 x 299.
+enum class MixedBlock { Mixed5d, Mixed6e, Mixed7c };
+const char* mixedBlockName(MixedBlock block);  // "Mixed_7c"
+// The side of the block's map for a side x side input (8 for Mixed_7c at 299, 1 at 75).
+std::int64_t mixedMapSide(MixedBlock block, std::int64_t imageSide);
+// Where the block's map positions sit on the input: position j's receptive field is centred on
+// input pixel stride * j + offset, along either axis. The unpadded convolutions and pools of the
+// stem and of the grid reductions shift it: Mixed_7c's 8 positions at 299 are centred on pixels
+// 37, 69, ..., 261, not spread over the whole side.
+struct MapGeometry {
+  std::int64_t stride = 1;
+  std::int64_t offset = 0;
+};
+MapGeometry mixedMapGeometry(MixedBlock block);
+
 namespace inception {
 
 // TF-slim's depth(): max(int(channels * multiplier), minimum 16).
@@ -190,6 +205,12 @@ class InceptionV3Impl : public torch::nn::Module {
   // x: float N x 3 x H x W, H and W at least 75 (299 for the paper's model).
   InceptionOutput forward(torch::Tensor x);
 
+  // forward() in two halves, for the evaluation form (no auxiliary head, no dropout in eval
+  // mode): the map after `block` (N x channels x h x w; Mixed_7c's is 8 x 8 at 299 x 299: what
+  // Grad-CAM explains), and the logits the rest of the network computes from such a map.
+  torch::Tensor mixedMap(torch::Tensor x, MixedBlock block);
+  torch::Tensor logitsFromMixed(torch::Tensor map, MixedBlock block);
+
   // torchvision's initialization: convolution and linear weights from a normal distribution
   // truncated to [-2, 2] with standard deviation 0.1 (AuxLogits.conv1: 0.01, AuxLogits.fc:
   // 0.001), batch norm weight 1 and bias 0, linear biases as PyTorch's default.
@@ -217,6 +238,10 @@ class InceptionV3Impl : public torch::nn::Module {
 
  private:
   torch::Tensor dropout(const torch::Tensor& x);
+  // The network in stages: the stem through Mixed_5d, Mixed_6a through 6e, Mixed_7a through 7c.
+  torch::Tensor to35x35(torch::Tensor x);
+  torch::Tensor to17x17(torch::Tensor x);
+  torch::Tensor to8x8(torch::Tensor x);
 
   InceptionSettings settings_;
   std::int64_t numFeatures_ = 0;

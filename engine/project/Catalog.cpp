@@ -15,8 +15,8 @@ namespace {
 // 1: the first catalog. 2: edits also record category edits (create, rename, delete) for undo.
 // 3: category_counts, the number of images per category and split, kept by triggers.
 // 4: suggestions, a model's top 5 for each image (`taxon suggest`), and the picks of active
-// learning.
-constexpr int kSchemaVersion = 4;
+// learning. 5: split_history, the split changes of an edit (resolving duplicates), for undo.
+constexpr int kSchemaVersion = 5;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS categories (
@@ -60,6 +60,15 @@ CREATE TABLE IF NOT EXISTS label_history (
   at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX IF NOT EXISTS label_history_by_edit ON label_history(edit_id);
+-- The split changes of an edit (an edit may change categories, splits or both).
+CREATE TABLE IF NOT EXISTS split_history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  edit_id INTEGER NOT NULL REFERENCES edits(id),
+  image_id INTEGER NOT NULL REFERENCES images(id),
+  old_split TEXT NOT NULL,
+  new_split TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS split_history_by_edit ON split_history(edit_id);
 -- Images per (category, split), 0 standing for no category, kept up to date by the triggers
 -- below on every insert, relabel and split change, so that the tree, the grid and `taxon info`
 -- read a few thousand rows instead of counting a million images (0.3 s at 1,000,000, on every

@@ -81,9 +81,18 @@ struct LabelChange {
 // One edit of the history, as undo or redo would replay it.
 struct EditSummary {
   std::int64_t id = 0;
-  std::string kind;  // relabel, accept, merge, create-category, rename-category, delete-category
-  std::int64_t images = 0;  // images it moves
+  // relabel, accept, merge, create-category, rename-category, delete-category,
+  // resolve-duplicates
+  std::string kind;
+  std::int64_t images = 0;  // images it relabels or moves to another split
   std::string at;           // UTC, ISO 8601
+};
+
+// One image's new category and/or split in Catalog::changeImages; nullopt leaves it as it is.
+struct ImageChange {
+  std::int64_t imageId = 0;
+  std::optional<std::int64_t> categoryId;  // 0: no category
+  std::optional<Split> split;
 };
 
 struct CategoryCounts {
@@ -191,6 +200,10 @@ class Catalog {
   // Gives each image its category path (created if missing), all in one edit; returns the edit
   // id (0 when nothing changed).
   std::int64_t relabelEach(const std::vector<std::pair<std::int64_t, std::string>>& changes);
+  // Gives images new categories and/or splits, all in one undoable edit of `kind`
+  // ("resolve-duplicates"); returns the edit id (0 when nothing changed). Throws core::Error
+  // naming an image or category that does not exist, changing nothing.
+  std::int64_t changeImages(const std::vector<ImageChange>& changes, std::string_view kind);
   bool canUndo();
   bool canRedo();
   // The edit undo (forward false) or redo (true) would replay next; nothing when there is none.
@@ -248,8 +261,15 @@ class Catalog {
   // the caller's transaction; returns the edit id, 0 when nothing changed.
   std::int64_t relabelTo(const std::vector<std::pair<std::int64_t, std::int64_t>>& targets,
                          std::string_view kind = "relabel");
+  // One image's split change in an edit.
+  struct SplitMove {
+    std::int64_t imageId = 0;
+    Split oldSplit = Split::Unassigned;
+    Split newSplit = Split::Unassigned;
+  };
   // Records an edit of `kind` and applies its moves (none for a category edit).
-  std::int64_t recordEdit(const std::vector<LabelMove>& moves, std::string_view kind);
+  std::int64_t recordEdit(const std::vector<LabelMove>& moves, std::string_view kind,
+                          const std::vector<SplitMove>& splitMoves = {});
 
   std::filesystem::path projectDir_;
   std::unique_ptr<Database> db_;

@@ -167,7 +167,8 @@ void Catalog::deleteCategory(std::int64_t id) {
 
 // --- labels -------------------------------------------------------------------------------
 
-std::int64_t Catalog::recordEdit(const std::vector<LabelMove>& moves, std::string_view kind) {
+std::int64_t Catalog::recordEdit(const std::vector<LabelMove>& moves, std::string_view kind,
+                                 const std::vector<SplitMove>& splitMoves) {
   // A new edit ends the redo chain.
   db_->exec("UPDATE edits SET state = 'discarded' WHERE state = 'undone'");
   Statement edit(*db_, "INSERT INTO edits(kind) VALUES (?)");
@@ -185,7 +186,52 @@ std::int64_t Catalog::recordEdit(const std::vector<LabelMove>& moves, std::strin
         .run();
     update.bind(1, nullableId(move.newCategoryId)).bind(2, move.imageId).run();
   }
+  if (!splitMoves.empty()) {
+    Statement splitChange(*db_,
+                          "INSERT INTO split_history(edit_id, image_id, old_split, new_split) "
+                          "VALUES (?, ?, ?, ?)");
+    Statement splitUpdate(*db_, "UPDATE images SET split = ? WHERE id = ?");
+    for (const auto& move : splitMoves) {
+      splitChange.bind(1, editId)
+          .bind(2, move.imageId)
+          .bind(3, splitName(move.oldSplit))
+          .bind(4, splitName(move.newSplit))
+          .run();
+      splitUpdate.bind(1, splitName(move.newSplit)).bind(2, move.imageId).run();
+    }
+  }
   return editId;
+}
+
+std::int64_t Catalog::changeImages(const std::vector<ImageChange>& changes, std::string_view kind) {
+  Transaction tx(*db_);
+  Statement current(*db_, "SELECT category_id, split FROM images WHERE id = ?");
+  std::vector<LabelMove> moves;
+  std::vector<SplitMove> splitMoves;
+  for (const auto& change : changes) {
+    current.bind(1, change.imageId);
+    if (!current.step()) {
+      throw core::Error("no image with id " + std::to_string(change.imageId));
+    }
+    const std::int64_t oldCategory = current.isNull(0) ? 0 : current.int64(0);
+    const Split oldSplit = parseSplit(current.text(1)).value_or(Split::Unassigned);
+    current.reset();
+    if (change.categoryId && *change.categoryId != oldCategory) {
+      if (*change.categoryId != 0 && !category(*change.categoryId)) {
+        throw core::Error("no category with id " + std::to_string(*change.categoryId));
+      }
+      moves.push_back({change.imageId, oldCategory, *change.categoryId});
+    }
+    if (change.split && *change.split != oldSplit) {
+      splitMoves.push_back({change.imageId, oldSplit, *change.split});
+    }
+  }
+  if (moves.empty() && splitMoves.empty()) {
+    return 0;
+  }
+  const auto edit = recordEdit(moves, kind, splitMoves);
+  tx.commit();
+  return edit;
 }
 
 std::int64_t Catalog::relabelTo(const std::vector<std::pair<std::int64_t, std::int64_t>>& targets,
@@ -243,8 +289,10 @@ bool Catalog::canRedo() {
 }
 
 std::optional<EditSummary> Catalog::nextEdit(bool forward) {
-  Statement pick(*db_, std::string("SELECT e.id, e.kind, e.at, (SELECT count(*) FROM label_history "
-                                   "h WHERE h.edit_id = e.id) FROM edits e WHERE e.state = ") +
+  Statement pick(*db_, std::string("SELECT e.id, e.kind, e.at, (SELECT count(*) FROM (SELECT "
+                                   "image_id FROM label_history h WHERE h.edit_id = e.id UNION "
+                                   "SELECT image_id FROM split_history s WHERE s.edit_id = e.id)) "
+                                   "FROM edits e WHERE e.state = ") +
                            (forward ? "'undone' ORDER BY e.id ASC LIMIT 1"
                                     : "'active' ORDER BY e.id DESC LIMIT 1"));
   if (!pick.step()) {
@@ -288,6 +336,8 @@ bool Catalog::replayEdit(bool forward) {
   // walks the edit's rows once.
   db_->exec("UPDATE images SET category_id = h." + target +
             " FROM label_history h WHERE h.edit_id = " + editId + " AND h.image_id = images.id");
+  db_->exec(std::string("UPDATE images SET split = s.") + (forward ? "new_split" : "old_split") +
+            " FROM split_history s WHERE s.edit_id = " + editId + " AND s.image_id = images.id");
   // A merge deleted the category it emptied: redo deletes it again, undo revives it.
   if (mergedAway != 0) {
     Statement mark(*db_, forward ? "UPDATE categories SET deleted_at = "

@@ -3,12 +3,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <numeric>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <set>
+#include <sstream>
 #include <unordered_map>
 
 #include "core/Csv.hpp"
@@ -360,6 +365,114 @@ DuplicateReport findDuplicates(const DuplicateSettings& settings, const core::Pr
   core::writeFileAtomic(report.leakageCsv, leakage);
   core::writeFileAtomic(report.conflictsCsv, conflicts);
   return report;
+}
+
+std::vector<DuplicateGroup> readDuplicateGroups(const fs::path& csv) {
+  std::ifstream in(csv, std::ios::binary);
+  if (!in) {
+    core::throwFileError(csv, "cannot be read: " + core::errnoText(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  const auto rows = core::parseCsv(text.str(), csv);
+  const std::vector<std::string> header = {"group",    "kind",  "image_id", "image",
+                                           "category", "split", "distance", "hash"};
+  if (rows.empty() || rows.front().fields != header) {
+    core::throwFileError(csv, "is not a duplicates report (its first line is not " +
+                                  std::string("group,kind,image_id,image,category,split,distance,"
+                                              "hash)"));
+  }
+  std::vector<DuplicateGroup> groups;
+  std::int64_t current = 0;
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    const auto& row = rows[r];
+    const auto fail = [&](const std::string& what) {
+      core::throwFileError(csv, "line " + std::to_string(row.line) + ": " + what);
+    };
+    if (row.fields.size() != header.size()) {
+      fail(std::to_string(row.fields.size()) + " fields, not " + std::to_string(header.size()));
+    }
+    const auto number = [&](const std::string& field, const char* what) {
+      std::int64_t value = 0;
+      const auto* end = field.data() + field.size();
+      const auto [at, ec] = std::from_chars(field.data(), end, value);
+      if (ec != std::errc() || at != end || value < 1) {
+        fail(std::string(what) + " \"" + field + "\" is not a positive whole number");
+      }
+      return value;
+    };
+    const auto group = number(row.fields[0], "group");
+    if (group != current) {
+      if (group != current + 1) {
+        fail("group " + std::to_string(group) + " follows group " + std::to_string(current));
+      }
+      current = group;
+      groups.emplace_back();
+      groups.back().exact = row.fields[1] == "exact";
+    }
+    if (row.fields[1] != "exact" && row.fields[1] != "near") {
+      fail("kind \"" + row.fields[1] + "\" is neither exact nor near");
+    }
+    DuplicateMember m;
+    m.imageId = number(row.fields[2], "image_id");
+    m.path = row.fields[3];
+    m.category = row.fields[4];
+    const auto split = project::parseSplit(row.fields[5]);
+    if (!split) {
+      fail("split \"" + row.fields[5] + "\" is not a split");
+    }
+    m.split = *split;
+    char* end = nullptr;
+    m.distance = std::strtof(row.fields[6].c_str(), &end);
+    if (row.fields[6].empty() || end != row.fields[6].c_str() + row.fields[6].size()) {
+      fail("distance \"" + row.fields[6] + "\" is not a number");
+    }
+    m.hash = row.fields[7];
+    groups.back().members.push_back(std::move(m));
+  }
+  for (auto& group : groups) {
+    std::set<project::Split> splits;
+    std::set<std::string> labels;
+    for (const auto& m : group.members) {
+      if (m.split != project::Split::Unassigned) {
+        splits.insert(m.split);
+      }
+      if (!m.category.empty()) {
+        labels.insert(m.category);
+      }
+    }
+    group.crossesSplits = splits.size() >= 2;
+    group.conflictingLabels = labels.size() >= 2;
+  }
+  return groups;
+}
+
+std::vector<project::ImageChange> resolutionChanges(project::Catalog& catalog,
+                                                    const DuplicateGroup& group, std::int64_t keep,
+                                                    Resolution resolution) {
+  const bool isMember = std::any_of(group.members.begin(), group.members.end(),
+                                    [&](const DuplicateMember& m) { return m.imageId == keep; });
+  const auto kept = catalog.image(keep);
+  if (!isMember || !kept) {
+    throw core::Error("image " + std::to_string(keep) +
+                      (kept ? " is not in this group" : " is not in the project"));
+  }
+  std::vector<project::ImageChange> changes;
+  for (const auto& m : group.members) {
+    if (m.imageId == keep || !catalog.image(m.imageId)) {
+      continue;  // the kept image, or one removed from the project since the report
+    }
+    project::ImageChange change;
+    change.imageId = m.imageId;
+    if (resolution != Resolution::Category) {
+      change.split = kept->split;
+    }
+    if (resolution != Resolution::Split) {
+      change.categoryId = kept->categoryId;
+    }
+    changes.push_back(change);
+  }
+  return changes;
 }
 
 }  // namespace taxon::similar

@@ -26,6 +26,7 @@
 
 #include "core/Progress.hpp"
 #include "infer/Classifier.hpp"
+#include "project/Catalog.hpp"
 #include "project/Split.hpp"
 
 namespace taxon::similar {
@@ -84,5 +85,21 @@ struct DuplicateReport {
 // with conflicting labels). Throws core::Error when the store is missing (naming `taxon embed`).
 DuplicateReport findDuplicates(const DuplicateSettings& settings,
                                const core::ProgressFn& progress = {}, std::stop_token stop = {});
+
+// The groups of a duplicates.csv (or of its leakage and conflict subsets) as findDuplicates wrote
+// them; each group's crossesSplits and conflictingLabels follow from its rows. Throws core::Error
+// naming the file and line of a row that is not such a row.
+std::vector<DuplicateGroup> readDuplicateGroups(const std::filesystem::path& csv);
+
+// Resolving a group around one member kept as it is: the others take its split (moving test and
+// validation copies of a training image into training, or training copies of a test image into
+// test), its category, or both.
+enum class Resolution { Split, Category, SplitAndCategory };
+// The changes, from the catalog's current values of the kept image (the CSV may be older), for
+// project::Catalog::changeImages (kind "resolve-duplicates"). Throws core::Error when `keep` is
+// not in the catalog or not a member.
+std::vector<project::ImageChange> resolutionChanges(project::Catalog& catalog,
+                                                    const DuplicateGroup& group, std::int64_t keep,
+                                                    Resolution resolution);
 
 }  // namespace taxon::similar

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <regex>
 #include <set>
 #include <thread>
@@ -296,6 +297,48 @@ TEST_F(TrainCommands, EvalClassifyAndExport) {
       {"classify", "--checkpoint_dir", (dir_ / "nothing").string(), (dir_ / "a.png").string()});
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_NE(r.err.find("nothing"), std::string::npos) << r.err;
+}
+
+// --explain: one strip per image (the picture the model saw, then a Grad-CAM overlay for each
+// category printed), named after the image; a repeated name gets a number; a folder that cannot be
+// made fails before anything is classified.
+TEST_F(TrainCommands, ClassifyExplainWritesWhereTheModelLooked) {
+  const auto run = dir_ / "run";
+  auto r = taxon(tinyTrain(run, dir_ / "records", 2));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  writeFile(dir_ / "a.png", categoryPng(0));
+  writeFile(dir_ / "other" / "a.png", categoryPng(1));
+  writeFile(dir_ / "shoe.png", categoryPng(2));
+  writeFile(dir_ / "broken.png", "not an image");
+  const auto out = dir_ / "why";
+  r = taxon({"classify", "--checkpoint_dir", run.string(), "--top_k", "3", "--explain",
+             out.string(), (dir_ / "a.png").string(), (dir_ / "other" / "a.png").string(),
+             (dir_ / "broken.png").string(), (dir_ / "shoe.png").string()});
+  EXPECT_EQ(r.exitCode, 1) << r.err;  // broken.png
+  EXPECT_NE(r.err.find("wrote 3 explanations to " + out.string()), std::string::npos) << r.err;
+  std::set<std::string> written;
+  for (const auto& entry : fs::directory_iterator(out)) {
+    written.insert(entry.path().filename().string());
+  }
+  EXPECT_EQ(written, (std::set<std::string>{"a.png", "a-2.png", "shoe.png"}));
+  // 64 x 64 pictures: the central crop (56 pixels) is shown at 299; four panels of 299 with
+  // 6-pixel gaps under a 28-pixel caption row.
+  const cv::Mat strip = cv::imread((out / "shoe.png").string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(strip.empty());
+  EXPECT_EQ(strip.cols, 4 * 299 + 3 * 6);
+  EXPECT_EQ(strip.rows, 299 + 28);
+  // The overlays differ from the plain picture (colour laid over it).
+  const cv::Rect firstPanel(0, 28, 299, 299), secondPanel(305, 28, 299, 299);
+  EXPECT_GT(cv::norm(strip(firstPanel), strip(secondPanel), cv::NORM_L1), 0.0);
+
+  ASSERT_TRUE(fs::exists(dir_ / "a.png"));
+  r = taxon({"classify", "--checkpoint_dir", run.string(), "--explain",
+             (dir_ / "a.png" / "sub").string(), (dir_ / "a.png").string()});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find((dir_ / "a.png" / "sub").string() + ": cannot be created as a folder"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
 }  // namespace

@@ -320,3 +320,15 @@ put("embeddings", "index-claimed", embeddings(3, 4, {"index": "hnswlib", "index_
                                                       "index_bytes": 100, "index_crc32c": 5}))
 put("embeddings", "rows-beyond-files", embeddings(9, 4, n_ids=3, n_vectors=3))
 put("embeddings", "rows-overflow", embeddings(2 ** 61, 4, n_ids=3, n_vectors=3))
+
+# duplicates_report: duplicates.csv as `taxon duplicates` writes it (a near group crossing splits,
+# an exact group with two labels), and one with a quoted path holding a comma.
+DUP_HEADER = "group,kind,image_id,image,category,split,distance,hash\n"
+put("duplicates_report", "two-groups", DUP_HEADER +
+    "1,near,3,images/a.png,Shoes > Sneaker,train,0.000000,h1\n"
+    "1,near,9,images/a-copy.jpg,Shoes > Sneaker,test,0.003100,h2\n"
+    "2,exact,4,images/b.png,Bags > Bag,train,0.000000,h3\n"
+    "2,exact,12,images/b2.png,Tops > Shirt,train,0.000000,h3\n")
+put("duplicates_report", "quoted-path", DUP_HEADER +
+    '1,exact,5,"images/a, b.png",,unassigned,0.000000,h\n'
+    '1,exact,6,"images/""c"".png",Other,validation,0.000000,h\n')

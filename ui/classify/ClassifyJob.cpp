@@ -308,6 +308,8 @@ void ClassifyJob::process(Worker& worker, const Request& request, std::stop_toke
         worker.classifier->classifyBytes(bytes, request.name.toStdString(), kTopK);
     QList<ImageResult> results{toResult(classified, request.name)};
     results[0].thumbnail = bytesThumbnail(request.bytes);
+    results[0].bytes = request.bytes;
+    results[0].checkpoint = fromPath(worker.classifier->checkpoint());
     worker.findSimilar(request.project, results, {classified.features});
     deliverLater(results);
     return;
@@ -338,6 +340,7 @@ void ClassifyJob::process(Worker& worker, const Request& request, std::stop_toke
     for (qsizetype i = 0; i < chunk.size(); ++i) {
       ImageResult result = toResult(classified[static_cast<std::size_t>(i)], chunk[i]);
       result.thumbnail = fileThumbnail(chunk[i]);
+      result.checkpoint = fromPath(worker.classifier->checkpoint());
       results.append(std::move(result));
       features.push_back(classified[static_cast<std::size_t>(i)].features);
     }

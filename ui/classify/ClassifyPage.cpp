@@ -31,6 +31,7 @@
 #include "classify/PredictionModel.hpp"
 #include "classify/ScoreBarDelegate.hpp"
 #include "common/Paths.hpp"
+#include "common/WhyPanel.hpp"
 
 namespace taxon::ui {
 
@@ -125,6 +126,13 @@ ClassifyPage::ClassifyPage(QWidget* parent)
   bar->addWidget(open_);
   bar->addWidget(pasteButton);
   bar->addWidget(clear_);
+  why_ = new QPushButton(tr("Why?"), this);
+  why_->setObjectName(QStringLiteral("whyButton"));
+  why_->setCheckable(true);
+  why_->setToolTip(
+      tr("Show where the model looked in the selected image for each of its top "
+         "categories (Grad-CAM)"));
+  bar->addWidget(why_);
   bar->addStretch(1);
   bar->addWidget(busy_);
   bar->addWidget(modelLabel_);
@@ -152,11 +160,19 @@ ClassifyPage::ClassifyPage(QWidget* parent)
   similarLayout->addWidget(similarNote_);
   similarLayout->addWidget(similar_, 1);
   similarPanel_->setVisible(false);
+  whyPanel_ = new WhyPanel(tr("<b>Where the model looked</b>"), WhyPanel::kMapSide, this);
+  whyPanel_->setObjectName(QStringLiteral("whyPanel"));
+  whyPanel_->setVisible(false);
+  auto* side = new QWidget(this);
+  auto* sideLayout = new QVBoxLayout(side);
+  sideLayout->setContentsMargins(0, 0, 0, 0);
+  sideLayout->addWidget(whyPanel_, 1);
+  sideLayout->addWidget(similarPanel_, 1);
   auto* split = new QSplitter(Qt::Horizontal, this);
   split->addWidget(list_);
-  split->addWidget(similarPanel_);
-  split->setStretchFactor(0, 3);
-  split->setStretchFactor(1, 2);
+  split->addWidget(side);
+  split->setStretchFactor(0, 1);
+  split->setStretchFactor(1, 1);
 
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(choice);
@@ -193,6 +209,44 @@ ClassifyPage::ClassifyPage(QWidget* parent)
   connect(list_->selectionModel(), &QItemSelectionModel::currentChanged, this,
           &ClassifyPage::showSimilar);
   connect(model_, &QAbstractItemModel::modelReset, this, &ClassifyPage::showSimilar);
+  connect(list_->selectionModel(), &QItemSelectionModel::currentChanged, this,
+          &ClassifyPage::showWhy);
+  connect(model_, &QAbstractItemModel::modelReset, this, &ClassifyPage::showWhy);
+  connect(why_, &QPushButton::toggled, this, &ClassifyPage::setWhyShown);
+}
+
+void ClassifyPage::setWhyShown(bool on) {
+  if (why_->isChecked() != on) {
+    why_->setChecked(on);  // comes back here through toggled
+    return;
+  }
+  whyPanel_->setVisible(on);
+  showWhy();
+}
+
+void ClassifyPage::showWhy() {
+  if (!why_->isChecked()) {
+    return;
+  }
+  const QModelIndex current = list_->currentIndex();
+  if (!current.isValid() || current.row() >= model_->rowCount()) {
+    whyPanel_->clear(tr("Select an image to see where the model looked."));
+    return;
+  }
+  const ImageResult& result = model_->result(current.row());
+  if (!result.error.isEmpty() || result.top.isEmpty()) {
+    whyPanel_->clear(result.error);
+    return;
+  }
+  QStringList categories, captions;
+  for (qsizetype i = 0; i < result.top.size(); ++i) {
+    categories.append(result.top[i].name);
+    captions.append(tr("%1. %2\n%3")
+                        .arg(i + 1)
+                        .arg(result.top[i].name.section(QStringLiteral(" > "), -1))
+                        .arg(result.top[i].score, 0, 'f', 3));
+  }
+  whyPanel_->explain(result.checkpoint, result.path, result.bytes, categories, captions, 1);
 }
 
 void ClassifyPage::setProject(const QString& project) {

@@ -5,7 +5,8 @@
 // its newest by default, picked up anew while that run trains, or a fixed one. The
 // classification runs on a ClassifyJob's worker thread. With a project set, the selected image's
 // most similar images of the project (after `taxon embed` with the model's checkpoint) are shown
-// beside the list, with category, split and distance.
+// beside the list, with category, split and distance. "Why?" shows where the model looked in the
+// selected image (Grad-CAM) for each of its top categories, one toggle per category.
 #pragma once
 
 #include <QString>
@@ -24,6 +25,7 @@ namespace taxon::ui {
 
 class ClassifyJob;
 class PredictionModel;
+class WhyPanel;
 
 class ClassifyPage : public QWidget {
   Q_OBJECT
@@ -53,6 +55,10 @@ class ClassifyPage : public QWidget {
   // The panel of similar images of the selected row.
   QListWidget* similarList() const { return similar_; }
   QString similarNote() const;
+  // "Why?": where the model looked in the selected image, for each of its top categories.
+  void setWhyShown(bool on);
+  QPushButton* whyButton() const { return why_; }
+  WhyPanel* whyPanel() const { return whyPanel_; }
   // Classifies image files (folders: the images inside), as dropping them does.
   void classifyFiles(const QStringList& files);
   // Classifies what a drop or the clipboard carries: local file URLs, or image data (sent as PNG
@@ -86,6 +92,7 @@ class ClassifyPage : public QWidget {
 
   void listCheckpoints();
   void showSimilar();  // of the current row
+  void showWhy();      // of the current row, when "Why?" is on
 
   QString checkpointDir_;
   QString project_;
@@ -105,6 +112,8 @@ class ClassifyPage : public QWidget {
   QProgressBar* busy_ = nullptr;
   QPushButton* open_ = nullptr;
   QPushButton* clear_ = nullptr;
+  QPushButton* why_ = nullptr;
+  WhyPanel* whyPanel_ = nullptr;
 };
 
 }  // namespace taxon::ui

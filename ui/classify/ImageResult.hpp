@@ -2,6 +2,7 @@
 // worker thread to the GUI thread in queued calls (no engine or torch types).
 #pragma once
 
+#include <QByteArray>
 #include <QImage>
 #include <QList>
 #include <QString>
@@ -31,6 +32,10 @@ struct ImageResult {
   // (no embeddings for this checkpoint yet, naming the command that makes them).
   QList<SimilarEntry> similar;
   QString similarNote;
+  // The checkpoint file that classified it, and for clipboard data its encoded bytes: what the
+  // page's "why" explains it with.
+  QString checkpoint;
+  QByteArray bytes;
 };
 
 }  // namespace taxon::ui

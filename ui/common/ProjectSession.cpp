@@ -118,6 +118,22 @@ bool ProjectSession::relabel(const std::vector<std::int64_t>& imageIds, const QS
   return true;
 }
 
+bool ProjectSession::changeImages(const std::vector<project::ImageChange>& changes,
+                                  const std::string& kind, QString* error) {
+  if (!catalog_) {
+    setError(error, tr("No project is open."));
+    return false;
+  }
+  try {
+    const std::int64_t edit = catalog_->changeImages(changes, kind);
+    afterEdit(edit != 0, false);
+  } catch (const std::exception& e) {
+    setError(error, QString::fromUtf8(e.what()));
+    return false;
+  }
+  return true;
+}
+
 std::int64_t ProjectSession::acceptSuggestions(const project::SuggestionQuery& query,
                                                QString* error) {
   if (!catalog_) {

@@ -11,10 +11,12 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace taxon::project {
 class Catalog;
+struct ImageChange;
 struct SuggestionQuery;
 }  // namespace taxon::project
 
@@ -53,6 +55,9 @@ class ProjectSession : public QObject {
   // --- edits: each is saved at once and is one undo step; false + `error` when refused ---
   bool relabel(const std::vector<std::int64_t>& imageIds, const QString& categoryPath,
                QString* error = nullptr);
+  // New categories and/or splits for some images, as one edit of `kind` (Catalog::changeImages).
+  bool changeImages(const std::vector<project::ImageChange>& changes, const std::string& kind,
+                    QString* error = nullptr);
   // Gives every image `query` lists its top suggestion, as one edit; the number of images
   // labeled (0 when none or refused).
   std::int64_t acceptSuggestions(const project::SuggestionQuery& query, QString* error = nullptr);

@@ -4,13 +4,17 @@
 #include <QComboBox>
 #include <QCompleter>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QListWidget>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
@@ -22,15 +26,19 @@
 #include <algorithm>
 #include <exception>
 
+#include "checkpoint/CheckpointFiles.hpp"
 #include "common/CategoryPickerDialog.hpp"
+#include "common/Paths.hpp"
 #include "common/ProjectSession.hpp"
 #include "common/SimilarImagesPanel.hpp"
 #include "common/Thumbnails.hpp"
+#include "common/WhyPanel.hpp"
 #include "eval/ReportReader.hpp"
 #include "inspect/CategoryMetricsModel.hpp"
 #include "inspect/ConfusedPairsModel.hpp"
 #include "inspect/ConfusionHeatMap.hpp"
 #include "inspect/ConfusionModel.hpp"
+#include "inspect/DuplicatesPanel.hpp"
 #include "inspect/ExampleListModel.hpp"
 #include "inspect/MislabeledModel.hpp"
 
@@ -164,6 +172,12 @@ void InspectPage::buildUi() {
   mislabeledLayout->addWidget(mislabeledView_);
   mislabeledLayout->addWidget(mislabeledButton, 0, Qt::AlignRight);
   tabs_->addTab(mislabeledPane, tr("Likely mislabeled"));
+  duplicates_ = new DuplicatesPanel(session_, thumbnails_, this);
+  tabs_->addTab(duplicates_, tr("Duplicates"));
+  connect(duplicates_, &DuplicatesPanel::unresolvedChanged, this, [this](int groups) {
+    tabs_->setTabText(tabs_->indexOf(duplicates_),
+                      groups > 0 ? tr("Duplicates (%1)").arg(groups) : tr("Duplicates"));
+  });
 
   QWidget* examplesPane = buildExamplesPane();
 
@@ -237,9 +251,20 @@ QWidget* InspectPage::buildExamplesPane() {
   examplesFooter->addWidget(examplesButton);
   // The current example's similar images of the project (after `taxon embed`).
   similar_ = new SimilarImagesPanel(thumbnails_, examplesPane);
+  // Where the model looked in the current example, for its label and for its prediction.
+  why_ =
+      new WhyPanel(tr("<b>Why: the label's and the prediction's evidence</b>"), 84, examplesPane);
+  why_->setObjectName(QStringLiteral("whyPanel"));
+  why_->list()->setWrapping(false);  // the picture, the label's map, the prediction's: one row
+  why_->clear(tr("Select an example to see where the model looked."));
+  auto* whyAndSimilar = new QSplitter(Qt::Vertical, examplesPane);
+  whyAndSimilar->addWidget(why_);
+  whyAndSimilar->addWidget(similar_);
+  whyAndSimilar->setStretchFactor(0, 3);
+  whyAndSimilar->setStretchFactor(1, 2);
   auto* examplesAndSimilar = new QHBoxLayout;
-  examplesAndSimilar->addWidget(examplesView_, 3);
-  examplesAndSimilar->addWidget(similar_, 2);
+  examplesAndSimilar->addWidget(examplesView_, 1);
+  examplesAndSimilar->addWidget(whyAndSimilar, 1);
   auto* examplesLayout = new QVBoxLayout(examplesPane);
   examplesLayout->setContentsMargins(0, 0, 0, 0);
   examplesLayout->addWidget(examplesTitle_);
@@ -248,11 +273,31 @@ QWidget* InspectPage::buildExamplesPane() {
   connect(examplesView_->selectionModel(), &QItemSelectionModel::currentChanged, this,
           [this](const QModelIndex& current) {
             similar_->showFor(current.isValid() ? examples_->row(current.row()).file : QString());
+            showWhy();
           });
   return examplesPane;
 }
 
 namespace {
+
+// The checkpoint a report was computed with: RUN/model.ckpt-STEP.taxon beside RUN/eval when
+// summary.json names its step and the file is still there, else RUN itself (its newest); empty
+// when RUN holds no checkpoint.
+QString reportCheckpoint(const QString& evalDir) {
+  const QDir run = QFileInfo(evalDir).dir();
+  QFile summary(QDir(evalDir).filePath(QStringLiteral("summary.json")));
+  if (summary.open(QIODevice::ReadOnly)) {
+    const auto json = QJsonDocument::fromJson(summary.readAll()).object();
+    if (json.contains(QStringLiteral("step"))) {
+      const QString file = run.filePath(QString::fromStdString(checkpoint::checkpointFileName(
+          static_cast<std::int64_t>(json.value(QStringLiteral("step")).toDouble()))));
+      if (QFileInfo(file).isFile()) {
+        return file;
+      }
+    }
+  }
+  return checkpoint::newestCheckpoint(toPath(run.absolutePath())) ? run.absolutePath() : QString();
+}
 
 QString reportError(const std::exception& e) {
   return QObject::tr("Cannot show the evaluation report: %1").arg(QString::fromUtf8(e.what()));
@@ -319,10 +364,42 @@ void InspectPage::applyReport(std::shared_ptr<const eval::MetricsReport> report,
                               const QString& evalDir) {
   report_ = std::move(report);
   reportDir_ = QFileInfo(evalDir).absoluteFilePath();
+  duplicates_->load(reportDir_);
   error_->hide();
   error_->clear();
   showReport();
   Q_EMIT reportLoaded(reportDir_);
+}
+
+void InspectPage::showWhy() {
+  const QModelIndex current = examplesView_->currentIndex();
+  if (!current.isValid() || current.row() >= examples_->rowCount()) {
+    why_->clear(tr("Select an example to see where the model looked."));
+    return;
+  }
+  const ExampleRow& row = examples_->row(current.row());
+  if (row.file.isEmpty()) {
+    why_->clear(tr("This example's image file is not known (not in the open project)."));
+    return;
+  }
+  const QString checkpoint = reportCheckpoint(reportDir_);
+  if (checkpoint.isEmpty()) {
+    why_->clear(tr("No checkpoint beside this report (%1) to explain it with.")
+                    .arg(QDir::toNativeSeparators(QFileInfo(reportDir_).path())));
+    return;
+  }
+  QStringList categories{row.labelName};
+  QStringList captions{tr("label: %1\n%2")
+                           .arg(row.labelName.section(QStringLiteral(" > "), -1))
+                           .arg(row.labelProbability, 0, 'f', 3)};
+  if (row.predictedName != row.labelName) {
+    categories.append(row.predictedName);
+    captions.append(tr("predicted: %1\n%2")
+                        .arg(row.predictedName.section(QStringLiteral(" > "), -1))
+                        .arg(row.predictedProbability, 0, 'f', 3));
+  }
+  why_->explain(checkpoint, row.file, {}, categories, captions,
+                static_cast<int>(categories.size()));
 }
 
 void InspectPage::showError(const QString& text) {

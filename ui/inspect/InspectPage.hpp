@@ -1,12 +1,14 @@
 // The Inspect page: an evaluation report folder (eval::readReport) shown as a confusion heat map
 // (collapsible to a level of the category tree, filterable to a subtree, sortable), the most
 // confused pairs, per-category metrics and the likely-mislabeled images, and an examples pane
-// with the images behind the clicked cell or the selected pair and their scores. Images of the
-// open project can be relabelled from any list ("Relabel…", the context menu or the key M) via
-// ProjectSession, which makes each relabel one undo step. The app opens reports with openReport,
-// which reads them on a worker thread (0.12 s for 90,000 predictions at 1,000 classes: more than
-// the event loop may stall) and shows them when read; thumbnails load on worker threads too.
-// GUI thread.
+// with the images behind the clicked cell or the selected pair and their scores, and for the
+// current example where the model looked for its label and for its prediction (Grad-CAM), and
+// the groups of copies `taxon duplicates` found, each resolved in one edit (DuplicatesPanel).
+// Images of the open project can be relabelled from any list ("Relabel…", the context menu or the
+// key M) via ProjectSession, which makes each relabel one undo step. The app opens reports with
+// openReport, which reads them on a worker thread (0.12 s for 90,000 predictions at 1,000 classes:
+// more than the event loop may stall) and shows them when read; thumbnails load on worker threads
+// too. GUI thread.
 #pragma once
 
 #include <QHash>
@@ -36,11 +38,13 @@ class CategoryMetricsModel;
 class ConfusedPairsModel;
 class ConfusionHeatMap;
 class ConfusionModel;
+class DuplicatesPanel;
 class ExampleListModel;
 class MislabeledModel;
 class ProjectSession;
 class SimilarImagesPanel;
 class Thumbnails;
+class WhyPanel;
 
 class InspectPage : public QWidget {
   Q_OBJECT
@@ -81,6 +85,9 @@ class InspectPage : public QWidget {
   QAbstractItemView* pairsView();
   Thumbnails* thumbnails() { return thumbnails_; }
   SimilarImagesPanel* similarPanel() { return similar_; }
+  WhyPanel* whyPanel() { return why_; }
+  DuplicatesPanel* duplicatesPanel() { return duplicates_; }
+  QTabWidget* tabs() { return tabs_; }
   QString examplesTitle() const;
   QString errorText() const;
 
@@ -110,6 +117,7 @@ class InspectPage : public QWidget {
   void updateActions();
   void pickAndRelabel(ListKind list);
   void showError(const QString& text);
+  void showWhy();  // the current example's label and prediction maps
 
   ProjectSession* session_ = nullptr;
   std::unique_ptr<QThreadPool> reader_;  // one thread: openReport's reading
@@ -142,6 +150,8 @@ class InspectPage : public QWidget {
   QLabel* examplesTitle_ = nullptr;
   QListView* examplesView_ = nullptr;
   SimilarImagesPanel* similar_ = nullptr;  // of the current example
+  WhyPanel* why_ = nullptr;                // of the current example
+  DuplicatesPanel* duplicates_ = nullptr;  // the report folder's duplicates.csv
   QLabel* status_ = nullptr;
   QAction* relabelExamples_ = nullptr;
   QAction* relabelMislabeled_ = nullptr;

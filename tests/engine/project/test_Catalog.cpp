@@ -141,6 +141,66 @@ TEST(Catalog, RelabelUndoRedoAndHistory) {
   EXPECT_FALSE(catalog.redo());
 }
 
+// Categories and splits changed together (resolving a group of duplicates) are one edit: undo
+// puts back every image's category and split, redo applies them again, the kept counts follow,
+// and nextEdit counts each image once.
+TEST(Catalog, CategoryAndSplitChangesAreOneUndoableEdit) {
+  TempDir dir;
+  Catalog catalog(dir.path(), true);
+  catalog.insertImages({image("/1.jpg", "Men", Split::Train), image("/2.jpg", "Women", Split::Test),
+                        image("/3.jpg", "Women", Split::Validation)});
+  const auto men = catalog.findCategory("Men")->id;
+  const auto women = catalog.findCategory("Women")->id;
+  const auto one = catalog.imageByPath("/1.jpg")->id;
+  const auto two = catalog.imageByPath("/2.jpg")->id;
+  const auto three = catalog.imageByPath("/3.jpg")->id;
+  const auto before = catalog.countsByCategory();
+
+  // 2 takes 1's category and split; 3 only 1's split; 1 is named with what it has (no change).
+  const auto edit = catalog.changeImages(
+      {{one, men, Split::Train}, {two, men, Split::Train}, {three, std::nullopt, Split::Train}},
+      "resolve-duplicates");
+  ASSERT_NE(edit, 0);
+  EXPECT_EQ(catalog.image(two)->categoryId, men);
+  EXPECT_EQ(catalog.image(two)->split, Split::Train);
+  EXPECT_EQ(catalog.image(three)->categoryId, women);
+  EXPECT_EQ(catalog.image(three)->split, Split::Train);
+  EXPECT_EQ(catalog.imageCount(std::nullopt, Split::Train), 3);
+  EXPECT_EQ(catalog.imageCount(men, Split::Train), 2);
+  EXPECT_TRUE(checkCatalog(catalog).empty());
+  const auto next = catalog.nextEdit(false);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->kind, "resolve-duplicates");
+  EXPECT_EQ(next->images, 2);  // 2 (category and split) and 3 (split)
+
+  ASSERT_TRUE(catalog.undo());
+  EXPECT_EQ(catalog.image(two)->categoryId, women);
+  EXPECT_EQ(catalog.image(two)->split, Split::Test);
+  EXPECT_EQ(catalog.image(three)->split, Split::Validation);
+  const auto after = catalog.countsByCategory();
+  ASSERT_EQ(after.size(), before.size());
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].train, before[i].train);
+    EXPECT_EQ(after[i].validation, before[i].validation);
+    EXPECT_EQ(after[i].test, before[i].test);
+  }
+  EXPECT_TRUE(checkCatalog(catalog).empty());
+  ASSERT_TRUE(catalog.redo());
+  EXPECT_EQ(catalog.image(two)->split, Split::Train);
+  EXPECT_EQ(catalog.image(two)->categoryId, men);
+  EXPECT_EQ(catalog.imageCount(std::nullopt, Split::Test), 0);
+  EXPECT_TRUE(checkCatalog(catalog).empty());
+
+  // Nothing to change: no edit. A missing image or category: refused, nothing changed.
+  EXPECT_EQ(catalog.changeImages({{two, men, Split::Train}}, "resolve-duplicates"), 0);
+  EXPECT_THROW(catalog.changeImages({{one, women, std::nullopt}, {999, men, std::nullopt}},
+                                    "resolve-duplicates"),
+               core::Error);
+  EXPECT_THROW(catalog.changeImages({{one, 999, std::nullopt}}, "resolve-duplicates"), core::Error);
+  EXPECT_EQ(catalog.image(one)->categoryId, men);
+  EXPECT_EQ(catalog.nextEdit(false)->id, edit);
+}
+
 // Undo and redo of one edit of 20,000 images from 40 categories (and none) put every image back
 // in its own category, in time linear in the edit: the replay once looked each image up among
 // all of the edit's rows: 20,000^2 row visits (2,500 images took 0.45 s in bench/scale).

@@ -350,6 +350,77 @@ TEST(Duplicates, PlantedLeakageAndLabelConflictsAreFoundAndReported) {
   EXPECT_TRUE(strict.groups[0].exact);
 }
 
+// The report read back gives the same groups; resolving them in the catalog is one undoable edit
+// each: the leaked test copy joins its original's split, the relabeled copy its category.
+TEST(Duplicates, TheReportReadsBackAndEachGroupResolvesInOneEdit) {
+  EmbedProject p;
+  const auto copied = test::readFile(p.files[0]);  // train, category 0
+  const fs::path leaked = p.project / "images" / "leaked.png";
+  test::writeFile(leaked, copied);
+  project::Catalog catalog(p.project, false);
+  catalog.insertImages(
+      {{leaked, image::contentHash(copied), 64, 64, "PNG", static_cast<std::int64_t>(copied.size()),
+        test::fourCategories()[2], project::Split::Test, "test"}});
+  embed(p.settings());
+  DuplicateSettings settings;
+  settings.project = p.project;
+  settings.checkpointDir = p.run;
+  settings.threshold = 0.0;
+  settings.reportDir = p.dir / "reports";
+  const auto report = findDuplicates(settings);
+  ASSERT_EQ(report.groups.size(), 1u);
+  const auto groups = readDuplicateGroups(report.duplicatesCsv);
+  ASSERT_EQ(groups.size(), 1u);
+  const auto& group = groups[0];
+  ASSERT_EQ(group.members.size(), 2u);
+  EXPECT_TRUE(group.exact);
+  EXPECT_TRUE(group.crossesSplits);
+  EXPECT_TRUE(group.conflictingLabels);
+  EXPECT_EQ(group.members[1].path, leaked);
+  EXPECT_EQ(group.members[1].split, project::Split::Test);
+  EXPECT_EQ(group.members[0].imageId, report.groups[0].members[0].imageId);
+  EXPECT_EQ(readDuplicateGroups(report.leakageCsv).size(), 1u);
+
+  const auto original = group.members[0].imageId;
+  const auto copy = group.members[1].imageId;
+  EXPECT_THROW(resolutionChanges(catalog, group, 999, Resolution::Split), core::Error);
+  ASSERT_NE(catalog.changeImages(resolutionChanges(catalog, group, original, Resolution::Split),
+                                 "resolve-duplicates"),
+            0);
+  EXPECT_EQ(catalog.image(copy)->split, project::Split::Train);
+  EXPECT_NE(catalog.image(copy)->categoryId, catalog.image(original)->categoryId);
+  ASSERT_NE(catalog.changeImages(resolutionChanges(catalog, group, original, Resolution::Category),
+                                 "resolve-duplicates"),
+            0);
+  EXPECT_EQ(catalog.image(copy)->categoryId, catalog.image(original)->categoryId);
+  ASSERT_TRUE(catalog.undo());
+  ASSERT_TRUE(catalog.undo());
+  EXPECT_EQ(catalog.image(copy)->split, project::Split::Test);
+  // Keeping the copy instead: the original takes the test split and the copy's category at once.
+  ASSERT_NE(
+      catalog.changeImages(resolutionChanges(catalog, group, copy, Resolution::SplitAndCategory),
+                           "resolve-duplicates"),
+      0);
+  EXPECT_EQ(catalog.image(original)->split, project::Split::Test);
+  EXPECT_EQ(catalog.image(original)->categoryId, catalog.image(copy)->categoryId);
+  EXPECT_EQ(catalog.nextEdit(false)->images, 1);
+
+  // A damaged report names its file and line.
+  test::writeFile(p.dir / "bad.csv",
+                  "group,kind,image_id,image,category,split,distance,hash\n1,near,5,a.png,A,"
+                  "holiday,0.1,h\n");
+  try {
+    readDuplicateGroups(p.dir / "bad.csv");
+    ADD_FAILURE() << "a bad split was read";
+  } catch (const core::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("bad.csv: line 2: split \"holiday\""),
+              std::string::npos)
+        << error.what();
+  }
+  test::writeFile(p.dir / "other.csv", "path,label\na.png,A\n");
+  EXPECT_THROW(readDuplicateGroups(p.dir / "other.csv"), core::Error);
+}
+
 // Rows in 40 tight clusters of 32 floats: every row has close neighbours and far ones.
 std::vector<std::vector<float>> clusteredRows(int count, std::uint32_t seed) {
   std::mt19937 rng(seed);

@@ -1,4 +1,6 @@
+#include <QAbstractButton>
 #include <QApplication>
+#include <QBuffer>
 #include <QClipboard>
 #include <QComboBox>
 #include <QDragEnterEvent>
@@ -26,6 +28,7 @@
 #include "classify/ClassifyPage.hpp"
 #include "classify/PredictionModel.hpp"
 #include "classify/ScoreBarDelegate.hpp"
+#include "common/WhyPanel.hpp"
 #include "similar/Embed.hpp"
 #include "train/Trainer.hpp"
 
@@ -388,6 +391,68 @@ class TestClassifyPage : public QObject {
     for (int i = 0; i < page.similarList()->count(); ++i) {
       QVERIFY(page.similarList()->item(i)->data(Qt::UserRole).toString() != images_[0]);
     }
+    model_ = nullptr;
+  }
+
+  // "Why?": the selected image's Grad-CAM maps, one toggle per category (the best shown first),
+  // for a dropped file and for pasted bytes alike; off hides the panel.
+  void whyShowsWhereTheModelLookedPerCategory() {
+    // A model that has learned something (the shared one has 4 steps): 150 steps.
+    const auto whyRun = temp_->path() / "why-run";
+    auto settings = taxon::test::tinyRun(whyRun, project_ / "records");
+    settings.maxSteps = 150;
+    QCOMPARE(taxon::train::train(settings, false, {}).step, 150);
+    ClassifyPage page;
+    model_ = page.model();
+    page.setCheckpointDir(qpath(whyRun));
+    page.resize(1100, 640);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QSignalSpy classified(&page, &ClassifyPage::classified);
+    page.classifyFiles({images_[1]});
+    QTRY_VERIFY_WITH_TIMEOUT(!classified.isEmpty(), kTimeoutMs);
+    QImage pasted(images_[0]);
+    QVERIFY(!pasted.isNull());
+    auto* mime = new QMimeData;
+    mime->setImageData(pasted);
+    QApplication::clipboard()->setMimeData(mime);
+    page.paste();
+    QTRY_VERIFY_WITH_TIMEOUT(page.model()->rowCount() == 2, kTimeoutMs);
+
+    auto* list = page.findChild<QListView*>(QStringLiteral("predictionList"));
+    auto* why = page.whyPanel();
+    QVERIFY(!why->isVisible());
+    list->setCurrentIndex(page.model()->index(0));
+    QSignalSpy explained(why, &taxon::ui::WhyPanel::explained);
+    page.whyButton()->click();
+    QVERIFY(why->isVisible());
+    QTRY_VERIFY_WITH_TIMEOUT(!explained.isEmpty() && !why->isBusy(), kTimeoutMs);
+    QVERIFY2(!why->note().contains(QStringLiteral("Could not")), qPrintable(why->note()));
+    const auto& result = page.model()->result(0);
+    QCOMPARE(why->maps().size(), result.top.size());
+    QCOMPARE(why->toggles().size(), result.top.size());
+    for (qsizetype i = 0; i < why->maps().size(); ++i) {
+      QCOMPARE(why->maps()[i].category, result.top[i].name);
+      QVERIFY(why->maps()[i].caption.startsWith(QString::number(i + 1) + QStringLiteral(". ")));
+      QVERIFY(!why->maps()[i].overlay.isNull());
+      QCOMPARE(why->toggles()[i]->isChecked(), i == 0);
+    }
+    QCOMPARE(why->list()->count(), 2);  // the picture the model saw, and the best category's map
+    why->toggles()[1]->click();
+    QCOMPARE(why->list()->count(), 3);
+    QVERIFY(why->list()->item(2)->text().startsWith(QStringLiteral("2. ")));
+    // Different categories, different evidence: the two maps are not one picture.
+    QVERIFY(why->maps()[0].overlay != why->maps()[1].overlay);
+    taxon::test::saveScreenshot(&page, QStringLiteral("classify-why"));
+
+    explained.clear();
+    list->setCurrentIndex(page.model()->index(1));  // the pasted image: explained from its bytes
+    QTRY_VERIFY_WITH_TIMEOUT(!explained.isEmpty() && !why->isBusy(), kTimeoutMs);
+    QVERIFY2(!why->note().contains(QStringLiteral("Could not")), qPrintable(why->note()));
+    QCOMPARE(why->maps().size(), page.model()->result(1).top.size());
+
+    page.whyButton()->click();
+    QVERIFY(!why->isVisible());
     model_ = nullptr;
   }
 

@@ -1,14 +1,17 @@
 // The Inspect page on a real tiny project: a real catalog of real PNGs, a real evaluation report
 // written by the engine with hand-made probabilities whose confusions are known, and a synthetic
 // 1,000-class report for scale.
+#include <QAbstractButton>
 #include <QAbstractItemView>
 #include <QApplication>
 #include <QFileInfo>
 #include <QItemSelectionModel>
 #include <QListWidget>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QTabWidget>
+#include <QTableWidget>
 #include <QTest>
 #include <QTimer>
 #include <QWheelEvent>
@@ -26,15 +29,20 @@
 #include "common/ProjectSession.hpp"
 #include "common/SimilarImagesPanel.hpp"
 #include "common/Thumbnails.hpp"
+#include "common/WhyPanel.hpp"
 #include "eval/Metrics.hpp"
+#include "eval/torch/Evaluator.hpp"
+#include "image/ImageCheck.hpp"
 #include "inspect/CategoryMetricsModel.hpp"
 #include "inspect/ConfusedPairsModel.hpp"
 #include "inspect/ConfusionHeatMap.hpp"
 #include "inspect/ConfusionModel.hpp"
+#include "inspect/DuplicatesPanel.hpp"
 #include "inspect/ExampleListModel.hpp"
 #include "inspect/InspectPage.hpp"
 #include "inspect/MislabeledModel.hpp"
 #include "project/Catalog.hpp"
+#include "similar/Duplicates.hpp"
 #include "similar/Embed.hpp"
 #include "train/Trainer.hpp"
 
@@ -84,6 +92,8 @@ class TestInspectPage : public QObject {
   void openReportReadsOnAWorkerAndKeepsTheLatest();
   void thousandClassReportLoadsAndPaints();
   void currentExamplesSimilarImagesAreShown();
+  void currentExampleShowsTheLabelsAndThePredictionsEvidence();
+  void duplicatesTabResolvesAGroupInOneEdit();
 
  private:
   std::unique_ptr<taxon::test::TempDir> dir_;
@@ -654,6 +664,151 @@ void TestInspectPage::currentExamplesSimilarImagesAreShown() {
   page.thumbnails()->waitForDone(5000);
   QApplication::processEvents();
   taxon::test::saveScreenshot(&page, QStringLiteral("inspect-similar"));
+}
+
+// A real run's real evaluation: for an example the model got wrong, where it looked for the label
+// and for what it predicted, side by side; a report with no checkpoint beside it says so.
+void TestInspectPage::currentExampleShowsTheLabelsAndThePredictionsEvidence() {
+  const auto project = dir_->path() / "why-project";
+  taxon::test::makeUiTestProject(project, 16, /*records=*/true);
+  const auto run = project / "runs" / "why";
+  auto settings = taxon::test::tinyRun(run, project / "records");
+  settings.maxSteps = 150;
+  QCOMPARE(taxon::train::train(settings, false, {}).step, 150);
+  taxon::eval::EvalSettings evaluation;
+  evaluation.checkpoint = run;
+  evaluation.evalDir = run / "eval";
+  const auto outcome = taxon::eval::evaluateCheckpoint(evaluation);
+  QVERIFY(outcome.report.precisionAt1 < 1.0);  // something to explain
+
+  taxon::ui::ProjectSession session;
+  QVERIFY(session.open(qs(project), false));
+  InspectPage page(&session);
+  QVERIFY(page.loadReport(qs(run / "eval")));
+  page.resize(1300, 860);
+  page.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&page));
+  QVERIFY(page.pairsModel()->rowCount() > 0);
+  page.showPair(0);
+  auto* examples = page.exampleModel();
+  QVERIFY(examples->rowCount() > 0);
+  auto* why = page.whyPanel();
+  QSignalSpy explained(why, &taxon::ui::WhyPanel::explained);
+  page.examplesView()->setCurrentIndex(examples->index(0));
+  QTRY_VERIFY_WITH_TIMEOUT(!explained.isEmpty() && !why->isBusy(), 60000);
+  QVERIFY2(!why->note().contains(QStringLiteral("Could not")), qPrintable(why->note()));
+  const auto& row = examples->row(0);
+  QVERIFY(row.labelName != row.predictedName);
+  QCOMPARE(why->maps().size(), 2);
+  QCOMPARE(why->maps()[0].category, row.labelName);
+  QCOMPARE(why->maps()[1].category, row.predictedName);
+  QVERIFY(why->maps()[0].caption.startsWith(QStringLiteral("label: ")));
+  QVERIFY(why->maps()[1].caption.startsWith(QStringLiteral("predicted: ")));
+  for (auto* toggle : why->toggles()) {
+    QVERIFY(toggle->isChecked());  // both shown side by side
+  }
+  QCOMPARE(why->list()->count(), 3);  // the picture, the label's map, the prediction's map
+  QVERIFY(why->maps()[0].overlay != why->maps()[1].overlay);
+  page.thumbnails()->waitForDone(5000);
+  QApplication::processEvents();
+  taxon::test::saveScreenshot(&page, QStringLiteral("inspect-why"));
+
+  // The test project's report was computed elsewhere: no checkpoint beside it.
+  OpenedPage opened;
+  QVERIFY(open(opened, false));
+  opened.page->showCell(kSandal, kSneaker);
+  opened.page->examplesView()->setCurrentIndex(opened.page->exampleModel()->index(0));
+  QVERIFY2(opened.page->whyPanel()->note().contains(QStringLiteral("No checkpoint beside")),
+           qPrintable(opened.page->whyPanel()->note()));
+}
+
+// A real run's report folder with `taxon duplicates`' report: a training picture copied into the
+// test split under another category is one group with leakage and a label conflict; keeping the
+// original and giving the copy its split and category resolves it in one edit, and undo brings
+// the problem back.
+void TestInspectPage::duplicatesTabResolvesAGroupInOneEdit() {
+  const auto project = dir_->path() / "duplicates-project";
+  taxon::test::makeUiTestProject(project, 6, /*records=*/true);
+  const auto run = project / "runs" / "dup";
+  auto settings = taxon::test::tinyRun(run, project / "records");
+  settings.maxSteps = 20;
+  QCOMPARE(taxon::train::train(settings, false, {}).step, 20);
+  taxon::eval::EvalSettings evaluation;
+  evaluation.checkpoint = run;
+  evaluation.evalDir = run / "eval";
+  taxon::eval::evaluateCheckpoint(evaluation);
+
+  std::int64_t original = 0;
+  std::filesystem::path originalFile;
+  {
+    taxon::project::Catalog catalog(project, false);
+    const auto train = catalog.images(std::nullopt, taxon::project::Split::Train, 1);
+    QCOMPARE(train.size(), std::size_t{1});
+    original = train[0].id;
+    originalFile = catalog.resolve(train[0].path);
+    const auto bytes = taxon::test::readFile(originalFile);
+    const auto copy = project / "copies" / "copy.png";
+    taxon::test::writeFile(copy, bytes);
+    const auto other = catalog.category(train[0].categoryId)->path == "Tops > Shirt"
+                           ? std::string("Bags > Bag")
+                           : std::string("Tops > Shirt");
+    catalog.insertImages(
+        {{copy, taxon::image::contentHash(bytes), 28, 28, "PNG",
+          static_cast<std::int64_t>(bytes.size()), other, taxon::project::Split::Test, "test"}});
+  }
+  taxon::similar::EmbedSettings embed;
+  embed.project = project;
+  embed.checkpointDir = run;
+  taxon::similar::embed(embed);
+  taxon::similar::DuplicateSettings duplicates;
+  duplicates.project = project;
+  duplicates.checkpointDir = run;
+  duplicates.threshold = 0.0;  // the byte-for-byte copy only
+  const auto found = taxon::similar::findDuplicates(duplicates);
+  QCOMPARE(found.groups.size(), std::size_t{1});
+  QCOMPARE(found.duplicatesCsv, run / "eval" / "duplicates.csv");
+
+  taxon::ui::ProjectSession session;
+  QVERIFY(session.open(qs(project), false));
+  InspectPage page(&session);
+  QVERIFY(page.loadReport(qs(run / "eval")));
+  page.resize(1300, 860);
+  page.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&page));
+  auto* panel = page.duplicatesPanel();
+  page.tabs()->setCurrentWidget(panel);
+  QCOMPARE(panel->groupCount(), 1);
+  QCOMPARE(panel->unresolvedCount(), 1);
+  QCOMPARE(page.tabs()->tabText(page.tabs()->indexOf(panel)), QStringLiteral("Duplicates (1)"));
+  QVERIFY2(panel->groupsTable()->item(0, 4)->text().contains(QStringLiteral("leakage")),
+           qPrintable(panel->groupsTable()->item(0, 4)->text()));
+  QVERIFY(panel->groupsTable()->item(0, 4)->text().contains(QStringLiteral("label conflict")));
+  panel->showGroup(0);
+  QCOMPARE(panel->membersList()->count(), 2);
+  auto* kept = panel->membersList()->item(0);
+  QCOMPARE(kept->data(Qt::UserRole).toLongLong(), original);
+  panel->membersList()->setCurrentItem(kept);
+  page.thumbnails()->waitForDone(5000);
+  QApplication::processEvents();
+  taxon::test::saveScreenshot(&page, QStringLiteral("inspect-duplicates"));
+
+  auto* both = panel->findChild<QPushButton*>(QStringLiteral("takeBoth"));
+  QVERIFY(both->isEnabled());
+  both->click();
+  QCOMPARE(panel->unresolvedCount(), 0);
+  QCOMPARE(panel->groupsTable()->item(0, 4)->text(), QStringLiteral("resolved"));
+  QCOMPARE(page.tabs()->tabText(page.tabs()->indexOf(panel)), QStringLiteral("Duplicates"));
+  {
+    auto* catalog = session.catalog();
+    const auto copy = catalog->imageByPath(project / "copies" / "copy.png");
+    QCOMPARE(copy->split, taxon::project::Split::Train);
+    QCOMPARE(copy->categoryId, catalog->image(original)->categoryId);
+    QCOMPARE(catalog->nextEdit(false)->kind, std::string("resolve-duplicates"));
+  }
+  QVERIFY(session.undo());
+  QCOMPARE(panel->unresolvedCount(), 1);
+  QCOMPARE(session.catalog()->imageByPath(project / "copies" / "copy.png")->split,
+           taxon::project::Split::Test);
 }
 
 QTEST_MAIN(TestInspectPage)

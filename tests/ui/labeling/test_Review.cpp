@@ -69,8 +69,12 @@ class TestReview : public QObject {
     run_ = temp_->path() / "run";
     taxon::test::makeUiTestProject(project_, 12, /*records=*/true);
     auto settings = taxon::test::tinyRun(run_, project_ / "records");
-    settings.maxSteps = 150;  // sure of some pictures (0.9), unsure of others
-    QCOMPARE(taxon::train::train(settings, false, {}).step, 150);
+    // Sure of some pictures (0.9), unsure of others. Without label smoothing: the recipe's 0.1
+    // makes 0.925 the most a 4-category model is trained towards, and whether 150 steps reach 0.9
+    // on any picture then depends on the CPU's kernels (none did on an AMD EPYC).
+    settings.maxSteps = 150;
+    settings.labelSmoothing = 0.0;
+    QCOMPARE(taxon::train::train(settings, false, {}).step, settings.maxSteps);
     taxon::test::addUnlabeledPictures(project_, 6);
     taxon::label::SuggestSettings suggest;
     suggest.project = project_;
@@ -180,10 +184,14 @@ class TestReview : public QObject {
     taxon::ui::AcceptDialog accept(&session, {}, QString());
     accept.setMinScore(0.0);
     QCOMPARE(accept.previewCount(), 24);
-    accept.setMinScore(1.0);
-    QCOMPARE(accept.previewCount(), 0);
+    accept.setMinScore(1.0);  // scores that round to 1 in float (a sure model has some)
+    taxon::project::SuggestionQuery certain;
+    certain.minScore = 1.0;
+    QCOMPARE(accept.previewCount(), session.catalog()->suggestionCount(certain));
+    const auto certainCount = accept.previewCount();
     accept.setMinScore(0.5);
     const auto sure = accept.previewCount();
+    QVERIFY(sure >= certainCount);
     taxon::project::SuggestionQuery query;
     query.minScore = 0.5;
     QCOMPARE(sure, session.catalog()->suggestionCount(query));
