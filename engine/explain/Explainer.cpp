@@ -3,12 +3,11 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <fstream>
 #include <opencv2/imgproc.hpp>
-#include <sstream>
 
 #include "checkpoint/TrainedModel.hpp"
 #include "core/Error.hpp"
+#include "core/Files.hpp"
 #include "core/torch/Device.hpp"
 #include "data/InceptionPreprocess.hpp"
 #include "data/torch/BatchTensors.hpp"
@@ -97,17 +96,16 @@ std::string Explainer::block() const {
 
 Explanation Explainer::explainFile(const fs::path& file, int topK,
                                    const std::vector<std::int64_t>& extra) {
-  std::ifstream in(file, std::ios::binary);
-  std::error_code error;
-  if (!in || fs::is_directory(file, error)) {
+  std::string bytes;
+  try {
+    bytes = core::readFile(file);
+  } catch (const std::exception& e) {
     Explanation failed;
     failed.path = file;
-    failed.error = file.string() + ": cannot be read";
+    failed.error = e.what();
     return failed;
   }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return explainBytes(bytes.str(), file.string(), topK, extra);
+  return explainBytes(bytes, file.string(), topK, extra);
 }
 
 Explanation Explainer::explainBytes(const std::string& bytes, const std::string& name, int topK,

@@ -3,17 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <numeric>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <set>
-#include <sstream>
 #include <unordered_map>
 
 #include "core/Csv.hpp"
@@ -368,13 +365,7 @@ DuplicateReport findDuplicates(const DuplicateSettings& settings, const core::Pr
 }
 
 std::vector<DuplicateGroup> readDuplicateGroups(const fs::path& csv) {
-  std::ifstream in(csv, std::ios::binary);
-  if (!in) {
-    core::throwFileError(csv, "cannot be read: " + core::errnoText(errno));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  const auto rows = core::parseCsv(text.str(), csv);
+  const auto rows = core::parseCsv(core::readFile(csv), csv);
   const std::vector<std::string> header = {"group",    "kind",  "image_id", "image",
                                            "category", "split", "distance", "hash"};
   if (rows.empty() || rows.front().fields != header) {

@@ -20,6 +20,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <stdexcept>
 
 #include "TestFiles.hpp"
 #include "TrainTestData.hpp"
@@ -666,20 +667,34 @@ void TestInspectPage::currentExamplesSimilarImagesAreShown() {
   taxon::test::saveScreenshot(&page, QStringLiteral("inspect-similar"));
 }
 
+namespace {
+
+// A UI test project with `perCategory` pictures a category and its records, a tiny network
+// trained on them for `steps` into RUN, and its evaluation report in RUN/eval.
+taxon::eval::MetricsReport trainAndEvaluate(const std::filesystem::path& project,
+                                            const std::filesystem::path& run, int perCategory,
+                                            int steps) {
+  taxon::test::makeUiTestProject(project, perCategory, /*records=*/true);
+  auto settings = taxon::test::tinyRun(run, project / "records");
+  settings.maxSteps = steps;
+  if (taxon::train::train(settings, false, {}).step != steps) {
+    throw std::runtime_error("the tiny run stopped early");
+  }
+  taxon::eval::EvalSettings evaluation;
+  evaluation.checkpoint = run;
+  evaluation.evalDir = run / "eval";
+  return taxon::eval::evaluateCheckpoint(evaluation).report;
+}
+
+}  // namespace
+
 // A real run's real evaluation: for an example the model got wrong, where it looked for the label
 // and for what it predicted, side by side; a report with no checkpoint beside it says so.
 void TestInspectPage::currentExampleShowsTheLabelsAndThePredictionsEvidence() {
   const auto project = dir_->path() / "why-project";
-  taxon::test::makeUiTestProject(project, 16, /*records=*/true);
   const auto run = project / "runs" / "why";
-  auto settings = taxon::test::tinyRun(run, project / "records");
-  settings.maxSteps = 150;
-  QCOMPARE(taxon::train::train(settings, false, {}).step, 150);
-  taxon::eval::EvalSettings evaluation;
-  evaluation.checkpoint = run;
-  evaluation.evalDir = run / "eval";
-  const auto outcome = taxon::eval::evaluateCheckpoint(evaluation);
-  QVERIFY(outcome.report.precisionAt1 < 1.0);  // something to explain
+  const auto report = trainAndEvaluate(project, run, 16, 150);
+  QVERIFY(report.precisionAt1 < 1.0);  // something to explain
 
   taxon::ui::ProjectSession session;
   QVERIFY(session.open(qs(project), false));
@@ -728,15 +743,8 @@ void TestInspectPage::currentExampleShowsTheLabelsAndThePredictionsEvidence() {
 // the problem back.
 void TestInspectPage::duplicatesTabResolvesAGroupInOneEdit() {
   const auto project = dir_->path() / "duplicates-project";
-  taxon::test::makeUiTestProject(project, 6, /*records=*/true);
   const auto run = project / "runs" / "dup";
-  auto settings = taxon::test::tinyRun(run, project / "records");
-  settings.maxSteps = 20;
-  QCOMPARE(taxon::train::train(settings, false, {}).step, 20);
-  taxon::eval::EvalSettings evaluation;
-  evaluation.checkpoint = run;
-  evaluation.evalDir = run / "eval";
-  taxon::eval::evaluateCheckpoint(evaluation);
+  trainAndEvaluate(project, run, 6, 20);
 
   std::int64_t original = 0;
   std::filesystem::path originalFile;
