@@ -187,6 +187,7 @@ int DuplicatesPanel::unresolvedCount() const {
 void DuplicatesPanel::refresh() {
   const int keepRow = shownGroup_;
   table_->setRowCount(groupCount());
+  int unresolved = 0;
   for (int row = 0; row < groupCount(); ++row) {
     const auto& group = groups_[static_cast<std::size_t>(row)];
     std::set<std::string> splitNames;
@@ -198,6 +199,7 @@ void DuplicatesPanel::refresh() {
       splits.append(QString::fromStdString(name));
     }
     const QString issue = problem(row);
+    unresolved += !issue.isEmpty();
     const QStringList cells = {QString::number(row + 1), group.exact ? tr("exact") : tr("near"),
                                QString::number(group.members.size()),
                                splits.join(QStringLiteral(", ")),
@@ -217,7 +219,7 @@ void DuplicatesPanel::refresh() {
   if (selectedMember >= 0 && selectedMember < members_->count()) {
     members_->setCurrentRow(selectedMember);
   }
-  Q_EMIT unresolvedChanged(unresolvedCount());
+  Q_EMIT unresolvedChanged(unresolved);
 }
 
 void DuplicatesPanel::showGroup(int row) {
