@@ -121,7 +121,7 @@ int runCli(int argc, char** argv) {
   app.footer(kFooter);
 
   const std::vector<Command> commands = {
-      addImportCommand(app), addBuildRecordsCommand(app), addTrainCommand(app),
+      addImportCommand(app), addBuildRecordsCommand(app), addTrainCommand(app), addDistillCommand(app),
       addEvalCommand(app),   addClassifyCommand(app),     addSuggestCommand(app),
       addAcceptCommand(app), addUndoCommand(app),         addRedoCommand(app),
       addExportCommand(app), addInfoCommand(app),         addDemoCommand(app),

@@ -5,17 +5,23 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
+#include "checkpoint/CheckpointFiles.hpp"
+#include "checkpoint/TrainedModel.hpp"
 #include "core/Error.hpp"
 #include "core/Text.hpp"
 #include "core/torch/Runtime.hpp"
 #include "deploy/OnnxModel.hpp"
+#include "model/ModelSize.hpp"
 #include "project/Catalog.hpp"
 #include "project/CatalogCheck.hpp"
 #include "project/ProjectLayout.hpp"
 #include "records/RecordSet.hpp"
 #include "records/ShardCheck.hpp"
+#include "train/RunDirectory.hpp"
+#include "train/Teacher.hpp"
 
 namespace taxon::app {
 
@@ -147,13 +153,125 @@ int describeOnnx(const fs::path& path) {
   return 0;
 }
 
+std::string millions(std::int64_t count) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f M", static_cast<double>(count) / 1e6);
+  return text;
+}
+
+std::string billions(std::int64_t count) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f G", static_cast<double>(count) / 1e9);
+  return text;
+}
+
+nlohmann::json sizeJson(const settings::TrainSettings& s, const model::ModelSize& size) {
+  return {{"depth_multiplier", s.depthMultiplier},
+          {"image_size", s.imageSize},
+          {"parameters", size.parameters},
+          {"inference_parameters", size.inferenceParameters},
+          {"multiply_adds", size.multiplyAdds},
+          {"flops", size.flops()}};
+}
+
+// A trained model (a train dir or a checkpoint): the network, its parameters and what one image
+// costs; for a distilled model, its teacher's too when the teacher can still be read.
+int describeModel(const fs::path& path, const std::string& format) {
+  auto trained = checkpoint::loadTrainedModel(path, "cpu");
+  for (const auto& warning : trained.warnings) {
+    std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  }
+  const auto& s = trained.settings;
+  const auto size = model::measureModel(trained.model);
+  std::optional<settings::TrainSettings> teacher;
+  std::optional<model::ModelSize> teacherSize;
+  std::string teacherProblem;
+  if (s.distilling()) {
+    try {
+      teacher = train::readTeacherSettings(s.teacherDir);
+      teacherSize = model::measureModel(checkpoint::modelSettings(
+          *teacher, static_cast<std::int64_t>(trained.categories.size())));
+    } catch (const core::Error& e) {
+      teacherProblem = e.what();
+    }
+  }
+  if (format == "json") {
+    nlohmann::json out = sizeJson(s, size);
+    out["checkpoint"] = trained.checkpoint.string();
+    out["step"] = trained.step;
+    out["categories"] = trained.categories.size();
+    out["aux_logits"] = s.auxLogits;
+    if (s.distilling()) {
+      nlohmann::json t{{"dir", s.teacherDir.string()},
+                       {"step", s.teacherStep},
+                       {"fingerprint", s.teacherFingerprint},
+                       {"temperature", s.temperature},
+                       {"distill_weight", s.distillWeight}};
+      if (teacher) {
+        t.update(sizeJson(*teacher, *teacherSize));
+      } else {
+        t["unreadable"] = teacherProblem;
+      }
+      out["teacher"] = t;
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("Model %s (step %s)\n", trained.checkpoint.c_str(),
+              withThousands(trained.step).c_str());
+  std::printf("  Inception-v3, depth multiplier %g, %lld x %lld px input, %zu categories%s\n",
+              s.depthMultiplier, static_cast<long long>(s.imageSize),
+              static_cast<long long>(s.imageSize), trained.categories.size(),
+              s.auxLogits ? ", auxiliary head" : "");
+  std::printf("  parameters   %s (%s)", withThousands(size.parameters).c_str(),
+              millions(size.parameters).c_str());
+  if (size.inferenceParameters != size.parameters) {
+    std::printf("; %s classify, the auxiliary head only trains",
+                withThousands(size.inferenceParameters).c_str());
+  }
+  std::printf("\n  per image    %s multiply-adds = %sFLOPs at %lld px\n",
+              billions(size.multiplyAdds).c_str(), billions(size.flops()).c_str(),
+              static_cast<long long>(s.imageSize));
+  if (s.distilling()) {
+    std::printf("  distilled from %s (step %lld, weights %s) at temperature %g, weight %g\n",
+                s.teacherDir.c_str(), static_cast<long long>(s.teacherStep),
+                s.teacherFingerprint.c_str(), s.temperature, s.distillWeight);
+    if (teacher) {
+      std::printf(
+          "  teacher      depth multiplier %g, %lld px: %s parameters, %s multiply-adds per "
+          "image; the student has %.0f %% of its parameters and %.0f %% of its multiply-adds\n",
+          teacher->depthMultiplier, static_cast<long long>(teacher->imageSize),
+          millions(teacherSize->inferenceParameters).c_str(),
+          billions(teacherSize->multiplyAdds).c_str(),
+          100.0 * static_cast<double>(size.inferenceParameters) /
+              static_cast<double>(teacherSize->inferenceParameters),
+          100.0 * static_cast<double>(size.multiplyAdds) /
+              static_cast<double>(teacherSize->multiplyAdds));
+    } else {
+      std::printf("  teacher      not readable now: %s\n", teacherProblem.c_str());
+    }
+  }
+  return 0;
+}
+
+// A train dir, or one of its checkpoint files.
+bool isRun(const fs::path& path) {
+  return train::findRunFiles(path).any() || checkpoint::checkpointStep(path.filename().string());
+}
+
 }  // namespace
 
 int runInfo(const InfoOptions& options) {
+  if (!options.model.empty()) {
+    return describeModel(options.model, options.format);
+  }
   if (!options.path.empty()) {
     const fs::path path = options.path;
     if (!fs::exists(path)) {
       core::throwFileError(path, "does not exist");
+    }
+    if (isRun(path)) {
+      return describeModel(path, options.format);
     }
     if (fs::exists(project::ProjectLayout(path).catalogFile())) {
       return describeProject(path);
@@ -207,12 +325,18 @@ int runInfo(const InfoOptions& options) {
 Command addInfoCommand(CLI::App& app) {
   auto* cli = app.add_subcommand(
       "info",
-      "Show versions and devices, a project's categories and splits, shards, or an ONNX model");
+      "Show versions and devices, a project's categories and splits, a trained model's size, "
+      "shards, or an ONNX model");
   auto options = std::make_shared<InfoOptions>();
   cli->add_option(
       "path", options->path,
-      "A project folder, TFRecord shards (a file or a folder) to verify, or a .onnx file");
-  cli->add_option("--format", options->format, "For the runtime summary")
+      "A project folder, a run's train dir or checkpoint, TFRecord shards (a file or a folder) "
+      "to verify, or a .onnx file");
+  cli->add_option("--model", options->model,
+                  "A trained model (a train dir or a checkpoint file): its size, multiply-adds and "
+                  "FLOPs per image, and its teacher's when it was distilled")
+      ->excludes(cli->get_option("path"));
+  cli->add_option("--format", options->format, "For the runtime summary and --model")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   cli->add_flag("--skip_corrupt", options->skipCorrupt,

@@ -1,5 +1,7 @@
 // `taxon info`: the runtime (versions and devices, as text or JSON); a project's categories and
-// splits; TFRecord shards, every record's checksums verified; or an exported ONNX model.
+// splits; a trained model's size (parameters, multiply-adds and FLOPs per image, its teacher's
+// for a distilled one; text or JSON); TFRecord shards, every record's checksums verified; or an
+// exported ONNX model.
 #pragma once
 
 #include <string>
@@ -10,7 +12,10 @@ namespace taxon::app {
 
 struct InfoOptions {
   std::string format = "text";  // the runtime summary: text or json
-  std::string path;             // a project, TFRecord shards or a .onnx file; empty: the runtime
+  // A project, a run's train dir or checkpoint, TFRecord shards or a .onnx file; empty: the
+  // runtime.
+  std::string path;
+  std::string model;  // --model RUN: a trained model's size (same as a run's path)
   bool skipCorrupt = false;     // shards: report damaged records and read on
 };
 

@@ -7,6 +7,7 @@
 #include "TerminalProgress.hpp"
 #include "core/Error.hpp"
 #include "core/Progress.hpp"
+#include "train/Teacher.hpp"
 #include "train/Trainer.hpp"
 
 namespace taxon::app {
@@ -131,12 +132,14 @@ void addOptimizerFlags(CLI::App* cli, const std::shared_ptr<TrainOptions>& f) {
 void addModelFlags(CLI::App* cli, const std::shared_ptr<TrainOptions>& f) {
   addSetting(*cli, *f, "--dropout", &settings::TrainSettings::dropout,
              "Before the classifier (default 0.2: the seed's keep probability 0.8)");
-  addSetting(*cli, *f, "--image_size", &settings::TrainSettings::imageSize, "Input side in pixels")
-      ->check(CLI::Range(75, 1024))
-      ->default_str("299");
-  addSetting(*cli, *f, "--depth_multiplier", &settings::TrainSettings::depthMultiplier,
-             "TF-slim's channel multiplier (minimum depth 16)")
-      ->default_str("1.0");
+  f->imageSizeOption = addSetting(*cli, *f, "--image_size", &settings::TrainSettings::imageSize,
+                                  "Input side in pixels")
+                           ->check(CLI::Range(75, 1024))
+                           ->default_str(f->distill ? "the teacher's" : "299");
+  f->depthOption = addSetting(*cli, *f, "--depth_multiplier",
+                              &settings::TrainSettings::depthMultiplier,
+                              "TF-slim's channel multiplier (minimum depth 16)")
+                       ->default_str(f->distill ? "half the teacher's" : "1.0");
   addSetting(*cli, *f, "--min_crop_area", &settings::TrainSettings::minCropArea,
              "Smallest random crop, fraction of the area (0.05 inception, 0.8 small-data)");
   f->copies.emplace_back(
@@ -204,6 +207,16 @@ int runTrain(TrainOptions& f) {
     if (!f.recipe.empty() && wasGiven(f.recipeOption)) {
       settings.applyRecipe(f.recipe);
     }
+  } else if (f.distill) {
+    // The student is trained as its teacher was, at the teacher's input size and half its width
+    // (a quarter of its multiply-adds); flags given below override each.
+    if (f.teacherDir.empty()) {
+      throw core::UsageError("--teacher_dir is required: the train dir of the run to learn from");
+    }
+    const auto teacher = train::readTeacherSettings(f.teacherDir);
+    settings.applyRecipe(wasGiven(f.recipeOption) ? f.recipe : teacher.recipe);
+    settings.imageSize = teacher.imageSize;
+    settings.depthMultiplier = teacher.depthMultiplier / 2.0;
   } else {
     settings.applyRecipe(f.recipe);
   }
@@ -262,16 +275,17 @@ int runTrain(TrainOptions& f) {
   return 0;
 }
 
-Command addTrainCommand(CLI::App& app) {
-  auto* cli = app.add_subcommand("train", "Train Inception-v3 (the seed's recipe by default)");
-  auto f = std::make_shared<TrainOptions>();
+namespace {
+
+// The flags of `taxon train` (and of `taxon distill`, which adds its own).
+void addRunFlags(CLI::App* cli, const std::shared_ptr<TrainOptions>& f) {
   // --recipe is not copied like the other flags: runTrain applies it before them.
   f->recipeOption =
       cli->add_option("--recipe", f->recipe,
                       "inception (the seed's: RMSProp, staircase decay) or small-data (SGD, "
                       "warm-up and cosine decay; for short runs on small data)")
           ->check(CLI::IsMember({"inception", "small-data"}))
-          ->capture_default_str();
+          ->default_str(f->distill ? "the teacher's" : "inception");
   cli->add_option("--train_dir", f->trainDir, "Where checkpoints, metrics and event files go")
       ->required();
   cli->add_option("--data_dir", f->dataDir, "Folder of TFRecord shards (taxon build-records)");
@@ -283,6 +297,39 @@ Command addTrainCommand(CLI::App& app) {
   cli->add_flag("--resume", f->resume,
                 "Continue the run in --train_dir from its newest checkpoint (flags given now "
                 "override its length, intervals, device and threads)");
+}
+
+}  // namespace
+
+Command addTrainCommand(CLI::App& app) {
+  auto* cli = app.add_subcommand("train", "Train Inception-v3 (the seed's recipe by default)");
+  auto f = std::make_shared<TrainOptions>();
+  addRunFlags(cli, f);
+  return {cli, [f]() -> int { return runTrain(*f); }};
+}
+
+Command addDistillCommand(CLI::App& app) {
+  auto* cli = app.add_subcommand(
+      "distill",
+      "Train a smaller Inception-v3 to imitate a trained one (knowledge distillation): the "
+      "teacher's softened outputs on each batch as targets, with the labels");
+  auto f = std::make_shared<TrainOptions>();
+  f->distill = true;
+  addRunFlags(cli, f);
+  f->copies.emplace_back(
+      cli->add_option("--teacher_dir", f->teacherDir,
+                      "The teacher: a train dir (its newest checkpoint) or one checkpoint file, "
+                      "trained on the same categories. Recorded with the run; when resuming, "
+                      "only to say where the same teacher has moved"),
+      [flags = f.get()](settings::TrainSettings& s) { s.teacherDir = flags->teacherDir; });
+  addSetting(*cli, *f, "--temperature", &settings::TrainSettings::temperature,
+             "Softens both networks' outputs: softmax(logits / T)")
+      ->check(CLI::PositiveNumber)
+      ->default_str("4");
+  addSetting(*cli, *f, "--distill_weight", &settings::TrainSettings::distillWeight,
+             "Loss = (1 - A) x cross-entropy on the labels + A x T^2 x KL(teacher || student)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->default_str("0.9");
   return {cli, [f]() -> int { return runTrain(*f); }};
 }
 

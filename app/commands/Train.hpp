@@ -1,6 +1,9 @@
 // `taxon train`: Inception-v3 with the seed's flags and output lines on top of train::train. Each
 // flag given is copied onto the run's settings, which are the recipe's defaults for a new run and
 // the saved ones for --resume.
+// `taxon distill`: the same run with a teacher (--teacher_dir, --temperature, --distill_weight).
+// A new student takes the teacher's recipe and input size and half its depth multiplier (about a
+// quarter of its multiply-adds) unless --recipe, --image_size or --depth_multiplier say otherwise.
 #pragma once
 
 #include <functional>
@@ -22,6 +25,10 @@ struct TrainOptions {
   CLI::Option* recipeOption = nullptr;
   CLI::Option* numGpusOption = nullptr;
   CLI::Option* deviceOption = nullptr;
+  CLI::Option* imageSizeOption = nullptr;
+  CLI::Option* depthOption = nullptr;
+  bool distill = false;  // `taxon distill`
+  std::string teacherDir;
   bool syncBatchNorm = false;
   bool resume = false;
   bool noAux = false;
@@ -36,5 +43,6 @@ struct TrainOptions {
 int runTrain(TrainOptions& options);
 
 Command addTrainCommand(CLI::App& app);
+Command addDistillCommand(CLI::App& app);
 
 }  // namespace taxon::app

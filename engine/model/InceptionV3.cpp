@@ -7,10 +7,14 @@
 #include <sstream>
 
 #include "core/Error.hpp"
+#include "model/ModelSize.hpp"
 
 namespace taxon::model {
 
 namespace F = torch::nn::functional;
+
+// The count of the forward passes measureModel runs on this thread (null: not counting).
+thread_local std::int64_t* countedMultiplyAdds = nullptr;
 
 std::vector<std::string> InceptionSettings::validate() const {
   std::vector<std::string> problems;
@@ -73,6 +77,10 @@ BasicConv2dImpl::BasicConv2dImpl(const ConvSpec& spec) : outChannels_(spec.outCh
 
 torch::Tensor BasicConv2dImpl::forward(torch::Tensor x) {
   x = conv_->forward(x);
+  if (countedMultiplyAdds != nullptr) {
+    // Each output value is a dot product over (input channels / groups) x kernel height x width.
+    *countedMultiplyAdds += x.numel() * conv_->weight[0].numel();
+  }
   if (replicas_ && is_training()) {
     return torch::relu(syncBatchNorm(x, *bn_, replicas_));
   }
@@ -424,7 +432,11 @@ torch::Tensor InceptionV3Impl::logitsFromMixed(torch::Tensor x, MixedBlock block
   x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions({1, 1}));  // N x 2048 x 1 x 1
   x = dropout(x);                                                          // N x 2048 x 1 x 1
   x = torch::flatten(x, 1);                                                // N x 2048
-  return fc_->forward(x);                                                  // N x classes
+  x = fc_->forward(x);                                                     // N x classes
+  if (countedMultiplyAdds != nullptr) {
+    *countedMultiplyAdds += x.numel() * fc_->weight.size(1);
+  }
+  return x;
 }
 
 InceptionOutput InceptionV3Impl::forward(torch::Tensor x) {
@@ -435,6 +447,42 @@ InceptionOutput InceptionV3Impl::forward(torch::Tensor x) {
   }
   out.logits = logitsFromMixed(to8x8(std::move(x)), MixedBlock::Mixed7c);
   return out;
+}
+
+ModelSize measureModel(InceptionV3& net) {
+  ModelSize size;
+  for (const auto& item : net->named_parameters()) {
+    size.parameters += item.value().numel();
+    if (item.key().rfind("AuxLogits.", 0) != 0) {
+      size.inferenceParameters += item.value().numel();
+    }
+  }
+  // One image through the evaluation form (no auxiliary head, batch norm untouched).
+  const bool training = net->is_training();
+  const auto device = net->parameters().front().device();
+  net->eval();
+  std::int64_t count = 0;
+  {
+    torch::NoGradGuard noGrad;
+    const auto side = net->settings().imageSize;
+    countedMultiplyAdds = &count;
+    try {
+      net->forward(torch::zeros({1, 3, side, side}, torch::TensorOptions().device(device)));
+    } catch (...) {
+      countedMultiplyAdds = nullptr;
+      net->train(training);
+      throw;
+    }
+    countedMultiplyAdds = nullptr;
+  }
+  net->train(training);
+  size.multiplyAdds = count;
+  return size;
+}
+
+ModelSize measureModel(const InceptionSettings& settings) {
+  InceptionV3 net(settings, /*initialize=*/false);
+  return measureModel(net);
 }
 
 }  // namespace taxon::model

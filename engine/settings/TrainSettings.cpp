@@ -94,6 +94,11 @@ std::vector<std::string> TrainSettings::validate() const {
                                       std::to_string(replicas) + " replicas");
   need(bucketMiB > 0.0, "the gradient bucket size must be positive");
   need(collectiveTimeoutSeconds >= 1.0, "the collective timeout must be at least 1 second");
+  need(temperature > 0.0 && std::isfinite(temperature),
+       "the distillation temperature must be positive");
+  need(distillWeight >= 0.0 && distillWeight <= 1.0,
+       "the distillation weight must be in [0, 1] (got " + std::to_string(distillWeight) + ")");
+  need(teacherStep >= 0, "the teacher's step must not be negative");
   need(precision == "auto" || precision == "bf16" || precision == "fp32",
        "precision must be auto, bf16 or fp32 (got '" + precision + "')");
   return problems;
@@ -188,6 +193,10 @@ void visitLaterFields(Settings& s, Visit&& visit) {
   visit("channels_last", s.channelsLast);
   visit("cudnn_benchmark", s.cudnnBenchmark);
   visit("recalibrate_batch_norm", s.recalibrateExamples);
+  visit("teacher_step", s.teacherStep);
+  visit("teacher_fingerprint", s.teacherFingerprint);
+  visit("distill_temperature", s.temperature);
+  visit("distill_weight", s.distillWeight);
 }
 
 nlohmann::json toJson(const TrainSettings& settings) {
@@ -195,6 +204,7 @@ nlohmann::json toJson(const TrainSettings& settings) {
   json["train_dir"] = settings.trainDir.string();
   json["data_dir"] = settings.dataDir.string();
   json["init_from"] = settings.initFrom.string();
+  json["teacher_dir"] = settings.teacherDir.string();
   json["optimizer"] = name(settings.optimizer);
   json["schedule"] = name(settings.schedule);
   const auto put = [&](const char* key, const auto& value) { json[key] = value; };
@@ -209,6 +219,9 @@ TrainSettings trainSettingsFromJson(const nlohmann::json& json) {
     settings.trainDir = json.at("train_dir").get<std::string>();
     settings.dataDir = json.at("data_dir").get<std::string>();
     settings.initFrom = json.at("init_from").get<std::string>();
+    if (json.contains("teacher_dir")) {
+      settings.teacherDir = json.at("teacher_dir").get<std::string>();
+    }
     settings.optimizer = parseOptimizer(json.at("optimizer").get<std::string>());
     settings.schedule = parseSchedule(json.at("schedule").get<std::string>());
     visitFields(settings, [&](const char* key, auto& value) {

@@ -60,6 +60,19 @@ struct TrainSettings {
   double batchNormDecay = 0.9997;  // capped by (1 + step) / (10 + step), as the average
   double emaDecay = 0.9999;  // capped by (1 + step) / (10 + step), as TensorFlow's num_updates
 
+  // --- distillation (Hinton et al. 2015): empty teacherDir trains on the labels alone ---
+  // The teacher: another run's train dir (or one checkpoint file of it), used in evaluation form
+  // (averaged weights). A new run records which checkpoint it learns from (teacherStep, and
+  // teacherFingerprint, a checksum of its weights); a resumed run loads that one and checks it.
+  std::filesystem::path teacherDir;
+  std::int64_t teacherStep = 0;  // 0: not recorded yet (the newest checkpoint is taken)
+  std::string teacherFingerprint;
+  // Loss = (1 - distillWeight) x cross-entropy on the labels + distillWeight x temperature^2 x
+  // KL(teacher's softened outputs || student's), both softened by the temperature.
+  double temperature = 4.0;
+  double distillWeight = 0.9;
+  bool distilling() const { return !teacherDir.empty(); }
+
   // --- length ---
   std::int64_t maxSteps = 10000000;  // the seed's default; 0: no step limit
   double maxEpochs = 0.0;            // 0: no epoch limit; at least one of the two must be set

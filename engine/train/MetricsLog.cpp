@@ -38,6 +38,9 @@ StepMetrics stepFromJson(const nlohmann::json& json) {
   m.batchPrecisionAt1 = json.value("batch_precision_at_1", 0.0);
   m.batchRecallAt5 = json.value("batch_recall_at_5", 0.0);
   m.wallTime = json.value("time", 0.0);
+  if (json.contains("distill_loss")) {
+    m.distillLoss = json.value("distill_loss", 0.0);
+  }
   return m;
 }
 
@@ -57,7 +60,7 @@ EvalPoint evalFromJson(const nlohmann::json& json) {
 }  // namespace
 
 std::string metricsLine(const StepMetrics& m) {
-  const nlohmann::json json{{"step", m.step},
+  nlohmann::json json{{"step", m.step},
                             {"epoch", m.epoch},
                             {"loss", m.loss},
                             {"cross_entropy", m.crossEntropy},
@@ -67,6 +70,9 @@ std::string metricsLine(const StepMetrics& m) {
                             {"batch_precision_at_1", m.batchPrecisionAt1},
                             {"batch_recall_at_5", m.batchRecallAt5},
                             {"time", m.wallTime}};
+  if (m.distillLoss) {
+    json["distill_loss"] = *m.distillLoss;
+  }
   return json.dump();
 }
 

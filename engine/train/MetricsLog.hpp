@@ -2,7 +2,7 @@
 // that a run killed at any moment leaves at most its last line cut short. Every step's
 //   {"step","epoch","loss","cross_entropy","learning_rate","examples_per_sec","sec_per_batch",
 //    "batch_precision_at_1","batch_recall_at_5","time"}
-// and each evaluation's
+// (and "distill_loss" in a distillation run) and each evaluation's
 //   {"step","time","eval":{"subset","examples","precision_at_1","recall_at_5","loss"}}
 // or, when there was nothing to evaluate, {"step","time","eval":{"subset","examples":0,"skipped"}}.
 // A resumed run first drops the lines of steps after its checkpoint (truncateMetricsLog), so that
@@ -31,6 +31,8 @@ struct StepMetrics {
   double batchPrecisionAt1 = 0.0;  // on this training batch, before the update
   double batchRecallAt5 = 0.0;
   double wallTime = 0.0;  // seconds since the Unix epoch
+  // A distillation run's temperature^2 x KL to its teacher (the loss mixes it with crossEntropy).
+  std::optional<double> distillLoss;
 };
 
 struct EvalPoint {

@@ -63,6 +63,11 @@ void checkResumable(const settings::TrainSettings& saved, const settings::TrainS
   same(saved.distort == asked.distort && saved.minCropArea == asked.minCropArea &&
            saved.colourDistort == asked.colourDistort,
        "distortion setting");
+  // The teacher may have moved (another --teacher_dir), but it must be the same checkpoint.
+  same(saved.distilling() == asked.distilling() &&
+           (!saved.distilling() || (saved.teacherStep == asked.teacherStep &&
+                                    saved.teacherFingerprint == asked.teacherFingerprint)),
+       "teacher");
   if (!changed.empty()) {
     std::string list;
     for (const auto& c : changed) {

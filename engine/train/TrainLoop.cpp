@@ -15,6 +15,7 @@
 #include "core/torch/Device.hpp"
 #include "data/torch/BatchTensors.hpp"
 #include "eval/torch/Evaluator.hpp"
+#include "model/ModelSize.hpp"
 #include "model/TorchvisionWeights.hpp"
 #include "settings/TrainSettingsJson.hpp"
 #include "train/StepPrecision.hpp"
@@ -123,6 +124,8 @@ void TrainLoop::buildModel() {
   if (sync_.leader()) {
     logModelLine();
   }
+  loaderSide_ = settings_.imageSize;
+  loadTeacher();
   net_->to(device);
   if (channelsLast_) {
     toChannelsLast(*net_);
@@ -164,6 +167,36 @@ void TrainLoop::logModelLine() const {
   text += std::string("; ") + (bf16_ ? "bf16 autocast" : "fp32") +
           (channelsLast_ ? ", channels-last" : "");
   log(text);
+}
+
+// A distillation run's teacher, on this replica's device; rank 0 says what it is.
+void TrainLoop::loadTeacher() {
+  if (!settings_.distilling()) {
+    return;
+  }
+  teacher_.emplace(settings_, records_.categories, sync_.replica().device, channelsLast_);
+  loaderSide_ = std::max(settings_.imageSize, teacher_->imageSize());
+  if (!sync_.leader()) {
+    return;
+  }
+  const auto teacherSize = teacher_->size();
+  const auto studentSize = model::measureModel(net_);
+  char line[512];
+  std::snprintf(
+      line, sizeof line,
+      "distilling from %s (step %lld, weights %s; depth multiplier %g, %lld px: %.1f M "
+      "parameters, %.3g G multiply-adds per image) at temperature %g, weight %g on the teacher; "
+      "the student has %.1f M parameters and %.3g G multiply-adds (%.0f %% of the teacher's)",
+      teacher_->checkpoint().c_str(), static_cast<long long>(teacher_->step()),
+      teacher_->fingerprint().c_str(), teacher_->settings().depthMultiplier,
+      static_cast<long long>(teacher_->imageSize()),
+      static_cast<double>(teacherSize.inferenceParameters) / 1e6,
+      static_cast<double>(teacherSize.multiplyAdds) / 1e9, settings_.temperature,
+      settings_.distillWeight, static_cast<double>(studentSize.inferenceParameters) / 1e6,
+      static_cast<double>(studentSize.multiplyAdds) / 1e9,
+      100.0 * static_cast<double>(studentSize.multiplyAdds) /
+          static_cast<double>(std::max<std::int64_t>(1, teacherSize.multiplyAdds)));
+  log(line);
 }
 
 void TrainLoop::restoreCheckpoint() {
@@ -261,8 +294,8 @@ data::LoaderSettings TrainLoop::loaderSettings() const {
   loader.mode = data::LoaderMode::kTrain;
   loader.batchSize = static_cast<int>(replicaBatch_);
   loader.dropRemainder = true;
-  loader.preprocess.height = static_cast<int>(settings_.imageSize);
-  loader.preprocess.width = static_cast<int>(settings_.imageSize);
+  loader.preprocess.height = static_cast<int>(loaderSide_);
+  loader.preprocess.width = static_cast<int>(loaderSide_);
   loader.seed = settings_.seed;
   loader.epoch = epoch_;
   loader.position = position_;
@@ -340,6 +373,8 @@ void TrainLoop::startLoader() {
   options.batchNormDecay = settings_.batchNormDecay;
   options.bf16 = bf16_;
   options.numClasses = records_.numClasses();
+  options.temperature = settings_.temperature;
+  options.distillWeight = settings_.distillWeight;
   trainStep_.emplace(net_, *optimizer_, average_ ? &*average_ : nullptr, parameters_, decay_,
                      options);
   if (averager_) {
@@ -427,7 +462,12 @@ void TrainLoop::trainOn(const data::Batch& batch) {
   const auto tensors = stager_->take(batch);
   const auto target = tensors.labels - records_.labelOffset;
   const double learningRate = schedule_->at(step_);
-  trainStep_->run(tensors.images, target, learningRate, step_, hooks_);
+  at::Tensor teacherLogits;
+  if (teacher_) {
+    teacherLogits = teacher_->logits(tensors.images, bf16_);
+  }
+  trainStep_->run(resizeBatch(tensors.images, settings_.imageSize), target, learningRate, step_,
+                  hooks_, teacherLogits);
   ++step_;
   position_ = {batch.streamEnd, batch.index + 1};
 
@@ -490,11 +530,12 @@ void TrainLoop::reportOldest() {
                               figures->crossEntropy,
                               figures->precisionAt1,
                               figures->recallAt5,
+                              figures->distill,
                               stop_.stop_requested() ? 1.0 : 0.0,
                               callbacks_.pauseRequested && callbacks_.pauseRequested() ? 1.0 : 0.0};
-  sync_.agree(message, 4);
-  stopAgreed_ = stopAgreed_ || message[4] > 0.0;
-  pauseAgreed_ = message[5] > 0.0;
+  sync_.agree(message, 5);
+  stopAgreed_ = stopAgreed_ || message[5] > 0.0;
+  pauseAgreed_ = message[6] > 0.0;
   if (!std::isfinite(message[0])) {
     throw core::Error(
         "step " + std::to_string(m.step) + ": the loss is " + std::to_string(message[0]) +
@@ -507,6 +548,9 @@ void TrainLoop::reportOldest() {
   m.crossEntropy = message[1];
   m.batchPrecisionAt1 = message[2];
   m.batchRecallAt5 = message[3];
+  if (teacher_) {
+    m.distillLoss = message[4];
+  }
   result_.lastStep = m;
   if (!sync_.leader()) {
     return;
@@ -518,14 +562,17 @@ void TrainLoop::reportOldest() {
   }
   if (m.step % settings_.logEverySteps == 0 || m.step == totalSteps_) {
     log(seedLogLine(m));
-    events_->addScalars(m.step,
-                        {{"loss", m.loss},
-                         {"cross_entropy", m.crossEntropy},
-                         {"learning_rate", m.learningRate},
-                         {"examples_per_sec", m.examplesPerSec},
-                         {"train/precision_at_1", m.batchPrecisionAt1},
-                         {"train/recall_at_5", m.batchRecallAt5}},
-                        m.wallTime);
+    std::vector<std::pair<std::string, double>> scalars{
+        {"loss", m.loss},
+        {"cross_entropy", m.crossEntropy},
+        {"learning_rate", m.learningRate},
+        {"examples_per_sec", m.examplesPerSec},
+        {"train/precision_at_1", m.batchPrecisionAt1},
+        {"train/recall_at_5", m.batchRecallAt5}};
+    if (m.distillLoss) {
+      scalars.emplace_back("distill_loss", *m.distillLoss);
+    }
+    events_->addScalars(m.step, scalars, m.wallTime);
     events_->flush();
   }
   if (callbacks_.progress) {

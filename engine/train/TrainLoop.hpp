@@ -26,6 +26,7 @@
 #include "train/Optimizer.hpp"
 #include "train/ReplicaSync.hpp"
 #include "train/RunDirectory.hpp"
+#include "train/Teacher.hpp"
 #include "train/TrainStep.hpp"
 #include "train/Trainer.hpp"
 
@@ -50,6 +51,7 @@ class TrainLoop {
   void planLength();
   void buildModel();
   void logModelLine() const;
+  void loadTeacher();
   void restoreCheckpoint();
   void startFromLeader();
   void startFiles();
@@ -100,6 +102,10 @@ class TrainLoop {
   std::optional<WeightAverage> average_;  // rank 0 alone
   std::unique_ptr<dist::GradientAverager> averager_;
   std::optional<AveragedModel> averaged_;
+  std::optional<Teacher> teacher_;  // a distillation run's
+  // The side of the loader's images: the student's, or the teacher's when that is larger (the
+  // student then gets them resized down, so both see the same augmented batch).
+  std::int64_t loaderSide_ = 0;
 
   StartPoint start_;
   std::int64_t step_ = 0;

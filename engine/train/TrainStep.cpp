@@ -23,7 +23,7 @@ void setBatchNormDecay(torch::nn::Module& module, double decay) {
 
 // A step's figures on their way to the host: the copy and, on a GPU, the event after it.
 struct TrainStep::Pending {
-  at::Tensor host;  // 4 doubles (pinned memory when the step ran on a GPU)
+  at::Tensor host;  // 5 doubles (pinned memory when the step ran on a GPU)
   std::optional<c10::Event> copied;
 };
 
@@ -45,11 +45,24 @@ TrainStep::TrainStep(model::InceptionV3 net, Optimizer& optimizer, WeightAverage
 TrainStep::~TrainStep() = default;
 
 StepLoss TrainStep::lossOf(const model::InceptionOutput& output, const at::Tensor& target,
-                           const StepOptions& options) {
+                           const StepOptions& options, const at::Tensor& teacherLogits) {
   const auto lossOptions = F::CrossEntropyFuncOptions().label_smoothing(options.labelSmoothing);
   StepLoss out;
-  out.loss = F::cross_entropy(output.logits.to(torch::kFloat), target, lossOptions);
+  const auto logits = output.logits.to(torch::kFloat);
+  out.loss = F::cross_entropy(logits, target, lossOptions);
   out.crossEntropy = out.loss.detach();
+  if (teacherLogits.defined()) {
+    // KL(p || q) per image, averaged over the batch; T^2 keeps the soft term's gradients at the
+    // scale of the hard term's whatever the temperature (Hinton et al. 2015, section 2).
+    const double t = options.temperature;
+    const auto studentLog = F::log_softmax(logits / t, 1);
+    const auto teacherLog = F::log_softmax(teacherLogits.to(torch::kFloat) / t, 1);
+    const auto kl = F::kl_div(studentLog, teacherLog,
+                              F::KLDivFuncOptions().reduction(torch::kBatchMean).log_target(true));
+    const auto distill = kl * (t * t);
+    out.distill = distill.detach();
+    out.loss = (1.0 - options.distillWeight) * out.loss + options.distillWeight * distill;
+  }
   if (output.aux.defined() && options.auxWeight > 0.0) {
     out.loss = out.loss + options.auxWeight *
                               F::cross_entropy(output.aux.to(torch::kFloat), target, lossOptions);
@@ -58,7 +71,7 @@ StepLoss TrainStep::lossOf(const model::InceptionOutput& output, const at::Tenso
 }
 
 void TrainStep::run(const at::Tensor& images, const at::Tensor& target, double learningRate,
-                    std::int64_t step, const StepHooks& hooks) {
+                    std::int64_t step, const StepHooks& hooks, const at::Tensor& teacherLogits) {
   const auto collective = [&](const std::function<void()>& part) {
     if (hooks.collective) {
       hooks.collective(part);
@@ -77,12 +90,14 @@ void TrainStep::run(const at::Tensor& images, const at::Tensor& target, double l
   model::InceptionOutput output;
   torch::Tensor loss;
   torch::Tensor crossEntropy;
+  torch::Tensor distill;
   {
     const Autocast autocast(images.device().type(), options_.bf16);
     collective([&] { output = net_->forward(images); });
-    auto computed = lossOf(output, target, options_);
+    auto computed = lossOf(output, target, options_, teacherLogits);
     loss = std::move(computed.loss);
     crossEntropy = std::move(computed.crossEntropy);
+    distill = computed.distill.defined() ? std::move(computed.distill) : torch::zeros_like(loss);
   }
   optimizer_.zeroGrad();
   collective([&] { loss.backward(); });
@@ -106,11 +121,12 @@ void TrainStep::run(const at::Tensor& images, const at::Tensor& target, double l
     const auto hits = top.eq(target.unsqueeze(1));
     const auto figures = torch::stack({total, crossEntropy.to(torch::kDouble),
                                        hits.select(1, 0).to(torch::kDouble).mean(),
-                                       hits.any(1).to(torch::kDouble).mean()});
+                                       hits.any(1).to(torch::kDouble).mean(),
+                                       distill.to(torch::kDouble)});
     if (figures.is_cpu()) {
       pending->host = figures;
     } else {
-      pending->host = at::empty({4}, at::TensorOptions().dtype(at::kDouble).pinned_memory(true));
+      pending->host = at::empty({5}, at::TensorOptions().dtype(at::kDouble).pinned_memory(true));
       pending->host.copy_(figures, /*non_blocking=*/true);
       pending->copied.emplace(figures.device().type());
       pending->copied->record(at::accelerator::getCurrentStream(figures.device().index()));
@@ -134,7 +150,7 @@ std::optional<StepFigures> TrainStep::takeFigures() {
     pending->copied->synchronize();
   }
   const auto* values = pending->host.data_ptr<double>();
-  return StepFigures{values[0], values[1], values[2], values[3]};
+  return StepFigures{values[0], values[1], values[2], values[3], values[4]};
 }
 
 }  // namespace taxon::train

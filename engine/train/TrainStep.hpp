@@ -33,6 +33,10 @@ struct StepOptions {
   double batchNormDecay = 0.9997;  // capped early in a run, see run()
   bool bf16 = false;               // autocast to bfloat16 (on the images' device)
   std::int64_t numClasses = 1000;
+  // Distillation (with a teacher's logits): (1 - distillWeight) x the labels' cross-entropy +
+  // distillWeight x temperature^2 x KL(softmax(teacher / T) || softmax(student / T)).
+  double temperature = 4.0;
+  double distillWeight = 0.9;
 };
 
 // Calls the trainer wraps around parts of a step.
@@ -46,25 +50,30 @@ struct StepHooks {
 
 // The figures of one step, in this order.
 struct StepFigures {
-  double loss = 0.0;  // cross-entropy of both heads + 0.5 x weight decay x sum of squares
+  double loss = 0.0;  // the optimized loss + 0.5 x weight decay x sum of squares
   double crossEntropy = 0.0;
   double precisionAt1 = 0.0;
   double recallAt5 = 0.0;
+  double distill = 0.0;  // temperature^2 x KL to the teacher (0 without one)
 };
 
 // The loss of a forward pass, as a step computes it.
 struct StepLoss {
-  at::Tensor loss;          // cross-entropy of the main head + auxWeight x the auxiliary head's
-  at::Tensor crossEntropy;  // of the main head alone, detached
+  // Cross-entropy of the main head (with a teacher: mixed with the distillation term, see
+  // StepOptions) + auxWeight x the auxiliary head's cross-entropy.
+  at::Tensor loss;
+  at::Tensor crossEntropy;  // of the main head on the labels, detached
+  at::Tensor distill;       // temperature^2 x KL to the teacher, detached; undefined without one
 };
 
 class TrainStep {
  public:
-  // The loss of `output` against `target` (int64 class indices), with label smoothing; the
-  // auxiliary head counts when it was computed and options.auxWeight > 0. Call it inside the
-  // forward pass's autocast (bench/gpu times the same loss).
+  // The loss of `output` against `target` (int64 class indices), with label smoothing, and
+  // against `teacherLogits` (N x classes) when they are defined; the auxiliary head counts (on
+  // the labels) when it was computed and options.auxWeight > 0. Call it inside the forward
+  // pass's autocast (bench/gpu times the same loss).
   static StepLoss lossOf(const model::InceptionOutput& output, const at::Tensor& target,
-                         const StepOptions& options);
+                         const StepOptions& options, const at::Tensor& teacherLogits = {});
 
   // `parameters` and `decay` as the optimizer's (decay: the parameters in the L2 term).
   // `average` may be null (replicas other than rank 0 keep none).
@@ -76,9 +85,10 @@ class TrainStep {
 
   // One step on a batch already on the network's device: images float N x 3 x H x W in [-1, 1],
   // target int64 class indices. `step`: steps done before this one (schedules the batch-norm
-  // decay cap and the weight average's).
+  // decay cap and the weight average's). `teacherLogits`: a distillation run's teacher's outputs
+  // on the same images.
   void run(const at::Tensor& images, const at::Tensor& target, double learningRate,
-           std::int64_t step, const StepHooks& hooks = {});
+           std::int64_t step, const StepHooks& hooks = {}, const at::Tensor& teacherLogits = {});
 
   // Steps whose figures were not taken yet, oldest first.
   std::size_t pending() const { return pending_.size(); }

@@ -14,6 +14,8 @@
 #include "core/Error.hpp"
 #include "core/torch/Device.hpp"
 #include "dist/Distributed.hpp"
+#include "records/RecordSet.hpp"
+#include "train/Teacher.hpp"
 #include "train/TrainLoop.hpp"
 
 namespace taxon::train {
@@ -78,9 +80,15 @@ std::vector<c10::Device> replicaDevices(const settings::TrainSettings& settings,
 
 }  // namespace
 
-TrainResult train(const settings::TrainSettings& asked, bool resume,
+TrainResult train(const settings::TrainSettings& given, bool resume,
                   const TrainCallbacks& callbacks, std::stop_token stop) {
-  core::throwIfInvalid("training", asked.validate());
+  core::throwIfInvalid("training", given.validate());
+  // A new distillation run records which teacher checkpoint it learns from, once for every
+  // replica (a teacher still training may write a newer one meanwhile).
+  settings::TrainSettings asked = given;
+  if (asked.distilling() && asked.teacherStep == 0 && !resume) {
+    recordTeacher(asked, records::openRecordSet(asked.dataDir).categories);
+  }
   const dist::Launch launch = dist::launchFromEnvironment();
   const int local = asked.replicas;
   const int world = launch.processes * local;

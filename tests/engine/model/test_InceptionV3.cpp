@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "core/Error.hpp"
+#include "model/ModelSize.hpp"
 
 namespace taxon::model {
 namespace {
@@ -35,6 +36,37 @@ TEST(InceptionV3, FullModelHasThePapersParameterCount) {
   // AuxLogits: conv0 (768*128 + 2*128), conv1 (128*768*25 + 2*768), fc (768*1000 + 1000).
   EXPECT_EQ(parameterCount(*withoutAux),
             27'161'264 - (768 * 128 + 256) - (128 * 768 * 25 + 2 * 768) - (768 * 1000 + 1000));
+}
+
+// The multiply-adds of one image, counted on the network's own forward pass: torchvision
+// publishes 5.71 G for inception_v3 at 299 px (its "GFLOPS" column counts multiply-adds), and
+// 27.2 M parameters, of which the auxiliary head's 3.3 M do not classify. Halving the depth
+// multiplier about quarters the cost; the count depends on the input side, not on training mode.
+TEST(InceptionV3, SizeCountsParametersAndMultiplyAddsAsPublished) {
+  const auto full = measureModel(InceptionSettings{});
+  EXPECT_EQ(full.parameters, 27'161'264);
+  EXPECT_EQ(full.parameters - full.inferenceParameters, 3'326'696);  // AuxLogits.*
+  EXPECT_NEAR(static_cast<double>(full.multiplyAdds) / 1e9, 5.71, 0.03);
+  EXPECT_EQ(full.flops(), 2 * full.multiplyAdds);
+
+  InceptionSettings half;
+  half.depthMultiplier = 0.5;
+  const auto halfSize = measureModel(half);
+  const double ratio =
+      static_cast<double>(halfSize.multiplyAdds) / static_cast<double>(full.multiplyAdds);
+  EXPECT_GT(ratio, 0.22);
+  EXPECT_LT(ratio, 0.30);
+
+  auto settings = small();
+  InceptionV3 net(settings);
+  net->train();
+  const auto before = net->named_buffers()["Conv2d_1a_3x3.bn.running_mean"].clone();
+  const auto size = measureModel(net);
+  EXPECT_TRUE(net->is_training());
+  EXPECT_TRUE(net->named_buffers()["Conv2d_1a_3x3.bn.running_mean"].equal(before));
+  EXPECT_EQ(size.multiplyAdds, measureModel(settings).multiplyAdds);
+  settings.imageSize = 150;
+  EXPECT_GT(measureModel(settings).multiplyAdds, 3 * size.multiplyAdds);
 }
 
 TEST(InceptionV3, ForwardAt299GivesAuxLogitsOnlyInTraining) {

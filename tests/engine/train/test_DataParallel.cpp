@@ -502,6 +502,37 @@ TEST_F(DataParallelTraining, TwoReplicasEqualOneWithTheCombinedBatch) {
   EXPECT_EQ(cb.replicaPositions.size(), 4u);
 }
 
+// Distillation on two replicas: each replica's teacher computes the outputs of its own half of
+// the batch, and the step (its labels' and its teacher's parts, and the update) is the single
+// replica's with the combined batch.
+TEST_F(DataParallelTraining, TwoReplicasDistilAsOneWithTheCombinedBatch) {
+  auto teacher = comparableRun(dir_ / "teacher", dir_ / "records");
+  teacher.maxSteps = 2;
+  ASSERT_EQ(train::train(teacher, false, {}).step, 2);
+  const auto distilled = [&](const std::string& name, int replicas) {
+    auto s = oneStep(name);
+    s.teacherDir = dir_ / "teacher";
+    s.temperature = 2.0;
+    s.distillWeight = 0.5;
+    s.replicas = replicas;
+    s.syncBatchNorm = replicas > 1;
+    return train::train(s, false, {});
+  };
+  const auto single = distilled("one", 1);
+  const auto pair = distilled("two", 2);
+  for (const std::string key : {"distill_loss", "cross_entropy"}) {
+    const auto a = loggedStepFigures(dir_ / "one", key);
+    const auto b = loggedStepFigures(dir_ / "two", key);
+    ASSERT_EQ(a.size(), 1u);
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_GT(a[0], 0.0) << key;
+    EXPECT_NEAR(a[0], b[0], 1e-4 * std::max(1.0, std::abs(a[0]))) << key;
+  }
+  EXPECT_LT(stepDifference(checkpoint::readCheckpoint(single.lastCheckpoint),
+                           checkpoint::readCheckpoint(pair.lastCheckpoint)),
+            0.1);
+}
+
 // A pause much longer than the collective timeout: every replica holds after the same step,
 // outside any collective, and the run then finishes. (Held by the leader alone, the other replica
 // would wait in the next step's all-reduce and fail after the timeout.)
