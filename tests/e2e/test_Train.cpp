@@ -341,5 +341,79 @@ TEST_F(TrainCommands, ClassifyExplainWritesWhereTheModelLooked) {
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
+// `taxon distill`: a student at half the teacher's width by default, the teacher recorded and
+// described by `taxon info --model`, resumed, evaluated and exported like any run; a missing
+// --teacher_dir is a usage error.
+TEST_F(TrainCommands, DistillTrainsAStudentThatInfoEvalAndExportTreatAsAnyRun) {
+  const auto teacher = dir_ / "teacher";
+  auto args = tinyTrain(teacher, dir_ / "records", 3);
+  setFlag(args, "--depth_multiplier", "0.3");
+  auto r = taxon(args);
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+
+  const auto student = dir_ / "student";
+  const std::vector<std::string> distill = {
+      "distill",       "--train_dir",         student.string(), "--teacher_dir",
+      teacher.string(), "--data_dir",         (dir_ / "records").string(),
+      "--batch_size",  "8",                   "--num_threads",  "2",
+      "--shuffle_buffer", "16",               "--temperature",  "3"};
+  auto first = distill;
+  first.insert(first.end(), {"--max_steps", "2"});
+  r = taxon(first);
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("distilling from " + (teacher / "model.ckpt-3.taxon").string() +
+                       " (step 3"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("at temperature 3, weight 0.9"), std::string::npos) << r.out;
+  const auto settings = nlohmann::json::parse(readAll(student / "settings.json"));
+  EXPECT_EQ(settings["depth_multiplier"], 0.15);  // half the teacher's
+  EXPECT_EQ(settings["image_size"], 75);           // the teacher's
+  EXPECT_EQ(settings["teacher_step"], 3);
+
+  // Resumed through either command, from its own settings.
+  r = taxon({"distill", "--train_dir", student.string(), "--resume", "--max_steps", "3"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  r = taxon({"train", "--train_dir", student.string(), "--resume", "--max_steps", "4"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(loggedSteps(student), (std::vector<std::int64_t>{1, 2, 3, 4}));
+
+  r = taxon({"info", "--model", student.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("depth multiplier 0.15, 75 x 75 px input, 4 categories"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("distilled from " + teacher.string() + " (step 3"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("teacher      depth multiplier 0.3, 75 px"), std::string::npos) << r.out;
+  r = taxon({"info", "--model", student.string(), "--format", "json"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto info = nlohmann::json::parse(r.out);
+  EXPECT_EQ(info["step"], 4);
+  EXPECT_LT(info["multiply_adds"].get<double>(), info["teacher"]["multiply_adds"].get<double>());
+  EXPECT_GT(info["parameters"].get<double>(), 0.0);
+  EXPECT_EQ(info["flops"].get<double>(), 2 * info["multiply_adds"].get<double>());
+  // `taxon info RUN` says the same about a train dir.
+  r = taxon({"info", teacher.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("multiply-adds"), std::string::npos) << r.out;
+
+  r = taxon({"eval", "--checkpoint_dir", student.string(), "--eval_dir",
+             (dir_ / "eval").string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  r = taxon({"export", "--checkpoint_dir", student.string(), "--format", "onnx", "--output",
+             (dir_ / "student.onnx").string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir_ / "student.onnx"));
+
+  auto noTeacher = distill;
+  noTeacher.erase(noTeacher.begin() + 3, noTeacher.begin() + 5);
+  noTeacher[2] = (dir_ / "other").string();
+  r = taxon(noTeacher);
+  EXPECT_EQ(r.exitCode, 2) << r.err;
+  EXPECT_NE(r.err.find("--teacher_dir is required"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "other"));
+}
+
 }  // namespace
 }  // namespace taxon::test

@@ -1,6 +1,8 @@
 #include "training/ChartPanel.hpp"
 
 #include <QChart>
+#include <QLegend>
+#include <QLegendMarker>
 #include <QLineSeries>
 #include <QValueAxis>
 #include <algorithm>
@@ -75,6 +77,25 @@ void ChartPanel::setPoints(int index, const std::vector<QPointF>& points) {
   updateRanges();
 }
 
+void ChartPanel::setSeriesShown(int index, bool shown) {
+  if (index < 0 || index >= static_cast<int>(series_.size())) {
+    return;
+  }
+  auto* series = series_[static_cast<std::size_t>(index)];
+  if (series->isVisible() == shown) {
+    return;
+  }
+  series->setVisible(shown);
+  for (auto* marker : chart()->legend()->markers(series)) {
+    marker->setVisible(shown);
+  }
+  updateRanges();
+}
+
+bool ChartPanel::seriesShown(int index) const {
+  return series_.at(static_cast<std::size_t>(index))->isVisible();
+}
+
 bool ChartPanel::markersShown(int index) const {
   return series_.at(static_cast<std::size_t>(index))->pointsVisible();
 }
@@ -127,6 +148,9 @@ void ChartPanel::updateRanges() {
   double minY = minX;
   double maxY = maxX;
   for (const auto* series : series_) {
+    if (!series->isVisible()) {
+      continue;
+    }
     for (const QPointF& p : series->points()) {
       minX = std::min(minX, p.x());
       maxX = std::max(maxX, p.x());

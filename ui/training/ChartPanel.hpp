@@ -35,6 +35,9 @@ class ChartPanel : public QChartView {
   // are visible (a line needs two points).
   static constexpr int kMarkerLimit = 60;
   bool markersShown(int index) const;
+  // Shows or hides series `index` with its legend entry (a hidden one does not set the axes).
+  void setSeriesShown(int index, bool shown);
+  bool seriesShown(int index) const;
 
  protected:
   void changeEvent(QEvent* event) override;

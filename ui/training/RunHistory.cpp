@@ -19,6 +19,10 @@ void RunHistory::add(const train::StepMetrics& step) {
   weight_ = smoothing_ * weight_ + (1.0 - smoothing_);
   smoothed_.emplace_back(x, average_ / weight_);
   learningRate_.emplace_back(x, step.learningRate);
+  if (step.distillLoss) {
+    labelsLoss_.emplace_back(x, step.crossEntropy);
+    distillLoss_.emplace_back(x, *step.distillLoss);
+  }
   if (step.examplesPerSec > 0.0) {
     examplesPerSec_.emplace_back(x, step.examplesPerSec);
   }

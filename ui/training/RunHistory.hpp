@@ -1,4 +1,5 @@
-// The curves of one training run, as the charts show them: loss (raw and smoothed), learning
+// The curves of one training run, as the charts show them: loss (raw and smoothed) and, for a
+// distillation run, its two parts (the labels' cross-entropy and the teacher's T^2 KL), learning
 // rate, examples/sec per logged step, and precision@1 / recall@5 per evaluation. Filled live from
 // TrainJob updates, or read from a run's metrics.jsonl to show an old run's history. Plain data,
 // no widgets.
@@ -26,6 +27,10 @@ class RunHistory {
 
   const std::vector<QPointF>& loss() const { return loss_; }
   const std::vector<QPointF>& smoothedLoss() const { return smoothed_; }
+  // A distillation run's loss parts (empty for a run without a teacher).
+  const std::vector<QPointF>& labelsLoss() const { return labelsLoss_; }
+  const std::vector<QPointF>& distillLoss() const { return distillLoss_; }
+  bool distilled() const { return !distillLoss_.empty(); }
   const std::vector<QPointF>& learningRate() const { return learningRate_; }
   const std::vector<QPointF>& examplesPerSec() const { return examplesPerSec_; }
   const std::vector<QPointF>& precisionAt1() const { return precisionAt1_; }
@@ -40,7 +45,8 @@ class RunHistory {
   double average_ = 0.0;
   double weight_ = 0.0;
   qint64 lastStep_ = 0;
-  std::vector<QPointF> loss_, smoothed_, learningRate_, examplesPerSec_, precisionAt1_, recallAt5_;
+  std::vector<QPointF> loss_, smoothed_, labelsLoss_, distillLoss_, learningRate_, examplesPerSec_,
+      precisionAt1_, recallAt5_;
   QString evalNotice_;
 };
 

@@ -22,10 +22,12 @@
 #include <QSpinBox>
 #include <QSplitter>
 #include <QThread>
+#include <QThreadPool>
 #include <QTimer>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <utility>
 
 #include "common/Paths.hpp"
@@ -33,6 +35,8 @@
 #include "common/ProjectSession.hpp"
 #include "core/Progress.hpp"
 #include "core/torch/Runtime.hpp"
+#include "checkpoint/TrainedModel.hpp"
+#include "model/ModelSize.hpp"
 #include "training/ChartPanel.hpp"
 #include "training/TrainJob.hpp"
 
@@ -40,6 +44,8 @@ namespace taxon::ui {
 TrainPage::TrainPage(ProjectSession* session, ProjectJobs* jobs, QWidget* parent)
     : QWidget(parent), session_(session), jobs_(jobs) {
   job_ = new TrainJob(this);
+  pool_ = std::make_unique<QThreadPool>();
+  pool_->setMaxThreadCount(1);
   timer_ = new QTimer(this);
   timer_->setInterval(100);
 
@@ -50,6 +56,7 @@ TrainPage::TrainPage(ProjectSession* session, ProjectJobs* jobs, QWidget* parent
   name_->setText(QDateTime::currentDateTime().toString(QStringLiteral("'run-'yyyyMMdd-HHmm")));
   listRuns();
   updateButtons();
+  measureSize();
 }
 
 QWidget* TrainPage::buildForm() {
@@ -104,6 +111,26 @@ QWidget* TrainPage::buildForm() {
   evalEvery_->setRange(0, 100000000);
   evalEvery_->setValue(500);
   evalEvery_->setSpecialValueText(tr("at the end only"));
+  size_ = new QLabel(this);
+  size_->setObjectName(QStringLiteral("modelSize"));
+  size_->setWordWrap(true);
+  teacher_ = new QComboBox(this);
+  teacher_->setObjectName(QStringLiteral("teacher"));
+  teacher_->setToolTip(
+      tr("Knowledge distillation: the new run (the student) learns from this run's outputs on "
+         "each batch as well as from the labels"));
+  temperature_ = new QDoubleSpinBox(this);
+  temperature_->setObjectName(QStringLiteral("temperature"));
+  temperature_->setRange(0.1, 100.0);
+  temperature_->setValue(4.0);
+  temperature_->setToolTip(tr("Softens both networks' outputs: softmax(logits / T)"));
+  distillWeight_ = new QDoubleSpinBox(this);
+  distillWeight_->setObjectName(QStringLiteral("distillWeight"));
+  distillWeight_->setRange(0.0, 1.0);
+  distillWeight_->setSingleStep(0.05);
+  distillWeight_->setValue(0.9);
+  distillWeight_->setToolTip(
+      tr("Loss = (1 - A) x cross-entropy on the labels + A x T² x KL(teacher || student)"));
 
   auto* form = new QFormLayout;
   form->addRow(tr("Run"), runs_);
@@ -111,6 +138,10 @@ QWidget* TrainPage::buildForm() {
   form->addRow(tr("Recipe"), recipe_);
   form->addRow(tr("Model size"), depth_);
   form->addRow(tr("Input size"), imageSize_);
+  form->addRow(QString(), size_);
+  form->addRow(tr("Distill from"), teacher_);
+  form->addRow(tr("Temperature"), temperature_);
+  form->addRow(tr("Teacher's weight"), distillWeight_);
   form->addRow(tr("Device"), device_);
   form->addRow(tr("GPUs"), gpus_);
   form->addRow(tr("Batch (global)"), batch_);
@@ -153,7 +184,11 @@ QWidget* TrainPage::buildForm() {
 }
 
 QWidget* TrainPage::buildMonitor() {
-  lossChart_ = new ChartPanel(tr("Loss"), {tr("loss"), tr("smoothed")}, this);
+  lossChart_ = new ChartPanel(
+      tr("Loss"),
+      {tr("loss"), tr("smoothed"), tr("labels"), tr("teacher")}, this);
+  lossChart_->setSeriesShown(2, false);
+  lossChart_->setSeriesShown(3, false);
   rateChart_ = new ChartPanel(tr("Learning rate"), {tr("learning rate")}, this);
   speedChart_ = new ChartPanel(tr("Examples/sec"), {tr("examples/sec")}, this);
   accuracyChart_ = new ChartPanel(tr("Evaluation"), {tr("precision@1"), tr("recall@5")}, this);
@@ -200,6 +235,9 @@ void TrainPage::connectUi() {
   connect(device_, &QComboBox::currentIndexChanged, this, [this] {
     gpus_->setEnabled(device_->currentData().toString() == QStringLiteral("cuda"));
   });
+  connect(teacher_, &QComboBox::activated, this, &TrainPage::teacherChosen);
+  connect(depth_, &QDoubleSpinBox::valueChanged, this, &TrainPage::measureSize);
+  connect(imageSize_, &QSpinBox::valueChanged, this, &TrainPage::measureSize);
   connect(start_, &QPushButton::clicked, this, &TrainPage::startRun);
   connect(pause_, &QPushButton::clicked, this, &TrainPage::pauseRun);
   connect(resume_, &QPushButton::clicked, this, &TrainPage::resumeRun);
@@ -265,6 +303,12 @@ settings::TrainSettings TrainPage::settingsFromForm() const {
   }
   if (learningRate_->value() > 0.0) {
     s.learningRatePer256 = learningRate_->value();
+  }
+  const QString teacher = teacher_->currentData().toString();
+  if (!teacher.isEmpty()) {
+    s.teacherDir = toPath(teacher);
+    s.temperature = temperature_->value();
+    s.distillWeight = distillWeight_->value();
   }
   s.evalEverySteps = evalEvery_->value();
   s.evalExamples = 2000;
@@ -456,6 +500,10 @@ void TrainPage::refresh() {
 void TrainPage::redrawCharts() {
   lossChart_->setPoints(0, history_.loss());
   lossChart_->setPoints(1, history_.smoothedLoss());
+  lossChart_->setPoints(2, history_.labelsLoss());
+  lossChart_->setPoints(3, history_.distillLoss());
+  lossChart_->setSeriesShown(2, history_.distilled());
+  lossChart_->setSeriesShown(3, history_.distilled());
   rateChart_->setPoints(0, history_.learningRate());
   speedChart_->setPoints(0, history_.examplesPerSec());
   accuracyChart_->setPoints(0, history_.precisionAt1());
@@ -505,6 +553,10 @@ void TrainPage::updateButtons() {
   resume_->setEnabled(open && ((job_->isRunning() && paused) || (!busy && !runDir_.isEmpty())));
   stop_->setEnabled(busy);
   runs_->setEnabled(!busy);
+  teacher_->setEnabled(!busy);
+  const bool distilling = !teacher_->currentData().toString().isEmpty();
+  temperature_->setEnabled(!busy && distilling);
+  distillWeight_->setEnabled(!busy && distilling);
 }
 
 void TrainPage::listRuns() {
@@ -518,6 +570,107 @@ void TrainPage::listRuns() {
   }
   const int index = runs_->findData(runDir_);
   runs_->setCurrentIndex(std::max(0, index));
+  listTeachers();
+}
+
+// Runs with a checkpoint can teach.
+void TrainPage::listTeachers() {
+  const QString chosen = teacher_->currentData().toString();
+  teacher_->clear();
+  teacher_->addItem(tr("(none: the labels only)"), QString());
+  if (session_->isOpen()) {
+    for (const QString& dir : session_->runDirs()) {
+      if (train::findRunFiles(toPath(dir)).checkpoints > 0) {
+        teacher_->addItem(QDir(session_->projectDir()).relativeFilePath(dir), dir);
+      }
+    }
+  }
+  teacher_->setCurrentIndex(std::max(0, teacher_->findData(chosen)));
+}
+
+bool TrainPage::setTeacher(const QString& trainDir) {
+  const int index = teacher_->findData(trainDir);
+  if (index < 0) {
+    return false;
+  }
+  teacher_->setCurrentIndex(index);
+  teacherChosen();
+  return true;
+}
+
+// The student's defaults from its teacher (as `taxon distill` sets them).
+void TrainPage::teacherChosen() {
+  const QString dir = teacher_->currentData().toString();
+  if (!dir.isEmpty()) {
+    try {
+      const auto teacher = train::readRunSettings(toPath(dir));
+      recipe_->setCurrentIndex(
+          std::max(0, recipe_->findData(QString::fromStdString(teacher.recipe))));
+      imageSize_->setValue(static_cast<int>(teacher.imageSize));
+      depth_->setValue(teacher.depthMultiplier / 2.0);
+    } catch (const std::exception& e) {
+      state_->setText(QString::fromUtf8(e.what()));
+    }
+  }
+  updateButtons();
+  measureSize();
+}
+
+QString TrainPage::sizeText() const {
+  return size_->text();
+}
+
+// Multiply-adds and parameters of the form's model (and of the teacher), measured on a forward
+// pass of each off the GUI thread (a full-width network at 299 px takes a fraction of a second).
+void TrainPage::measureSize() {
+  const int request = ++sizeRequest_;
+  const int categories = session_->isOpen()
+                             ? std::max<int>(2, static_cast<int>(session_->categoryPaths().size()))
+                             : 10;
+  settings::TrainSettings student;
+  student.imageSize = imageSize_->value();
+  student.depthMultiplier = depth_->value();
+  student.auxLogits = false;
+  std::optional<settings::TrainSettings> teacher;
+  if (const QString dir = teacher_->currentData().toString(); !dir.isEmpty()) {
+    try {
+      teacher = train::readRunSettings(toPath(dir));
+      teacher->auxLogits = false;
+    } catch (const std::exception&) {
+      teacher.reset();  // teacherChosen said why
+    }
+  }
+  pool_->start([this, request, categories, student, teacher] {
+    const auto measure = [categories](const settings::TrainSettings& s) {
+      return model::measureModel(checkpoint::modelSettings(s, categories));
+    };
+    QString text;
+    try {
+      const auto size = measure(student);
+      text = tr("%1 G multiply-adds per image, %2 M parameters")
+                 .arg(static_cast<double>(size.multiplyAdds) / 1e9, 0, 'f', 3)
+                 .arg(static_cast<double>(size.inferenceParameters) / 1e6, 0, 'f', 2);
+      if (teacher) {
+        const auto t = measure(*teacher);
+        text += tr("; %1 % of the teacher's %2 G")
+                    .arg(100.0 * static_cast<double>(size.multiplyAdds) /
+                             static_cast<double>(t.multiplyAdds),
+                         0, 'f', 0)
+                    .arg(static_cast<double>(t.multiplyAdds) / 1e9, 0, 'f', 3);
+      }
+    } catch (const std::exception& e) {
+      text = QString::fromUtf8(e.what());
+    }
+    QMetaObject::invokeMethod(
+        this,
+        [this, request, text] {
+          if (request == sizeRequest_) {
+            size_->setText(text);
+            Q_EMIT sizeMeasured();
+          }
+        },
+        Qt::QueuedConnection);
+  });
 }
 
 void TrainPage::appendLog(const QString& line) {

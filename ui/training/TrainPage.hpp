@@ -1,7 +1,10 @@
 // The Train page: a settings form (model size, input size, device and GPUs found, batch, epochs
-// or steps, recipe, learning rate), Start / Pause / Stop / Resume, live charts of the loss (raw
+// or steps, recipe, learning rate, and a teacher to distil from: one of the project's runs, with
+// temperature and weight; the model's multiply-adds per image, and the teacher's, under the
+// sizes), Start / Pause / Stop / Resume, live charts of the loss (raw
 // and smoothed), learning rate, examples/sec and the periodic precision@1 and recall@5, the log
-// in the seed's format, and progress with the time left. A 100 ms timer drains the TrainJob's
+// in the seed's format, and progress with the time left. A distillation run's loss chart also
+// shows its two parts: "labels" (the cross-entropy) and "teacher" (T^2 x KL to the teacher). A 100 ms timer drains the TrainJob's
 // buffer into the charts, so the GUI never waits for the engine. Choosing an earlier run shows
 // its history from its metrics.jsonl, and Resume continues it.
 #pragma once
@@ -9,6 +12,7 @@
 #include <QString>
 #include <QWidget>
 #include <functional>
+#include <memory>
 
 #include "core/Progress.hpp"
 #include "settings/TrainSettings.hpp"
@@ -24,6 +28,7 @@ class QProgressBar;
 class QPushButton;
 class QRadioButton;
 class QSpinBox;
+class QThreadPool;
 class QTimer;
 
 namespace taxon::ui {
@@ -56,6 +61,17 @@ class TrainPage : public QWidget {
   bool canStart() const { return startBlockedReason_.isEmpty(); }
   const QString& startBlockedReason() const { return startBlockedReason_; }
   QString timeLeftText() const;  // "2:43 left" while running; "stopped", "finished" after
+  // "Distill from": the teacher's train dir, or empty for a run on the labels alone. Choosing a
+  // teacher sets the student's recipe and input size to the teacher's and its model size to half
+  // the teacher's (about a quarter of its multiply-adds); each can be changed after.
+  QComboBox* teacherBox() const { return teacher_; }
+  bool setTeacher(const QString& trainDir);
+  QDoubleSpinBox* temperatureBox() const { return temperature_; }
+  QDoubleSpinBox* distillWeightBox() const { return distillWeight_; }
+  // The size line under the form ("0.123 G multiply-adds per image, 1.23 M parameters; 26 % of
+  // the teacher's"), computed off the GUI thread; sizeMeasured() when it is current.
+  QString sizeText() const;
+
 
  public Q_SLOTS:
   void startRun();
@@ -67,6 +83,7 @@ class TrainPage : public QWidget {
 
  Q_SIGNALS:
   void runStarted(const QString& trainDir);
+  void sizeMeasured();
   void runFinished(const QString& trainDir, bool ok);
 
  private:
@@ -82,6 +99,9 @@ class TrainPage : public QWidget {
   // Runs `then` once the project's records are current, building them first when not.
   void ensureRecords(std::function<void()> then);
   void recordsDone(bool built, const QString& message);
+  void teacherChosen();
+  void listTeachers();
+  void measureSize();  // the size line, on pool_
 
   ProjectSession* session_;
   TrainJob* job_;
@@ -119,6 +139,12 @@ class TrainPage : public QWidget {
   QLabel* eta_;
   QLabel* state_;
   QPlainTextEdit* log_;
+  QComboBox* teacher_;
+  QDoubleSpinBox* temperature_;
+  QDoubleSpinBox* distillWeight_;
+  QLabel* size_;
+  std::unique_ptr<QThreadPool> pool_;  // the size measurements (one at a time, newest wins)
+  int sizeRequest_ = 0;
 };
 
 }  // namespace taxon::ui

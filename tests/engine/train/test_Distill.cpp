@@ -210,6 +210,15 @@ TEST_F(Distillation, ADistilledRunResumesStepForStep) {
   }
   const auto distill = stepFigure(dir_ / "whole", "distill_loss");
   EXPECT_GT(distill.begin()->second, 0.0);
+  // TensorBoard gets the part too.
+  bool inEvents = false;
+  for (const auto& entry : fs::directory_iterator(dir_ / "whole")) {
+    if (entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0) {
+      inEvents = inEvents ||
+                 test::readFile(entry.path()).find("distill_loss") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(inEvents);
   // The logged loss is the mix the step optimized (plus the aux head and the L2 term).
   const auto loss = stepFigure(dir_ / "whole", "loss");
   const auto ce = stepFigure(dir_ / "whole", "cross_entropy");

@@ -24,6 +24,7 @@
 #include "training/RunHistory.hpp"
 #include "training/TrainJob.hpp"
 #include "training/TrainPage.hpp"
+#include "train/RunDirectory.hpp"
 
 using taxon::ui::ProjectJobs;
 using taxon::ui::ProjectSession;
@@ -93,6 +94,57 @@ class TestTrainPage : public QObject {
     qInfo("longest event-loop stall during the run: %lld ms", stalls.longestMs());
     QVERIFY2(stalls.longestMs() < 100, qPrintable(QString::number(stalls.longestMs())));
     taxon::test::saveScreenshot(&page, QStringLiteral("train-page"));
+  }
+
+  // Distill from a run: choosing the teacher sets the student to half its width at its input
+  // size and says what that costs against the teacher; the student's run records the teacher and
+  // its loss chart shows the two parts (labels and teacher); a run without a teacher hides them.
+  void distillFromARunShowsTheLossParts() {
+    TrainPage page(&session_, &jobs_);
+    page.resize(1200, 800);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    page.setForm(75, 0.3, 16, 30, QStringLiteral("small-data"), 15, QStringLiteral("teacher"));
+    QSignalSpy finished(&page, &TrainPage::runFinished);
+    page.startRun();
+    QVERIFY(finished.wait(180000));
+    QVERIFY2(finished.at(0).at(1).toBool(), qPrintable(page.logText()));
+    QVERIFY(!page.lossChart()->seriesShown(2));
+    QVERIFY(!page.lossChart()->seriesShown(3));
+    const QString teacherDir = page.runDir();
+
+    page.setForm(107, 1.0, 16, 30, QStringLiteral("inception"), 15, QStringLiteral("student"));
+    QSignalSpy measured(&page, &TrainPage::sizeMeasured);
+    QVERIFY(page.setTeacher(teacherDir));
+    QVERIFY(page.temperatureBox()->isEnabled());
+    const auto form = page.settingsFromForm();
+    QCOMPARE(form.depthMultiplier, 0.15);
+    QCOMPARE(form.imageSize, 75);
+    QCOMPARE(QString::fromStdString(form.recipe), QStringLiteral("small-data"));
+    QCOMPARE(QString::fromStdString(form.teacherDir.string()), teacherDir);
+    QCOMPARE(form.temperature, 4.0);
+    QTRY_VERIFY_WITH_TIMEOUT(page.sizeText().contains(QStringLiteral("of the teacher's")), 10000);
+    qInfo("%s", qPrintable(page.sizeText()));
+    page.temperatureBox()->setValue(2.0);
+    page.startRun();
+    QVERIFY(finished.wait(180000));
+    QVERIFY2(finished.at(1).at(1).toBool(), qPrintable(page.logText()));
+    QVERIFY2(page.logText().contains(QStringLiteral("distilling from")), qPrintable(page.logText()));
+    const auto saved = taxon::train::readRunSettings(page.runDir().toStdString());
+    QCOMPARE(saved.temperature, 2.0);
+    QVERIFY(saved.teacherStep == 30);
+    QVERIFY(page.history().distilled());
+    QVERIFY(page.lossChart()->seriesShown(2));
+    QVERIFY(page.lossChart()->seriesShown(3));
+    QCOMPARE(page.lossChart()->pointCount(3), 30);
+    for (const auto& point : page.history().distillLoss()) {
+      QVERIFY(std::isfinite(point.y()) && point.y() >= 0.0);
+    }
+    taxon::test::saveScreenshot(&page, QStringLiteral("train-distill"));
+
+    // An old run without a teacher: the parts are hidden again.
+    QVERIFY(page.openRun(teacherDir));
+    QVERIFY(!page.lossChart()->seriesShown(3));
   }
 
   // One evaluation is a visible marker in the middle of the chart, not an invisible line on its

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Distillation on Fashion-MNIST on this machine's CPU cores (not a test: about an hour with the
+# defaults).
+#   bash bench/distill/run.sh [WORKDIR=build/bench-distill]
+#   TEACHER_MINUTES (24) STUDENT_MINUTES (12) TEACHER_DEPTH (0.5) STUDENT_DEPTH (0.25)
+#   TEMPERATURE (4) DISTILL_WEIGHT (0.9)
+# 1. The full Fashion-MNIST (60,000 training / 10,000 test images) as a project and shards.
+# 2. A teacher (Inception-v3, TEACHER_DEPTH, 75 px) trained for TEACHER_MINUTES; a student at
+#    STUDENT_DEPTH (about a quarter of the teacher's multiply-adds: `taxon info --model` says) taught
+#    by it for STUDENT_MINUTES, and the same student trained alone for as long. "For as long": each
+#    run's step time is measured first on 30 steps (after 10 of warm-up) and its --max_steps set to
+#    fill its minutes, so that every schedule ends at its last step; the distilled student pays for
+#    its teacher's forward pass in fewer steps. All with the recipe of bench/train's accuracy run
+#    (small-data, no aux head, no label smoothing or dropout, weight decay 5e-4, 0.2 per 256,
+#    batch 64), evaluated on all 10,000 test images at the end.
+# 3. Per model: parameters, multiply-adds per image, CPU latency at batch 1 (2 threads, median,
+#    bench/infer's program), precision@1 on the test split; and the distilled student's int8 ONNX
+#    export (precision@1 and batch-1 latency in ONNX Runtime).
+# The goal: the student within 1 point of the teacher, and at least 1 point above itself alone.
+# Step times are measured on an idle machine; a busy one only makes the runs take longer (their
+# length in steps is fixed by then).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$root/packaging/env.sh"
+work=${1:-$root/build/bench-distill}
+teacher_minutes=${TEACHER_MINUTES:-24}
+student_minutes=${STUDENT_MINUTES:-12}
+teacher_depth=${TEACHER_DEPTH:-0.5}
+student_depth=${STUDENT_DEPTH:-0.25}
+temperature=${TEMPERATURE:-4}
+weight=${DISTILL_WEIGHT:-0.9}
+build=$root/build/dev
+taxon=$build/app/taxon
+python=$TAXON_VENV/bin/python
+project=$work/fashion-mnist
+records=$project/records
+mkdir -p "$work"
+need_built "$build" taxon:app/taxon taxon_bench_infer:bench/infer/taxon_bench_infer
+
+if [[ ! -f $records/manifest.json ]]; then
+  step "import Fashion-MNIST (all of train for training, t10k as test)"
+  rm -rf "$project"
+  "$taxon" import "$project" /usr/share/datasets/fashion-mnist --validation_fraction 0
+  "$taxon" build-records "$project" --train_shards 8
+fi
+
+common=(--data_dir "$records" --recipe small-data --no_aux_logits --label_smoothing 0
+  --dropout 0 --learning_rate_per_256 0.2 --warmup_epochs 0.3 --weight_decay 5e-4
+  --image_size 75 --batch_size 64 --num_threads 2 --num_preprocess_threads 1 --seed 1
+  --eval_subset test --save_every_n_steps 1000000)
+
+# Seconds per step of COMMAND... (a `taxon train` or `distill` without --train_dir), measured on
+# 30 steps after 10 of warm-up.
+seconds_per_step() {
+  local dir=$work/probe
+  rm -rf "$dir"
+  "$taxon" "$@" --train_dir "$dir" --max_steps 40 --eval_examples 64 --log_every_n_steps 1 \
+    --recalibrate_batch_norm 0 >"$dir.log" 2>&1
+  "$python" - "$dir/metrics.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if "sec_per_batch" in l]
+timed = [r["sec_per_batch"] for r in rows if r["step"] > 10]
+print(f"{sum(timed) / len(timed):.4f}")
+PY
+}
+
+# NAME MINUTES COMMAND...: trains dir NAME for MINUTES of measured step time (once).
+train_for() {
+  local name=$1 minutes=$2
+  shift 2
+  local dir=$work/$name
+  if [[ -f $dir/done ]]; then
+    return
+  fi
+  local per_step steps
+  per_step=$(seconds_per_step "$@")
+  steps=$("$python" -c "print(int($minutes * 60 / $per_step))")
+  step "$name: $steps steps of ${per_step} s (${minutes} minutes)"
+  rm -rf "$dir"
+  local started=$SECONDS
+  "$taxon" "$@" --train_dir "$dir" --max_steps "$steps" --eval_examples 0 \
+    --log_every_n_steps 100 >"$dir.log" 2>&1
+  echo "$per_step $steps $((SECONDS - started))" >"$dir/done"
+  grep -E "^Inception-v3|^distilling|precision @ 1" "$dir.log" || true
+}
+
+train_for teacher "$teacher_minutes" train "${common[@]}" --depth_multiplier "$teacher_depth"
+train_for student-distilled "$student_minutes" distill "${common[@]}" \
+  --depth_multiplier "$student_depth" --teacher_dir "$work/teacher" \
+  --temperature "$temperature" --distill_weight "$weight"
+train_for student-alone "$student_minutes" train "${common[@]}" --depth_multiplier "$student_depth"
+
+step "the distilled student's int8 export (ONNX Runtime)"
+student=$work/student-distilled
+[[ -f $work/student-fp32.onnx ]] ||
+  "$taxon" export --checkpoint_dir "$student" --format onnx --output "$work/student-fp32.onnx"
+[[ -f $work/student-int8.onnx ]] ||
+  "$taxon" export --checkpoint_dir "$student" --format onnx --quantize int8 \
+    --data_dir "$records" --output "$work/student-int8.onnx"
+"$python" "$root/bench/infer/peers.py" accuracy "$project" test "$work/student-fp32.onnx" \
+  "$work/student-int8.onnx" | tee "$work/int8-accuracy.txt"
+int8_ms=$(cd "$root/bench/infer" && "$python" - "$work/student-int8.onnx" <<'PY'
+import sys
+import numpy as np
+from peers import median_ms, session
+s = session(sys.argv[1], 2)
+name = s.get_inputs()[0].name
+x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 75, 75)).astype(np.float32)
+print(f"{median_ms(lambda: s.run(None, {name: x}), 200):.2f}")
+PY
+)
+
+step "table"
+rows=()
+for name in teacher student-distilled student-alone; do
+  dir=$work/$name
+  latency=$("$build/bench/infer/taxon_bench_infer" "$dir" 2 1 2>/dev/null | awk '$1 == "taxon-fp32" && $2 == 1 {print $3; exit}')
+  rows+=("$name" "$("$taxon" info --model "$dir" --format json)" "$(cat "$dir/done")" "$latency"
+    "$(tail -200 "$dir/metrics.jsonl" | grep '"eval"' | tail -1)")
+done
+"$python" - "$work/int8-accuracy.txt" "$int8_ms" "${rows[@]}" <<'PY' | tee "$work/table.md"
+import json, re, sys
+int8_text, int8_ms = open(sys.argv[1]).read(), sys.argv[2]
+args = sys.argv[3:]
+print("| model | depth | parameters | multiply-adds | batch-1 CPU latency | steps (s/step) | wall | precision@1 |")
+print("|---|---|---|---|---|---|---|---|")
+p = {}
+for i in range(0, len(args), 5):
+    name, info, done, latency, last = args[i:i + 5]
+    info, last = json.loads(info), json.loads(last)
+    per_step, steps, wall = done.split()
+    p[name] = last["eval"]["precision_at_1"]
+    print(f"| {name} | {info['depth_multiplier']} | {info['inference_parameters'] / 1e6:.2f} M "
+          f"| {info['multiply_adds'] / 1e6:.0f} M | {latency} ms | {steps} ({float(per_step):.3f}) "
+          f"| {int(wall) / 60:.1f} min | {p[name]:.4f} |")
+m = re.search(r"precision@1 int8 (0\.\d+)", int8_text)
+print(f"| student-distilled int8 (ONNX Runtime) | | | | {int8_ms} ms | | | "
+      f"{m.group(1) if m else '?'} |")
+print()
+print(f"student - teacher: {100 * (p['student-distilled'] - p['teacher']):+.2f} points "
+      f"(goal: within 1); student - student alone: "
+      f"{100 * (p['student-distilled'] - p['student-alone']):+.2f} points (goal: at least +1)")
+PY
