@@ -121,11 +121,12 @@ int runCli(int argc, char** argv) {
   app.footer(kFooter);
 
   const std::vector<Command> commands = {
-      addImportCommand(app), addBuildRecordsCommand(app), addTrainCommand(app), addDistillCommand(app),
-      addEvalCommand(app),   addClassifyCommand(app),     addSuggestCommand(app),
-      addAcceptCommand(app), addUndoCommand(app),         addRedoCommand(app),
-      addExportCommand(app), addInfoCommand(app),         addDemoCommand(app),
-      addEmbedCommand(app),  addSimilarCommand(app),      addDuplicatesCommand(app)};
+      addImportCommand(app),    addBuildRecordsCommand(app), addTrainCommand(app),
+      addDistillCommand(app),   addEvalCommand(app),         addClassifyCommand(app),
+      addSuggestCommand(app),   addAcceptCommand(app),       addUndoCommand(app),
+      addRedoCommand(app),      addExportCommand(app),       addInfoCommand(app),
+      addDemoCommand(app),      addEmbedCommand(app),        addSimilarCommand(app),
+      addDuplicatesCommand(app)};
 
   addExamples(commands);
 

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "checkpoint/CheckpointFiles.hpp"
 #include "checkpoint/TrainedModel.hpp"
@@ -166,12 +166,10 @@ std::string billions(std::int64_t count) {
 }
 
 nlohmann::json sizeJson(const settings::TrainSettings& s, const model::ModelSize& size) {
-  return {{"depth_multiplier", s.depthMultiplier},
-          {"image_size", s.imageSize},
-          {"parameters", size.parameters},
-          {"inference_parameters", size.inferenceParameters},
-          {"multiply_adds", size.multiplyAdds},
-          {"flops", size.flops()}};
+  return {
+      {"depth_multiplier", s.depthMultiplier}, {"image_size", s.imageSize},
+      {"parameters", size.parameters},         {"inference_parameters", size.inferenceParameters},
+      {"multiply_adds", size.multiplyAdds},    {"flops", size.flops()}};
 }
 
 // A trained model (a train dir or a checkpoint): the network, its parameters and what one image

@@ -15,8 +15,8 @@ struct InfoOptions {
   // A project, a run's train dir or checkpoint, TFRecord shards or a .onnx file; empty: the
   // runtime.
   std::string path;
-  std::string model;  // --model RUN: a trained model's size (same as a run's path)
-  bool skipCorrupt = false;     // shards: report damaged records and read on
+  std::string model;         // --model RUN: a trained model's size (same as a run's path)
+  bool skipCorrupt = false;  // shards: report damaged records and read on
 };
 
 // 1 when shards hold damaged records.

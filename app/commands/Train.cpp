@@ -136,10 +136,10 @@ void addModelFlags(CLI::App* cli, const std::shared_ptr<TrainOptions>& f) {
                                   "Input side in pixels")
                            ->check(CLI::Range(75, 1024))
                            ->default_str(f->distill ? "the teacher's" : "299");
-  f->depthOption = addSetting(*cli, *f, "--depth_multiplier",
-                              &settings::TrainSettings::depthMultiplier,
-                              "TF-slim's channel multiplier (minimum depth 16)")
-                       ->default_str(f->distill ? "half the teacher's" : "1.0");
+  f->depthOption =
+      addSetting(*cli, *f, "--depth_multiplier", &settings::TrainSettings::depthMultiplier,
+                 "TF-slim's channel multiplier (minimum depth 16)")
+          ->default_str(f->distill ? "half the teacher's" : "1.0");
   addSetting(*cli, *f, "--min_crop_area", &settings::TrainSettings::minCropArea,
              "Smallest random crop, fraction of the area (0.05 inception, 0.8 small-data)");
   f->copies.emplace_back(

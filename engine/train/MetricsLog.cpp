@@ -61,15 +61,15 @@ EvalPoint evalFromJson(const nlohmann::json& json) {
 
 std::string metricsLine(const StepMetrics& m) {
   nlohmann::json json{{"step", m.step},
-                            {"epoch", m.epoch},
-                            {"loss", m.loss},
-                            {"cross_entropy", m.crossEntropy},
-                            {"learning_rate", m.learningRate},
-                            {"examples_per_sec", m.examplesPerSec},
-                            {"sec_per_batch", m.secPerBatch},
-                            {"batch_precision_at_1", m.batchPrecisionAt1},
-                            {"batch_recall_at_5", m.batchRecallAt5},
-                            {"time", m.wallTime}};
+                      {"epoch", m.epoch},
+                      {"loss", m.loss},
+                      {"cross_entropy", m.crossEntropy},
+                      {"learning_rate", m.learningRate},
+                      {"examples_per_sec", m.examplesPerSec},
+                      {"sec_per_batch", m.secPerBatch},
+                      {"batch_precision_at_1", m.batchPrecisionAt1},
+                      {"batch_recall_at_5", m.batchRecallAt5},
+                      {"time", m.wallTime}};
   if (m.distillLoss) {
     json["distill_loss"] = *m.distillLoss;
   }

@@ -26,8 +26,9 @@ fs::path teacherCheckpoint(const settings::TrainSettings& settings) {
   const fs::path& dir = settings.teacherDir;
   std::error_code error;
   if (!fs::exists(dir, error)) {
-    core::throwFileError(dir, "does not exist (the teacher: a train dir, or one of its "
-                              "model.ckpt-STEP.taxon files)");
+    core::throwFileError(dir,
+                         "does not exist (the teacher: a train dir, or one of its "
+                         "model.ckpt-STEP.taxon files)");
   }
   if (!fs::is_directory(dir, error) || settings.teacherStep == 0) {
     return dir;  // loadTrainedModel takes the newest readable checkpoint of a folder
@@ -52,8 +53,9 @@ fs::path teacherCheckpoint(const settings::TrainSettings& settings) {
 settings::TrainSettings readTeacherSettings(const fs::path& teacher) {
   std::error_code error;
   if (!fs::exists(teacher, error)) {
-    core::throwFileError(teacher, "does not exist (the teacher: a train dir, or one of its "
-                                  "model.ckpt-STEP.taxon files)");
+    core::throwFileError(teacher,
+                         "does not exist (the teacher: a train dir, or one of its "
+                         "model.ckpt-STEP.taxon files)");
   }
   if (fs::is_directory(teacher, error)) {
     if (!findRunFiles(teacher).settings) {

@@ -119,10 +119,9 @@ void TrainStep::run(const at::Tensor& images, const at::Tensor& target, double l
     const auto k = std::min<std::int64_t>(5, options_.numClasses);
     const auto top = std::get<1>(output.logits.detach().topk(k, 1));
     const auto hits = top.eq(target.unsqueeze(1));
-    const auto figures = torch::stack({total, crossEntropy.to(torch::kDouble),
-                                       hits.select(1, 0).to(torch::kDouble).mean(),
-                                       hits.any(1).to(torch::kDouble).mean(),
-                                       distill.to(torch::kDouble)});
+    const auto figures = torch::stack(
+        {total, crossEntropy.to(torch::kDouble), hits.select(1, 0).to(torch::kDouble).mean(),
+         hits.any(1).to(torch::kDouble).mean(), distill.to(torch::kDouble)});
     if (figures.is_cpu()) {
       pending->host = figures;
     } else {

@@ -352,23 +352,32 @@ TEST_F(TrainCommands, DistillTrainsAStudentThatInfoEvalAndExportTreatAsAnyRun) {
   ASSERT_EQ(r.exitCode, 0) << r.err;
 
   const auto student = dir_ / "student";
-  const std::vector<std::string> distill = {
-      "distill",       "--train_dir",         student.string(), "--teacher_dir",
-      teacher.string(), "--data_dir",         (dir_ / "records").string(),
-      "--batch_size",  "8",                   "--num_threads",  "2",
-      "--shuffle_buffer", "16",               "--temperature",  "3"};
+  const std::vector<std::string> distill = {"distill",
+                                            "--train_dir",
+                                            student.string(),
+                                            "--teacher_dir",
+                                            teacher.string(),
+                                            "--data_dir",
+                                            (dir_ / "records").string(),
+                                            "--batch_size",
+                                            "8",
+                                            "--num_threads",
+                                            "2",
+                                            "--shuffle_buffer",
+                                            "16",
+                                            "--temperature",
+                                            "3"};
   auto first = distill;
   first.insert(first.end(), {"--max_steps", "2"});
   r = taxon(first);
   ASSERT_EQ(r.exitCode, 0) << r.err;
-  EXPECT_NE(r.out.find("distilling from " + (teacher / "model.ckpt-3.taxon").string() +
-                       " (step 3"),
+  EXPECT_NE(r.out.find("distilling from " + (teacher / "model.ckpt-3.taxon").string() + " (step 3"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("at temperature 3, weight 0.9"), std::string::npos) << r.out;
   const auto settings = nlohmann::json::parse(readAll(student / "settings.json"));
   EXPECT_EQ(settings["depth_multiplier"], 0.15);  // half the teacher's
-  EXPECT_EQ(settings["image_size"], 75);           // the teacher's
+  EXPECT_EQ(settings["image_size"], 75);          // the teacher's
   EXPECT_EQ(settings["teacher_step"], 3);
 
   // Resumed through either command, from its own settings.
@@ -380,8 +389,7 @@ TEST_F(TrainCommands, DistillTrainsAStudentThatInfoEvalAndExportTreatAsAnyRun) {
 
   r = taxon({"info", "--model", student.string()});
   ASSERT_EQ(r.exitCode, 0) << r.err;
-  EXPECT_NE(r.out.find("depth multiplier 0.15, 75 x 75 px input, 4 categories"),
-            std::string::npos)
+  EXPECT_NE(r.out.find("depth multiplier 0.15, 75 x 75 px input, 4 categories"), std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("distilled from " + teacher.string() + " (step 3"), std::string::npos)
       << r.out;
@@ -398,8 +406,7 @@ TEST_F(TrainCommands, DistillTrainsAStudentThatInfoEvalAndExportTreatAsAnyRun) {
   ASSERT_EQ(r.exitCode, 0) << r.err;
   EXPECT_NE(r.out.find("multiply-adds"), std::string::npos) << r.out;
 
-  r = taxon({"eval", "--checkpoint_dir", student.string(), "--eval_dir",
-             (dir_ / "eval").string()});
+  r = taxon({"eval", "--checkpoint_dir", student.string(), "--eval_dir", (dir_ / "eval").string()});
   ASSERT_EQ(r.exitCode, 0) << r.err;
   r = taxon({"export", "--checkpoint_dir", student.string(), "--format", "onnx", "--output",
              (dir_ / "student.onnx").string()});

@@ -30,12 +30,12 @@
 #include <optional>
 #include <utility>
 
+#include "checkpoint/TrainedModel.hpp"
 #include "common/Paths.hpp"
 #include "common/ProjectJobs.hpp"
 #include "common/ProjectSession.hpp"
 #include "core/Progress.hpp"
 #include "core/torch/Runtime.hpp"
-#include "checkpoint/TrainedModel.hpp"
 #include "model/ModelSize.hpp"
 #include "training/ChartPanel.hpp"
 #include "training/TrainJob.hpp"
@@ -184,9 +184,8 @@ QWidget* TrainPage::buildForm() {
 }
 
 QWidget* TrainPage::buildMonitor() {
-  lossChart_ = new ChartPanel(
-      tr("Loss"),
-      {tr("loss"), tr("smoothed"), tr("labels"), tr("teacher")}, this);
+  lossChart_ =
+      new ChartPanel(tr("Loss"), {tr("loss"), tr("smoothed"), tr("labels"), tr("teacher")}, this);
   lossChart_->setSeriesShown(2, false);
   lossChart_->setSeriesShown(3, false);
   rateChart_ = new ChartPanel(tr("Learning rate"), {tr("learning rate")}, this);

@@ -4,9 +4,9 @@
 // sizes), Start / Pause / Stop / Resume, live charts of the loss (raw
 // and smoothed), learning rate, examples/sec and the periodic precision@1 and recall@5, the log
 // in the seed's format, and progress with the time left. A distillation run's loss chart also
-// shows its two parts: "labels" (the cross-entropy) and "teacher" (T^2 x KL to the teacher). A 100 ms timer drains the TrainJob's
-// buffer into the charts, so the GUI never waits for the engine. Choosing an earlier run shows
-// its history from its metrics.jsonl, and Resume continues it.
+// shows its two parts: "labels" (the cross-entropy) and "teacher" (T^2 x KL to the teacher). A 100
+// ms timer drains the TrainJob's buffer into the charts, so the GUI never waits for the engine.
+// Choosing an earlier run shows its history from its metrics.jsonl, and Resume continues it.
 #pragma once
 
 #include <QString>
@@ -71,7 +71,6 @@ class TrainPage : public QWidget {
   // The size line under the form ("0.123 G multiply-adds per image, 1.23 M parameters; 26 % of
   // the teacher's"), computed off the GUI thread; sizeMeasured() when it is current.
   QString sizeText() const;
-
 
  public Q_SLOTS:
   void startRun();

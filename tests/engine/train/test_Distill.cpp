@@ -123,9 +123,8 @@ TEST(Distill, TheSoftTermPullsTheStudentTowardsTheTeacher) {
   const double before = loss.distill.item<double>();
   model::InceptionOutput moved;
   moved.logits = (logits - 0.5 * logits.grad()).detach();
-  const double after =
-      TrainStep::lossOf(moved, torch::zeros({4}, torch::kLong), options, teacher)
-          .distill.item<double>();
+  const double after = TrainStep::lossOf(moved, torch::zeros({4}, torch::kLong), options, teacher)
+                           .distill.item<double>();
   EXPECT_LT(after, before);
 }
 
@@ -214,8 +213,7 @@ TEST_F(Distillation, ADistilledRunResumesStepForStep) {
   bool inEvents = false;
   for (const auto& entry : fs::directory_iterator(dir_ / "whole")) {
     if (entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0) {
-      inEvents = inEvents ||
-                 test::readFile(entry.path()).find("distill_loss") != std::string::npos;
+      inEvents = inEvents || test::readFile(entry.path()).find("distill_loss") != std::string::npos;
     }
   }
   EXPECT_TRUE(inEvents);
@@ -246,8 +244,7 @@ TEST_F(Distillation, ATeacherOfOtherCategoriesIsRefused) {
   }
   EXPECT_FALSE(fs::exists(dir_ / "student"));
 
-  test::writeShard(dir_ / "three", "train", 32, test::categoryPng,
-                   [](int i) { return i % 3 + 1; });
+  test::writeShard(dir_ / "three", "train", 32, test::categoryPng, [](int i) { return i % 3 + 1; });
   test::writeFile(dir_ / "three" / "labels.txt", "A\nB\nC\n");
   s.dataDir = dir_ / "three";
   EXPECT_THROW(

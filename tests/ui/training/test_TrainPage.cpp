@@ -20,11 +20,11 @@
 #include "UiTestSupport.hpp"
 #include "common/ProjectJobs.hpp"
 #include "common/ProjectSession.hpp"
+#include "train/RunDirectory.hpp"
 #include "training/ChartPanel.hpp"
 #include "training/RunHistory.hpp"
 #include "training/TrainJob.hpp"
 #include "training/TrainPage.hpp"
-#include "train/RunDirectory.hpp"
 
 using taxon::ui::ProjectJobs;
 using taxon::ui::ProjectSession;
@@ -129,7 +129,8 @@ class TestTrainPage : public QObject {
     page.startRun();
     QVERIFY(finished.wait(180000));
     QVERIFY2(finished.at(1).at(1).toBool(), qPrintable(page.logText()));
-    QVERIFY2(page.logText().contains(QStringLiteral("distilling from")), qPrintable(page.logText()));
+    QVERIFY2(page.logText().contains(QStringLiteral("distilling from")),
+             qPrintable(page.logText()));
     const auto saved = taxon::train::readRunSettings(page.runDir().toStdString());
     QCOMPARE(saved.temperature, 2.0);
     QVERIFY(saved.teacherStep == 30);
