@@ -1,6 +1,7 @@
 #include "commands/Train.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "Interrupt.hpp"
@@ -228,6 +229,10 @@ int runTrain(TrainOptions& f) {
     if (wasGiven(option) && copy) {
       copy(settings);
     }
+  }
+  // The run records where its teacher is: absolute, so that a resume from elsewhere finds it.
+  if (settings.distilling()) {
+    settings.teacherDir = std::filesystem::absolute(settings.teacherDir).lexically_normal();
   }
   // The seed's `--num_gpus 8` alone means CUDA.
   if (wasGiven(f.numGpusOption)) {

@@ -104,7 +104,7 @@ class TestTrainPage : public QObject {
     page.resize(1200, 800);
     page.show();
     QVERIFY(QTest::qWaitForWindowExposed(&page));
-    page.setForm(75, 0.3, 16, 30, QStringLiteral("small-data"), 15, QStringLiteral("teacher"));
+    page.setForm(75, 0.3, 16, 60, QStringLiteral("small-data"), 30, QStringLiteral("teacher"));
     QSignalSpy finished(&page, &TrainPage::runFinished);
     page.startRun();
     QVERIFY(finished.wait(180000));
@@ -133,7 +133,7 @@ class TestTrainPage : public QObject {
              qPrintable(page.logText()));
     const auto saved = taxon::train::readRunSettings(page.runDir().toStdString());
     QCOMPARE(saved.temperature, 2.0);
-    QVERIFY(saved.teacherStep == 30);
+    QVERIFY(saved.teacherStep == 60);
     QVERIFY(page.history().distilled());
     QVERIFY(page.lossChart()->seriesShown(2));
     QVERIFY(page.lossChart()->seriesShown(3));
