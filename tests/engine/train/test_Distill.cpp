@@ -147,20 +147,6 @@ class Distillation : public ::testing::Test {
   TrainResult teacherResult_;
 };
 
-// step -> figure `key` of the steps in TRAIN_DIR/metrics.jsonl.
-std::map<std::int64_t, double> stepFigure(const fs::path& trainDir, const std::string& key) {
-  std::ifstream in(trainDir / "metrics.jsonl");
-  std::map<std::int64_t, double> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto json = nlohmann::json::parse(line);
-    if (json.contains("loss")) {
-      out[json["step"].get<std::int64_t>()] = json.at(key).get<double>();
-    }
-  }
-  return out;
-}
-
 // A distilled run stopped mid-epoch and resumed logs every step's loss and distillation part as
 // the uninterrupted run does: the teacher is deterministic (evaluation form) and the same one.
 // The run records its teacher, and says what it learns from.
@@ -198,17 +184,18 @@ TEST_F(Distillation, ADistilledRunResumesStepForStep) {
   const auto second = train(resumed, true, {});
   EXPECT_EQ(second.step, 12);
 
+  // A resumed run's metrics.jsonl reads as one run: step 1 to 12, each once.
   for (const std::string key : {"loss", "distill_loss", "cross_entropy"}) {
-    const auto a = stepFigure(dir_ / "whole", key);
-    const auto b = stepFigure(dir_ / "parts", key);
+    const auto a = test::loggedStepFigures(dir_ / "whole", key);
+    const auto b = test::loggedStepFigures(dir_ / "parts", key);
     ASSERT_EQ(a.size(), 12u) << key;
     ASSERT_EQ(b.size(), 12u) << key;
-    for (const auto& [step, value] : a) {
-      EXPECT_NEAR(b.at(step), value, 1e-5) << key << " at step " << step;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      EXPECT_NEAR(b[i], a[i], 1e-5) << key << " at step " << i + 1;
     }
   }
-  const auto distill = stepFigure(dir_ / "whole", "distill_loss");
-  EXPECT_GT(distill.begin()->second, 0.0);
+  const auto distill = test::loggedStepFigures(dir_ / "whole", "distill_loss");
+  EXPECT_GT(distill.front(), 0.0);
   // TensorBoard gets the part too.
   bool inEvents = false;
   for (const auto& entry : fs::directory_iterator(dir_ / "whole")) {
@@ -218,9 +205,9 @@ TEST_F(Distillation, ADistilledRunResumesStepForStep) {
   }
   EXPECT_TRUE(inEvents);
   // The logged loss is the mix the step optimized (plus the aux head and the L2 term).
-  const auto loss = stepFigure(dir_ / "whole", "loss");
-  const auto ce = stepFigure(dir_ / "whole", "cross_entropy");
-  EXPECT_GT(loss.at(1), 0.5 * ce.at(1) + 0.5 * distill.at(1));
+  const auto loss = test::loggedStepFigures(dir_ / "whole", "loss");
+  const auto ce = test::loggedCrossEntropies(dir_ / "whole");
+  EXPECT_GT(loss.front(), 0.5 * ce.front() + 0.5 * distill.front());
 }
 
 // A teacher that knows other categories cannot teach this data: refused before anything is
@@ -318,7 +305,7 @@ TEST_F(Distillation, ATeacherWithALargerInputTeachesASmallerStudent) {
   s.teacherDir = dir_ / "big";
   s.maxSteps = 4;
   ASSERT_EQ(train(s, false, {}).step, 4);
-  EXPECT_EQ(stepFigure(dir_ / "small", "distill_loss").size(), 4u);
+  EXPECT_EQ(test::loggedStepFigures(dir_ / "small", "distill_loss").size(), 4u);
   const auto data = checkpoint::readCheckpoint(dir_ / "small" / "model.ckpt-4.taxon");
   EXPECT_NE(data.settingsJson.find("\"image_size\":75"), std::string::npos);
 }
