@@ -130,13 +130,17 @@ std::string generatorName(int rank) {
   return "dropout/" + std::to_string(rank);
 }
 
+std::mutex& weightInitMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 ReplicaNetwork createReplicaNetwork(const model::InceptionSettings& settings, std::uint64_t seed,
                                     const Replica& replica) {
   // Replica threads share the CPU generator that draws the initial weights: one at a time.
   ReplicaNetwork out;
   {
-    static std::mutex initMutex;
-    const std::lock_guard lock(initMutex);
+    const std::lock_guard lock(weightInitMutex());
     auto global = at::globalContext().defaultGenerator(c10::Device(c10::kCPU));
     {
       const std::lock_guard seeding(global.mutex());
