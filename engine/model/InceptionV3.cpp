@@ -8,6 +8,7 @@
 
 #include "core/Error.hpp"
 #include "model/ModelSize.hpp"
+#include "model/WeightInit.hpp"
 
 namespace taxon::model {
 
@@ -240,9 +241,15 @@ torch::Tensor InceptionAuxImpl::forward(torch::Tensor x) {
 
 }  // namespace inception
 
+std::recursive_mutex& weightInitMutex() {
+  static std::recursive_mutex mutex;
+  return mutex;
+}
+
 InceptionV3Impl::InceptionV3Impl(const InceptionSettings& settings, bool initialize)
     : settings_(settings) {
   core::throwIfInvalid("Inception-v3", settings_.validate());
+  const std::lock_guard drawing(weightInitMutex());
   using inception::BasicConv2d;
   const inception::Depth d{settings_.depthMultiplier};
   conv2d1a_ =

@@ -11,6 +11,7 @@
 #include "checkpoint/Checkpoint.hpp"
 #include "dist/Distributed.hpp"
 #include "model/TorchvisionWeights.hpp"
+#include "model/WeightInit.hpp"
 
 namespace taxon::train {
 
@@ -130,17 +131,13 @@ std::string generatorName(int rank) {
   return "dropout/" + std::to_string(rank);
 }
 
-std::mutex& weightInitMutex() {
-  static std::mutex mutex;
-  return mutex;
-}
-
 ReplicaNetwork createReplicaNetwork(const model::InceptionSettings& settings, std::uint64_t seed,
                                     const Replica& replica) {
-  // Replica threads share the CPU generator that draws the initial weights: one at a time.
+  // Replica threads share the CPU generator that draws the initial weights: one at a time, and no
+  // other network built in between (model/WeightInit.hpp).
   ReplicaNetwork out;
   {
-    const std::lock_guard lock(weightInitMutex());
+    const std::lock_guard lock(model::weightInitMutex());
     auto global = at::globalContext().defaultGenerator(c10::Device(c10::kCPU));
     {
       const std::lock_guard seeding(global.mutex());

@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -46,12 +45,6 @@ class CollectiveError : public core::Error {
  public:
   using core::Error::Error;
 };
-
-// Held while a network is built in a replica thread: LibTorch's modules draw their initial
-// weights from the CPU's default generator in their constructors (even when they are replaced at
-// once, as a teacher's are), so a build on one replica's thread beside another's seeded build
-// would change the run's initial weights.
-std::mutex& weightInitMutex();
 
 // A new network with the run's initial weights, the same on every replica (and those of a
 // single-replica run with the same seed), and the replica's dropout generator, set on it.

@@ -12,7 +12,6 @@
 #include "core/Error.hpp"
 #include "records/Crc32c.hpp"
 #include "settings/TrainSettingsJson.hpp"
-#include "train/ReplicaSync.hpp"
 #include "train/RunDirectory.hpp"
 #include "train/StepPrecision.hpp"
 
@@ -102,12 +101,9 @@ Teacher::Teacher(const settings::TrainSettings& settings,
                  const std::vector<std::string>& categories, const c10::Device& device,
                  bool channelsLast) {
   const fs::path file = teacherCheckpoint(settings);
-  checkpoint::TrainedModel trained;
-  {
-    // Its modules draw initial weights from the generator another replica may be seeding.
-    const std::lock_guard lock(weightInitMutex());
-    trained = checkpoint::loadTrainedModel(file, "cpu");
-  }
+  // Built under model::weightInitMutex, so that it cannot change another replica's seeded
+  // initial weights.
+  auto trained = checkpoint::loadTrainedModel(file, "cpu");
   if (trained.categories != categories) {
     std::string difference;
     if (trained.categories.size() != categories.size()) {

@@ -18,6 +18,7 @@
 #include "data/Loader.hpp"
 #include "dist/Distributed.hpp"
 #include "records/RecordSet.hpp"
+#include "train/ReplicaSync.hpp"
 #include "train/Trainer.hpp"
 
 namespace taxon::test {
@@ -531,6 +532,39 @@ TEST_F(DataParallelTraining, TwoReplicasDistilAsOneWithTheCombinedBatch) {
   EXPECT_LT(stepDifference(checkpoint::readCheckpoint(single.lastCheckpoint),
                            checkpoint::readCheckpoint(pair.lastCheckpoint)),
             0.1);
+}
+
+// A run's initial weights come from its seed alone: networks built on other threads meanwhile (a
+// replica's teacher, the app's classifier or size line: LibTorch's modules draw from the CPU
+// generator in their constructors) wait for the seeded build instead of drawing in between.
+TEST(DataParallel, NetworksBuiltOnOtherThreadsLeaveTheSeededWeightsAlone) {
+  model::InceptionSettings settings;
+  settings.numClasses = 4;
+  settings.depthMultiplier = 0.1;
+  settings.imageSize = 75;
+  const train::Replica replica;
+  const auto reference = train::createReplicaNetwork(settings, 7, replica).net;
+  std::atomic<bool> done = false;
+  std::atomic<int> built = 0;
+  std::thread builder([&] {
+    while (!done) {
+      model::InceptionV3 other(settings, /*initialize=*/false);
+      ++built;
+    }
+  });
+  bool same = true;
+  for (int i = 0; i < 8; ++i) {
+    const auto net = train::createReplicaNetwork(settings, 7, replica).net;
+    const auto a = reference->parameters();
+    const auto b = net->parameters();
+    for (std::size_t p = 0; p < a.size(); ++p) {
+      same = same && a[p].equal(b[p]);
+    }
+  }
+  done = true;
+  builder.join();
+  EXPECT_GT(built.load(), 0);
+  EXPECT_TRUE(same);
 }
 
 // A pause much longer than the collective timeout: every replica holds after the same step,
