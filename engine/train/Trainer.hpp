@@ -14,6 +14,11 @@
 // run continues on another replica count from the same global position in its epoch.
 // On CUDA: bf16 autocast (or fp32), channels-last and cuDNN autotuning, as the settings say.
 //
+// Distillation (settings.teacherDir, Teacher.hpp): every replica holds the teacher in evaluation
+// form on its device and computes its logits on the replica's batch; the step's loss mixes the
+// labels' cross-entropy and T^2 x KL to the teacher (TrainStep.hpp). A new run records the
+// teacher's checkpoint step and weights checksum in its settings; a resumed run loads that one.
+//
 // Files in the train dir:
 //   settings.json               the settings the run started with (also inside each checkpoint)
 //   labels.txt                  category names, class 0 first
