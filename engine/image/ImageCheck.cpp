@@ -79,6 +79,8 @@ void tiffSize(std::string_view bytes, ImageHeader& header) {
     return;
   }
   const std::size_t entries = u16(ifd);
+  bool seenWidth = false;
+  bool seenHeight = false;
   for (std::size_t i = 0; i < entries; ++i) {
     const std::size_t e = ifd + 2 + 12 * i;
     if (e + 12 > bytes.size()) {
@@ -86,11 +88,32 @@ void tiffSize(std::string_view bytes, ImageHeader& header) {
     }
     const auto tag = u16(e);
     const auto type = u16(e + 2);
+    const std::uint32_t count = u32(e + 4);
     const std::uint32_t value = type == 3 ? u16(e + 8) : u32(e + 8);
-    if (tag == 256) {
+    // A tag given twice counts once, the first time, as libtiff reads it (a later width of 1 made
+    // a 2817 x 131081 image pass the pixel limit here; found by fuzz_image).
+    if (tag == 256 && !seenWidth) {
       header.width = static_cast<int>(value);
-    } else if (tag == 257) {
+      seenWidth = true;
+    } else if (tag == 257 && !seenHeight) {
       header.height = static_cast<int>(value);
+      seenHeight = true;
+    } else if (tag == 258 && type == 3) {
+      // BitsPerSample, one per channel: inline for up to two, else at an offset. OpenCV sizes its
+      // buffers by it: only the depths it decodes are taken.
+      for (std::uint32_t c = 0; c < std::min<std::uint32_t>(count, 8); ++c) {
+        const std::size_t at = count <= 2 ? e + 8 + 2 * c : std::size_t{value} + 2 * c;
+        const unsigned bits = at + 2 <= bytes.size() ? u16(at) : 0;
+        if (bits != 1 && bits != 2 && bits != 4 && bits != 8 && bits != 16) {
+          header.format = "TIFF with " + std::to_string(bits) + " bits per sample";
+          header.supported = false;
+          return;
+        }
+      }
+    } else if (tag == 277 && (value == 0 || value > 4)) {  // SamplesPerPixel
+      header.format = "TIFF with " + std::to_string(value) + " samples per pixel";
+      header.supported = false;
+      return;
     }
   }
 }

@@ -4,6 +4,8 @@
 
 #include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "TestFiles.hpp"
 
@@ -66,6 +68,48 @@ TEST(ImageCheck, RefusesDecompressionBombsFromTheHeaderAlone) {
   tight.maxPixels = 100;
   EXPECT_NE(checkImageBytes(test::makeJpeg(20, 20), tight).reason.find("too large"),
             std::string::npos);
+}
+
+// A little-endian TIFF header with one IFD of SHORT entries (tag, value).
+std::string tiff(const std::vector<std::pair<int, int>>& entries) {
+  std::string bytes("II*\0\x08\0\0\0", 8);
+  bytes += static_cast<char>(entries.size());
+  bytes += '\0';
+  for (const auto& [tag, value] : entries) {
+    const unsigned char entry[12] = {static_cast<unsigned char>(tag & 0xff),
+                                     static_cast<unsigned char>(tag >> 8),
+                                     3,
+                                     0,
+                                     1,
+                                     0,
+                                     0,
+                                     0,
+                                     static_cast<unsigned char>(value & 0xff),
+                                     static_cast<unsigned char>(value >> 8),
+                                     0,
+                                     0};
+    bytes.append(reinterpret_cast<const char*>(entry), 12);
+  }
+  return bytes;
+}
+
+// Found by fuzz_image: a TIFF that gives its width twice is read as libtiff reads it (the first),
+// so the pixel limit sees the size the decoder will allocate; a depth OpenCV cannot decode (which
+// it would still size its buffers by) is refused as unsupported.
+TEST(ImageCheck, TiffHeadersAreReadAsTheDecoderReadsThem) {
+  auto header = readImageHeader(tiff({{256, 2817}, {257, 9000}, {256, 1}}));
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->width, 2817);
+  EXPECT_EQ(header->height, 9000);
+  EXPECT_TRUE(header->supported);
+  header = readImageHeader(tiff({{256, 10}, {257, 10}, {258, 48640}}));
+  ASSERT_TRUE(header);
+  EXPECT_FALSE(header->supported);
+  EXPECT_EQ(header->format, "TIFF with 48640 bits per sample");
+  header = readImageHeader(tiff({{256, 10}, {257, 10}, {258, 8}, {277, 9}}));
+  ASSERT_TRUE(header);
+  EXPECT_FALSE(header->supported);
+  EXPECT_TRUE(readImageHeader(tiff({{256, 10}, {257, 10}, {258, 16}, {277, 3}}))->supported);
 }
 
 TEST(ImageCheck, ReportsIoProblemsAsReasons) {
