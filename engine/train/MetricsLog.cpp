@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool blank(const std::string& line) {
-  return line.find_first_not_of(" \t\r\n\v\f") == std::string::npos;
+bool blank(std::string_view line) {
+  return line.find_first_not_of(" \t\r\n\v\f") == std::string_view::npos;
 }
 
 // A count field (a step, an epoch, a number of examples): 0 when missing; anything but a whole
@@ -171,22 +171,37 @@ MetricsLogContents readMetricsLog(const fs::path& path) {
       continue;
     }
     const auto number = static_cast<std::int64_t>(i + 1);
-    const auto json = nlohmann::json::parse(lines[i], nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded() || !json.is_object()) {
-      contents.unread.push_back({number, i == lastText, "not a JSON object"});
-      continue;
-    }
-    try {
-      if (json.contains("eval") && json["eval"].is_object()) {
-        contents.records.push_back({number, std::nullopt, evalFromJson(json)});
-      } else if (json.contains("loss")) {
-        contents.records.push_back({number, stepFromJson(json), std::nullopt});
-      }
-    } catch (const nlohmann::json::exception& e) {
-      contents.unread.push_back({number, i == lastText, std::string("a field: ") + e.what()});
+    std::string reason;
+    if (auto record = parseMetricsLine(lines[i], &reason)) {
+      record->line = number;
+      contents.records.push_back(std::move(*record));
+    } else if (!reason.empty()) {
+      contents.unread.push_back({number, i == lastText, std::move(reason)});
     }
   }
   return contents;
+}
+
+std::optional<MetricsRecord> parseMetricsLine(std::string_view line, std::string* reason) {
+  if (blank(line)) {
+    return std::nullopt;
+  }
+  const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    *reason = "not a JSON object";
+    return std::nullopt;
+  }
+  try {
+    if (json.contains("eval") && json["eval"].is_object()) {
+      return MetricsRecord{0, std::nullopt, evalFromJson(json)};
+    }
+    if (json.contains("loss")) {
+      return MetricsRecord{0, stepFromJson(json), std::nullopt};
+    }
+  } catch (const nlohmann::json::exception& e) {
+    *reason = std::string("a field: ") + e.what();
+  }
+  return std::nullopt;
 }
 
 }  // namespace taxon::train

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace taxon::train {
@@ -96,6 +97,11 @@ struct MetricsLogContents {
   // A damaged line before the last one: the file was changed by something else than a run.
   const UnreadMetricsLine* firstDamaged() const;
 };
+
+// One line of a metrics.jsonl (`line` of the record left 0). nullopt with `reason` set when the
+// line is not a JSON object or a field has the wrong type; nullopt with `reason` untouched for a
+// blank line or an object that is neither a step nor an evaluation.
+std::optional<MetricsRecord> parseMetricsLine(std::string_view line, std::string* reason);
 
 // Reads a metrics.jsonl. Blank lines are skipped; lines that cannot be read are reported in
 // `unread` and the rest returned. Throws core::Error naming the file when it cannot be read.

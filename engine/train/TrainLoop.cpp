@@ -1,6 +1,7 @@
 #include "train/TrainLoop.hpp"
 
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <ATen/Context.h>
 
@@ -18,6 +19,7 @@
 #include "model/ModelSize.hpp"
 #include "model/TorchvisionWeights.hpp"
 #include "settings/TrainSettingsJson.hpp"
+#include "train/RunState.hpp"
 #include "train/StepPrecision.hpp"
 
 namespace taxon::train {
@@ -251,6 +253,13 @@ void TrainLoop::startFiles() {
   } else {
     dir_.writeStart(settings_, records_.categories);
   }
+  runState_.host = hostName();
+  runState_.pid = ::getpid();
+  runState_.started = core::unixSecondsNow();
+  runState_.step = step_;
+  runState_.totalSteps = totalSteps_;
+  runState_.stepsPerEpoch = batchesIn(epoch_);
+  writeRunState(dir_.path(), runState_);
 }
 
 // The gradient averaging and synchronized batch norm between the replicas; rank 0's files.
@@ -424,6 +433,13 @@ TrainResult TrainLoop::run() {
   result_.stepsThisRun = step_ - firstStep_;
   result_.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  if (sync_.leader()) {
+    runState_.status = result_.stopped ? RunStatus::Stopped : RunStatus::Finished;
+    runState_.ended = core::unixSecondsNow();
+    runState_.step = step_;
+    runState_.message = result_.lastCheckpoint.string();
+    writeRunState(dir_.path(), runState_);
+  }
   return result_;
 }
 

@@ -26,6 +26,7 @@
 #include "train/Optimizer.hpp"
 #include "train/ReplicaSync.hpp"
 #include "train/RunDirectory.hpp"
+#include "train/RunState.hpp"
 #include "train/Teacher.hpp"
 #include "train/TrainStep.hpp"
 #include "train/Trainer.hpp"
@@ -117,6 +118,7 @@ class TrainLoop {
   std::optional<records::EventFileWriter> events_;
   std::string settingsJson_;
   std::string lastMetrics_ = "{}";  // the last step's metrics.jsonl line, for the checkpoint
+  RunState runState_;               // rank 0's run-state.json
 
   std::optional<data::Loader> loader_;
   std::optional<data::BatchStager> stager_;

@@ -11,10 +11,12 @@
 #include <mutex>
 #include <thread>
 
+#include "core/Clock.hpp"
 #include "core/Error.hpp"
 #include "core/torch/Device.hpp"
 #include "dist/Distributed.hpp"
 #include "records/RecordSet.hpp"
+#include "train/RunState.hpp"
 #include "train/Teacher.hpp"
 #include "train/TrainLoop.hpp"
 
@@ -43,8 +45,17 @@ namespace {
 TrainResult trainReplica(const settings::TrainSettings& settings, bool resume,
                          const TrainCallbacks& callbacks, std::stop_token stop,
                          const Replica& replica) {
-  TrainLoop loop(settings, resume, callbacks, std::move(stop), replica);
-  return loop.run();
+  // Rank 0's run-state.json says "failed" when the run it started ends in an error.
+  const double began = core::unixSecondsNow();
+  try {
+    TrainLoop loop(settings, resume, callbacks, std::move(stop), replica);
+    return loop.run();
+  } catch (const std::exception& e) {
+    if (replica.rank == 0) {
+      recordRunFailure(settings.trainDir, began, e.what());
+    }
+    throw;
+  }
 }
 
 // Devices of this process's replicas: the CPU for all, or consecutive GPUs from the asked index

@@ -28,6 +28,7 @@
 //                               drops the lines of steps after its checkpoint, so the file reads
 //                               as one run.
 //   events.out.tfevents.*       the same scalars for TensorBoard
+//   run-state.json              running, stopped, finished or failed (RunState.hpp)
 #pragma once
 
 #include <cstdint>
