@@ -29,6 +29,8 @@
 #include "labeling/DataPage.hpp"
 #include "project/ProjectLayout.hpp"
 #include "training/ExportDialog.hpp"
+#include "training/RunsPage.hpp"
+#include "training/TrainJob.hpp"
 #include "training/TrainPage.hpp"
 
 namespace taxon::ui {
@@ -76,12 +78,14 @@ MainWindow::MainWindow(const QString& projectPath, QWidget* parent, bool restore
 
   data_ = new DataPage(session_, this);
   train_ = new TrainPage(session_, jobs_, this);
+  runs_ = new RunsPage(session_, this);
   inspect_ = new InspectPage(session_, this);
   classify_ = new ClassifyPage(this);
   tabs_ = new QTabWidget(this);
   tabs_->setObjectName(QStringLiteral("pages"));
   tabs_->addTab(data_, tr("&Data"));
   tabs_->addTab(train_, tr("&Train"));
+  tabs_->addTab(runs_, tr("&Runs"));
   tabs_->addTab(inspect_, tr("&Inspect"));
   tabs_->addTab(classify_, tr("&Classify"));
 
@@ -143,6 +147,13 @@ MainWindow::MainWindow(const QString& projectPath, QWidget* parent, bool restore
     if (ok) {
       evaluateRun(dir);
     }
+  });
+  connect(train_, &TrainPage::runStarted, runs_, &RunsPage::rescan);
+  connect(runs_, &RunsPage::runActivated, this, [this](const QString& dir) {
+    if (!train_->job()->isRunning()) {
+      train_->openRun(dir);
+    }
+    tabs_->setCurrentWidget(train_);
   });
   connectJobs();
 

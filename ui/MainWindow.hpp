@@ -22,6 +22,7 @@ class DataPage;
 class InspectPage;
 class ProjectJobs;
 class ProjectSession;
+class RunsPage;
 class TrainPage;
 
 class MainWindow : public QMainWindow {
@@ -39,6 +40,7 @@ class MainWindow : public QMainWindow {
   ProjectSession* session() const { return session_; }
   DataPage* dataPage() const { return data_; }
   TrainPage* trainPage() const { return train_; }
+  RunsPage* runsPage() const { return runs_; }
   InspectPage* inspectPage() const { return inspect_; }
   ClassifyPage* classifyPage() const { return classify_; }
   QTabWidget* pages() const { return tabs_; }
@@ -85,6 +87,7 @@ class MainWindow : public QMainWindow {
   QTabWidget* tabs_;
   DataPage* data_;
   TrainPage* train_;
+  RunsPage* runs_;
   InspectPage* inspect_;
   ClassifyPage* classify_;
   QLabel* summary_;

@@ -2,14 +2,15 @@
 # Distillation on Fashion-MNIST on this machine's CPU cores (not a test: about an hour with the
 # defaults).
 #   bash bench/distill/run.sh [WORKDIR=build/bench-distill]
-#   TEACHER_MINUTES (24) STUDENT_MINUTES (12) TEACHER_DEPTH (0.5) STUDENT_DEPTH (0.2)
+#   TEACHER_MINUTES (24) STUDENT_MINUTES (12) TEACHER_DEPTH (0.5) STUDENT_DEPTH (0.2) SEEDS ("1 2 3")
 #   TEMPERATURE (4) DISTILL_WEIGHT (0.9)
 # 1. The full Fashion-MNIST (60,000 training / 10,000 test images) as a project and shards.
 # 2. A teacher (Inception-v3, TEACHER_DEPTH, 75 px) trained for TEACHER_MINUTES; a student at
 #    STUDENT_DEPTH (about a quarter of the teacher's multiply-adds: `taxon info --model` says) taught
-#    by it for STUDENT_MINUTES, and the same student trained alone for as long. "For as long": each
-#    run's step time is measured first (median of 100 steps after 20 of warm-up) and its
-#    --max_steps set to fill its minutes, so that every schedule ends at its last step; the
+#    by it for STUDENT_MINUTES, and the same student trained alone for as long, once per seed of
+#    SEEDS (single runs differ by about as much as the effect). "For as long": each
+#    kind of run's step time is measured first, all three before any long run (median of 100 steps
+#    after 20 of warm-up), and its --max_steps set to fill its minutes, so that every schedule ends at its last step; the
 #    distilled student pays for its teacher's forward pass in fewer steps. The table gives the
 #    time each run really spent in its steps (the sum of metrics.jsonl's sec_per_batch), which
 #    the probe only predicts. All with the recipe of bench/train's accuracy run
@@ -19,8 +20,8 @@
 #    bench/infer's program), precision@1 on the test split; and the distilled student's int8 ONNX
 #    export (precision@1 and batch-1 latency in ONNX Runtime).
 # The goal: the student within 1 point of the teacher, and at least 1 point above itself alone.
-# Step times are measured on an idle machine; a busy one only makes the runs take longer (their
-# length in steps is fixed by then).
+# Step times must be measured on an idle machine; a busy one later only makes the runs take longer
+# (their length in steps is fixed by then; the table's "time in steps" then says more than planned).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/packaging/env.sh"
@@ -29,6 +30,7 @@ teacher_minutes=${TEACHER_MINUTES:-24}
 student_minutes=${STUDENT_MINUTES:-12}
 teacher_depth=${TEACHER_DEPTH:-0.5}
 student_depth=${STUDENT_DEPTH:-0.2}
+seeds=${SEEDS:-1 2 3}
 temperature=${TEMPERATURE:-4}
 weight=${DISTILL_WEIGHT:-0.9}
 build=$root/build/dev
@@ -48,13 +50,14 @@ fi
 
 common=(--data_dir "$records" --recipe small-data --no_aux_logits --label_smoothing 0
   --dropout 0 --learning_rate_per_256 0.2 --warmup_epochs 0.3 --weight_decay 5e-4
-  --image_size 75 --batch_size 64 --num_threads 2 --num_preprocess_threads 1 --seed 1
+  --image_size 75 --batch_size 64 --num_threads 2 --num_preprocess_threads 1
   --eval_subset test --save_every_n_steps 1000000)
 
-# Seconds per step of COMMAND... (a `taxon train` or `distill` without --train_dir): the median of
+# Seconds per step of COMMAND... (a `taxon train` or `distill`) in probe dir NAME: the median of
 # 100 steps after 20 of warm-up (30 steps were off by up to 20 % from the whole run's mean).
 seconds_per_step() {
-  local dir=$work/probe
+  local dir=$work/$1
+  shift
   rm -rf "$dir"
   "$taxon" "$@" --train_dir "$dir" --max_steps 120 --eval_examples 64 --log_every_n_steps 1 \
     --recalibrate_batch_norm 0 >"$dir.log" 2>&1
@@ -66,16 +69,33 @@ print(f"{timed[len(timed) // 2]:.4f}")
 PY
 }
 
-# NAME MINUTES COMMAND...: trains dir NAME for MINUTES of measured step time (once).
+teacher_args=(train "${common[@]}" --depth_multiplier "$teacher_depth" --seed 1)
+student_args=("${common[@]}" --depth_multiplier "$student_depth")
+distill_args=(--teacher_dir "$work/teacher" --temperature "$temperature" --distill_weight "$weight")
+
+# All step times are measured first, one after the other on a still idle machine, so that what runs
+# beside the long runs later only makes them take longer. The distilled student's probe learns from
+# the teacher's probe (the same network, so the same cost per step).
+if [[ ! -f $work/probes.txt ]]; then
+  step "step times (probes of 120 steps)"
+  teacher_probe=$(seconds_per_step probe-teacher "${teacher_args[@]}")
+  distilled_probe=$(seconds_per_step probe-distilled distill "${student_args[@]}" --seed 1 \
+    --teacher_dir "$work/probe-teacher" --temperature "$temperature" --distill_weight "$weight")
+  alone_probe=$(seconds_per_step probe-alone train "${student_args[@]}" --seed 1)
+  echo "$teacher_probe $distilled_probe $alone_probe" >"$work/probes.txt"
+fi
+read -r teacher_probe distilled_probe alone_probe <"$work/probes.txt"
+cat "$work/probes.txt"
+
+# NAME MINUTES SECONDS_PER_STEP COMMAND...: trains dir NAME for MINUTES of step time (once).
 train_for() {
-  local name=$1 minutes=$2
-  shift 2
+  local name=$1 minutes=$2 per_step=$3
+  shift 3
   local dir=$work/$name
   if [[ -f $dir/done ]]; then
     return
   fi
-  local per_step steps
-  per_step=$(seconds_per_step "$@")
+  local steps
   steps=$("$python" -c "print(int($minutes * 60 / $per_step))")
   step "$name: $steps steps of ${per_step} s (${minutes} minutes)"
   rm -rf "$dir"
@@ -86,14 +106,20 @@ train_for() {
   grep -E "^Inception-v3|^distilling|precision @ 1" "$dir.log" || true
 }
 
-train_for teacher "$teacher_minutes" train "${common[@]}" --depth_multiplier "$teacher_depth"
-train_for student-distilled "$student_minutes" distill "${common[@]}" \
-  --depth_multiplier "$student_depth" --teacher_dir "$work/teacher" \
-  --temperature "$temperature" --distill_weight "$weight"
-train_for student-alone "$student_minutes" train "${common[@]}" --depth_multiplier "$student_depth"
+train_for teacher "$teacher_minutes" "$teacher_probe" "${teacher_args[@]}"
+# The students of each seed (the teacher is seed 1's); a seed's pair is trained before the next.
+students=()
+for seed in $seeds; do
+  train_for "student-distilled-$seed" "$student_minutes" "$distilled_probe" distill \
+    "${student_args[@]}" --seed "$seed" "${distill_args[@]}"
+  train_for "student-alone-$seed" "$student_minutes" "$alone_probe" train "${student_args[@]}" \
+    --seed "$seed"
+  students+=("student-distilled-$seed" "student-alone-$seed")
+done
+first_seed=${seeds%% *}
 
-step "the distilled student's int8 export (ONNX Runtime)"
-student=$work/student-distilled
+step "the distilled student's int8 export (ONNX Runtime, seed $first_seed)"
+student=$work/student-distilled-$first_seed
 [[ -f $work/student-fp32.onnx ]] ||
   "$taxon" export --checkpoint_dir "$student" --format onnx --output "$work/student-fp32.onnx"
 [[ -f $work/student-int8.onnx ]] ||
@@ -114,7 +140,7 @@ PY
 
 step "table"
 rows=()
-for name in teacher student-distilled student-alone; do
+for name in teacher "${students[@]}"; do
   dir=$work/$name
   latency=$("$build/bench/infer/taxon_bench_infer" "$dir" 2 1 2>/dev/null | awk '$1 == "taxon-fp32" && $2 == 1 {print $3; exit}')
   rows+=("$name" "$("$taxon" info --model "$dir" --format json)" "$(cat "$dir/done")" "$latency"
@@ -142,7 +168,12 @@ m = re.search(r"precision@1 int8 (0\.\d+)", int8_text)
 print(f"| student-distilled int8 (ONNX Runtime) | | | | {int8_ms} ms | | | "
       f"{m.group(1) if m else '?'} |")
 print()
-print(f"student - teacher: {100 * (p['student-distilled'] - p['teacher']):+.2f} points "
-      f"(goal: within 1); student - student alone: "
-      f"{100 * (p['student-distilled'] - p['student-alone']):+.2f} points (goal: at least +1)")
+seeds = [n.rsplit("-", 1)[1] for n in p if n.startswith("student-distilled-")]
+gaps = [100 * (p[f"student-distilled-{s}"] - p[f"student-alone-{s}"]) for s in seeds]
+distilled = sum(p[f"student-distilled-{s}"] for s in seeds) / len(seeds)
+alone = sum(p[f"student-alone-{s}"] for s in seeds) / len(seeds)
+print(f"seeds {', '.join(seeds)}: student distilled {distilled:.4f}, alone {alone:.4f} (means)")
+print(f"student - teacher: {100 * (distilled - p['teacher']):+.2f} points (goal: within 1); "
+      f"student - student alone: {100 * (distilled - alone):+.2f} points (goal: at least +1; "
+      f"per seed {', '.join(f'{g:+.2f}' for g in gaps)})")
 PY

@@ -100,6 +100,8 @@ ResumePoint RunDirectory::open(const settings::TrainSettings& settings, bool res
     log("removed " + std::to_string(removed) +
         " unfinished checkpoint file(s) of an interrupted save in " + dir_.string());
   }
+  // A run-state.json or settings write cut short by a kill.
+  core::removeDeadTemporaries(dir_);
   std::vector<std::string> warnings;
   auto latest = checkpoint::readLatestCheckpoint(dir_, &warnings, &point.path);
   for (const auto& warning : warnings) {

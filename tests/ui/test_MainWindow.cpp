@@ -77,7 +77,7 @@ class TestMainWindow : public QObject {
     QVERIFY(tree->indexOfPath(QStringLiteral("Shoes > Sneaker")).isValid());
     window.dataPage()->selectCategory(QStringLiteral("Shoes"));
     QTest::qWait(300);
-    const char* names[] = {"main-data", "main-train", "main-inspect", "main-classify"};
+    const char* names[] = {"main-data", "main-train", "main-runs", "main-inspect", "main-classify"};
     for (int i = 0; i < window.pages()->count(); ++i) {
       window.pages()->setCurrentIndex(i);
       QTest::qWait(100);

@@ -70,42 +70,9 @@ bool RunHistory::read(const QString& trainDir, QString* error) {
 }
 
 std::vector<QPointF> decimate(const std::vector<QPointF>& points, int buckets) {
-  if (buckets <= 0 || points.size() <= static_cast<std::size_t>(2 * buckets)) {
-    return points;
-  }
-  const double first = points.front().x();
-  const double width = (points.back().x() - first) / buckets;
-  std::vector<QPointF> out;
-  out.reserve(static_cast<std::size_t>(4 * buckets));
-  std::size_t i = 0;
-  for (int b = 0; b < buckets && i < points.size(); ++b) {
-    const double end = b + 1 == buckets ? points.back().x() + 1.0 : first + width * (b + 1);
-    const std::size_t start = i;
-    std::size_t low = i;
-    std::size_t high = i;
-    while (i < points.size() && points[i].x() < end) {
-      if (points[i].y() < points[low].y()) {
-        low = i;
-      }
-      if (points[i].y() > points[high].y()) {
-        high = i;
-      }
-      ++i;
-    }
-    if (i == start) {
-      continue;  // an empty bucket
-    }
-    // In x order, without repeats: first, min and max in their order, last.
-    std::size_t picks[4] = {start, std::min(low, high), std::max(low, high), i - 1};
-    std::size_t previous = static_cast<std::size_t>(-1);
-    for (const std::size_t p : picks) {
-      if (p != previous) {
-        out.push_back(points[p]);
-        previous = p;
-      }
-    }
-  }
-  return out;
+  return decimate(
+      points.size(), [&](std::size_t i) { return points[i].x(); },
+      [&](std::size_t i) { return points[i].y(); }, buckets);
 }
 
 }  // namespace taxon::ui

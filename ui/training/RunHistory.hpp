@@ -7,6 +7,8 @@
 
 #include <QPointF>
 #include <QString>
+#include <algorithm>
+#include <cstddef>
 #include <vector>
 
 #include "train/Trainer.hpp"
@@ -50,9 +52,83 @@ class RunHistory {
   QString evalNotice_;
 };
 
-// At most 2 x `buckets` points that draw like `points` (x ascending): the first, minimum, maximum
+// At most 4 x `buckets` points that draw like `points` (x ascending): the first, minimum, maximum
 // and last of each bucket of equal x width, so a chart of 100,000 steps stays smooth and spikes
-// stay visible.
+// stay visible. All of them when there are at most 2 x `buckets`.
 std::vector<QPointF> decimate(const std::vector<QPointF>& points, int buckets);
+
+// The same for `count` points given by x(i) and y(i) (columns of figures, without making points
+// of them all first).
+template <class X, class Y>
+std::vector<QPointF> decimate(std::size_t count, X x, Y y, int buckets) {
+  std::vector<QPointF> out;
+  if (buckets <= 0 || count <= static_cast<std::size_t>(2 * buckets)) {
+    out.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      out.emplace_back(x(i), y(i));
+    }
+    return out;
+  }
+  const double first = x(0);
+  const double width = (x(count - 1) - first) / buckets;
+  out.reserve(static_cast<std::size_t>(4 * buckets));
+  std::size_t i = 0;
+  for (int b = 0; b < buckets && i < count; ++b) {
+    const double end = b + 1 == buckets ? x(count - 1) + 1.0 : first + width * (b + 1);
+    const std::size_t start = i;
+    std::size_t low = i;
+    std::size_t high = i;
+    while (i < count && x(i) < end) {
+      if (y(i) < y(low)) {
+        low = i;
+      }
+      if (y(i) > y(high)) {
+        high = i;
+      }
+      ++i;
+    }
+    if (i == start) {
+      continue;  // an empty bucket
+    }
+    // In x order, without repeats: first, min and max in their order, last.
+    const std::size_t picks[4] = {start, std::min(low, high), std::max(low, high), i - 1};
+    std::size_t previous = static_cast<std::size_t>(-1);
+    for (const std::size_t p : picks) {
+      if (p != previous) {
+        out.emplace_back(x(p), y(p));
+        previous = p;
+      }
+    }
+  }
+  return out;
+}
+
+// At most `buckets` + 1 points of a curve without spikes (a smoothed one): the first, then the
+// last of each bucket of equal x width. All of them when there are at most `buckets`.
+template <class X, class Y>
+std::vector<QPointF> thin(std::size_t count, X x, Y y, int buckets) {
+  std::vector<QPointF> out;
+  if (buckets <= 0 || count <= static_cast<std::size_t>(buckets)) {
+    out.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      out.emplace_back(x(i), y(i));
+    }
+    return out;
+  }
+  const double first = x(0);
+  const double width = (x(count - 1) - first) / buckets;
+  out.reserve(static_cast<std::size_t>(buckets) + 1);
+  out.emplace_back(x(0), y(0));
+  double end = first + width;
+  for (std::size_t i = 1; i < count; ++i) {
+    if (i + 1 == count || x(i + 1) >= end) {
+      out.emplace_back(x(i), y(i));
+      while (i + 1 < count && x(i + 1) >= end) {
+        end += width;
+      }
+    }
+  }
+  return out;
+}
 
 }  // namespace taxon::ui
