@@ -19,6 +19,7 @@
 #include <random>
 #include <thread>
 
+#include "StallMeter.hpp"
 #include "common/ProjectSession.hpp"
 #include "train/MetricsLog.hpp"
 #include "train/RunState.hpp"
@@ -29,32 +30,6 @@ namespace fs = std::filesystem;
 using taxon::ui::RunsPage;
 
 namespace {
-
-// The longest gap between the ticks of a 10 ms timer.
-class StallMeter : public QObject {
- public:
-  StallMeter() {
-    timer_.setInterval(10);
-    QObject::connect(&timer_, &QTimer::timeout, this, [this] {
-      if (clock_.isValid()) {
-        longest_ = std::max(longest_, clock_.restart());
-      } else {
-        clock_.start();
-      }
-    });
-    timer_.start();
-  }
-  qint64 longestMs() const { return longest_; }
-  void reset() {
-    longest_ = 0;
-    clock_.invalidate();
-  }
-
- private:
-  QTimer timer_;
-  QElapsedTimer clock_;
-  qint64 longest_ = 0;
-};
 
 // Lines of steps [from, to] of run `index`: a loss falling with noise, a cosine learning rate.
 std::string metricLines(int index, std::int64_t from, std::int64_t to, std::int64_t total,
@@ -140,7 +115,7 @@ int main(int argc, char** argv) {
 
   RunsPage page(&session);
   page.resize(1600, 1000);
-  StallMeter stalls;
+  taxon::test::StallMeter stalls;
   clock.restart();
   page.show();
   while (page.model()->rowCount() < runs) {

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "StallMeter.hpp"
 #include "TestPaths.hpp"
 #include "common/CategoryPickerDialog.hpp"
 
@@ -52,28 +53,5 @@ inline void answerCategoryPicker(QObject* context, const QString& search, bool* 
     *picked = true;
   });
 }
-
-// The longest gap between the ticks of a 10 ms timer while it lives: how long the event loop was
-// blocked (the app's promise: never over 100 ms while training or importing).
-class StallMeter : public QObject {
- public:
-  StallMeter() {
-    timer_.setInterval(10);
-    QObject::connect(&timer_, &QTimer::timeout, this, [this] {
-      if (clock_.isValid()) {
-        longest_ = std::max(longest_, clock_.restart());
-      } else {
-        clock_.start();
-      }
-    });
-    timer_.start();
-  }
-  qint64 longestMs() const { return longest_; }
-
- private:
-  QTimer timer_;
-  QElapsedTimer clock_;
-  qint64 longest_ = 0;
-};
 
 }  // namespace taxon::test

@@ -57,18 +57,25 @@ class RunHistory {
 // stay visible. All of them when there are at most 2 x `buckets`.
 std::vector<QPointF> decimate(const std::vector<QPointF>& points, int buckets);
 
-// The same for `count` points given by x(i) and y(i) (columns of figures, without making points
+// The `count` points given by x(i) and y(i).
+template <class X, class Y>
+std::vector<QPointF> allPoints(std::size_t count, X x, Y y) {
+  std::vector<QPointF> out;
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    out.emplace_back(x(i), y(i));
+  }
+  return out;
+}
+
+// decimate() for `count` points given by x(i) and y(i) (columns of figures, without making points
 // of them all first).
 template <class X, class Y>
 std::vector<QPointF> decimate(std::size_t count, X x, Y y, int buckets) {
-  std::vector<QPointF> out;
   if (buckets <= 0 || count <= static_cast<std::size_t>(2 * buckets)) {
-    out.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) {
-      out.emplace_back(x(i), y(i));
-    }
-    return out;
+    return allPoints(count, x, y);
   }
+  std::vector<QPointF> out;
   const double first = x(0);
   const double width = (x(count - 1) - first) / buckets;
   out.reserve(static_cast<std::size_t>(4 * buckets));
@@ -107,14 +114,10 @@ std::vector<QPointF> decimate(std::size_t count, X x, Y y, int buckets) {
 // last of each bucket of equal x width. All of them when there are at most `buckets`.
 template <class X, class Y>
 std::vector<QPointF> thin(std::size_t count, X x, Y y, int buckets) {
-  std::vector<QPointF> out;
   if (buckets <= 0 || count <= static_cast<std::size_t>(buckets)) {
-    out.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) {
-      out.emplace_back(x(i), y(i));
-    }
-    return out;
+    return allPoints(count, x, y);
   }
+  std::vector<QPointF> out;
   const double first = x(0);
   const double width = (x(count - 1) - first) / buckets;
   out.reserve(static_cast<std::size_t>(buckets) + 1);

@@ -24,6 +24,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "TrainTestData.hpp"
 #include "UiTestProject.hpp"
 #include "UiTestSupport.hpp"
 #include "common/ProjectSession.hpp"
@@ -51,22 +52,16 @@ QString qpath(const fs::path& path) {
 // A short real run of the tiny network on the project's records.
 taxon::settings::TrainSettings shortRun(const fs::path& project, const std::string& name,
                                         double learningRate, int seed) {
-  taxon::settings::TrainSettings s;
+  auto s = taxon::test::tinyRun(project / "runs" / name, project / "records");
   s.applyRecipe("small-data");
-  s.trainDir = project / "runs" / name;
-  s.dataDir = project / "records";
-  s.imageSize = 75;
-  s.depthMultiplier = 0.1;
   s.batchSize = 16;
   s.maxSteps = 40;
-  s.maxEpochs = 0.0;
   s.learningRatePer256 = learningRate;
   s.seed = seed;
   s.evalEverySteps = 10;
   s.evalExamples = 2000;
+  s.evalAtEnd = true;
   s.logEverySteps = 10;
-  s.saveEverySteps = 1000;
-  s.torchThreads = 2;
   s.loaderThreads = 1;
   return s;
 }
@@ -171,10 +166,7 @@ class TestRunsPage : public QObject {
 
   void listsEveryRunWithItsFiguresAndState() {
     RunsPage page(&session_);
-    page.resize(1400, 900);
-    page.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&page));
-    QTRY_COMPARE_WITH_TIMEOUT(page.model()->rowCount(), 5, 10000);
+    QVERIFY(shown(page));
     QCOMPARE(cell(page, "runs/base", RunsModel::State), QStringLiteral("finished"));
     QCOMPARE(cell(page, "runs/stopped", RunsModel::State), QStringLiteral("stopped"));
     QCOMPARE(cell(page, "runs/diverged", RunsModel::State), QStringLiteral("failed"));
@@ -228,10 +220,7 @@ class TestRunsPage : public QObject {
 
   void tickedRunsAreOverlaidSmoothedOnEveryChart() {
     RunsPage page(&session_);
-    page.resize(1400, 900);
-    page.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&page));
-    QTRY_COMPARE_WITH_TIMEOUT(page.model()->rowCount(), 5, 10000);
+    QVERIFY(shown(page));
     const QString base = qpath(project_ / "runs" / "base");
     const QString lower = qpath(project_ / "runs" / "lower-lr");
     const QString stopped = qpath(project_ / "runs" / "stopped");
@@ -312,10 +301,7 @@ class TestRunsPage : public QObject {
 
   void settingsDiffShowsOnlyWhatDiffers() {
     RunsPage page(&session_);
-    page.resize(1400, 900);
-    page.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&page));
-    QTRY_COMPARE_WITH_TIMEOUT(page.model()->rowCount(), 5, 10000);
+    QVERIFY(shown(page));
     auto* button = page.findChild<QPushButton*>(QStringLiteral("settingsDiff"));
     QVERIFY(button != nullptr);
     QVERIFY(page.tick(qpath(project_ / "runs" / "base")));
@@ -344,10 +330,7 @@ class TestRunsPage : public QObject {
 
   void exportsThePictureAndEveryPoint() {
     RunsPage page(&session_);
-    page.resize(1400, 900);
-    page.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&page));
-    QTRY_COMPARE_WITH_TIMEOUT(page.model()->rowCount(), 5, 10000);
+    QVERIFY(shown(page));
     QVERIFY(page.tick(qpath(project_ / "runs" / "base")));
     QVERIFY(page.tick(qpath(project_ / "runs" / "stopped")));
     const QString png = qpath(dir_.path() / "charts.png");
@@ -393,10 +376,7 @@ class TestRunsPage : public QObject {
 
   void aDamagedFileShowsWhatCanBeReadAndSaysWhatCouldNot() {
     RunsPage page(&session_);
-    page.resize(1400, 900);
-    page.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&page));
-    QTRY_COMPARE_WITH_TIMEOUT(page.model()->rowCount(), 5, 10000);
+    QVERIFY(shown(page));
     QVERIFY(page.tick(qpath(project_ / "runs" / "copied")));
     QVERIFY(page.tick(qpath(project_ / "runs" / "base")));
     const QString notice = page.noticeText();
@@ -425,10 +405,7 @@ class TestRunsPage : public QObject {
   // while it runs, among a finished run's; it ends finished. The event loop never stalls long.
   void aRunningRunKeepsDrawingAmongTheOthers() {
     RunsPage page(&session_);
-    page.resize(1400, 900);
-    page.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&page));
-    QTRY_COMPARE_WITH_TIMEOUT(page.model()->rowCount(), 5, 10000);
+    QVERIFY(shown(page));
     QVERIFY(page.tick(qpath(project_ / "runs" / "base")));
     auto settings = shortRun(project_, "live", 0.2, 5);
     settings.maxSteps = 60;
@@ -473,6 +450,16 @@ class TestRunsPage : public QObject {
   }
 
  private:
+  // Shows `page` at a desktop's size once it lists the five runs of initTestCase.
+  static bool shown(RunsPage& page) {
+    page.resize(1400, 900);
+    page.show();
+    if (!QTest::qWaitForWindowExposed(&page)) {
+      return false;
+    }
+    return QTest::qWaitFor([&] { return page.model()->rowCount() == 5; }, 10000);
+  }
+
   taxon::test::TempDir dir_;
   fs::path project_;
   ProjectSession session_;
