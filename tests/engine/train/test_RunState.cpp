@@ -77,7 +77,13 @@ TEST_F(RunStateFile, ARunSaysItIsRunningThenHowItEnded) {
   EXPECT_GE(stopped->ended, stopped->started);
   EXPECT_EQ(observeRunState(s.trainDir).status, RunStatus::Stopped);
 
+  // A kill during a write of the state (or any atomic write) leaves NAME.tmp-PID; resuming
+  // removes it.
+  const fs::path leftover =
+      s.trainDir / (std::string(kRunStateFileName) + ".tmp-" + std::to_string(endedProcess()));
+  test::writeFile(leftover, "{\"state\":");
   train(s, true, {});
+  EXPECT_FALSE(fs::exists(leftover));
   const auto finished = readRunState(s.trainDir);
   ASSERT_TRUE(finished);
   EXPECT_EQ(finished->status, RunStatus::Finished);
