@@ -142,10 +142,11 @@ void pnmSize(std::string_view bytes, ImageHeader& header) {
         return;
       }
     }
-    // A number must end in whitespace or a comment: decoders differ on anything else ("555'5"
-    // is 555 to one and 5555 to another), so such a header's size is unreadable.
-    if (at == first || at >= bytes.size() ||
-        !(std::isspace(static_cast<unsigned char>(bytes[at])) || bytes[at] == '#')) {
+    // A number must end in whitespace: decoders differ on anything else ("555'5" is 555 to one
+    // and 5555 to another; OpenCV takes the character after a number with it, so in
+    // "766#773717\n1" the '#' starts no comment and the height is 773717, not 1), so such a
+    // header's size is unreadable.
+    if (at == first || at >= bytes.size() || !std::isspace(static_cast<unsigned char>(bytes[at]))) {
       return;
     }
     value = static_cast<int>(parsed);

@@ -112,6 +112,26 @@ TEST(ImageCheck, TiffHeadersAreReadAsTheDecoderReadsThem) {
   EXPECT_TRUE(readImageHeader(tiff({{256, 10}, {257, 10}, {258, 16}, {277, 3}}))->supported);
 }
 
+// Found by taxon_fuzz_image: "P1 766#773717\n1 7\n2\n" read as 766 x 1 here while OpenCV, which
+// takes the '#' with the width, read a height of 773717 and allocated 593 MB. A number that ends
+// in anything but whitespace leaves the size unreadable; comments between numbers still count.
+TEST(ImageCheck, PnmHeadersAreReadAsTheDecoderReadsThem) {
+  const std::string fuzzed("P1 766#773717\n1 7\n2\n\0", 21);
+  const auto refused = checkImageBytes(fuzzed, {});
+  EXPECT_FALSE(refused.ok);
+  EXPECT_EQ(refused.reason, "corrupt PNM header (no image size)");
+  std::string pbm = "P1\n# a comment\n16 # another\n16\n";
+  for (int i = 0; i < 16 * 16; ++i) {
+    pbm += i % 3 == 0 ? "1 " : "0 ";
+  }
+  const auto header = readImageHeader(pbm);
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->width, 16);
+  EXPECT_EQ(header->height, 16);
+  const auto decoded = checkImageBytes(pbm, {});
+  EXPECT_TRUE(decoded.ok) << decoded.reason;
+}
+
 TEST(ImageCheck, ReportsIoProblemsAsReasons) {
   TempDir dir;
   const auto missing = checkImageFile(dir / "missing.jpg");
