@@ -192,11 +192,13 @@ std::optional<MetricsRecord> parseMetricsLine(std::string_view line, std::string
     return std::nullopt;
   }
   try {
+    const auto stamp = json.find("time");
+    const double time = stamp != json.end() && stamp->is_number() ? stamp->get<double>() : 0.0;
     if (json.contains("eval") && json["eval"].is_object()) {
-      return MetricsRecord{0, std::nullopt, evalFromJson(json)};
+      return MetricsRecord{0, std::nullopt, evalFromJson(json), time};
     }
     if (json.contains("loss")) {
-      return MetricsRecord{0, stepFromJson(json), std::nullopt};
+      return MetricsRecord{0, stepFromJson(json), std::nullopt, time};
     }
   } catch (const nlohmann::json::exception& e) {
     *reason = std::string("a field: ") + e.what();

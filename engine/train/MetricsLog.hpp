@@ -82,6 +82,7 @@ struct MetricsRecord {
   std::int64_t line = 0;  // 1-based line number in the file
   std::optional<StepMetrics> step;
   std::optional<EvalPoint> eval;
+  double time = 0.0;  // the line's "time": when it was written (seconds since the Unix epoch)
 };
 
 // A line that is not a JSON object.

@@ -477,10 +477,10 @@ void RunsPage::redrawCharts() {
     std::vector<CompareChart::Curve> curves;
     bool anyPoint = false;
     for (const CurveId& id : ids[static_cast<std::size_t>(metric)]) {
-      const CachedCurve& cached = curves_.at(id);
-      anyPoint = anyPoint || !cached.curve.smoothed.empty();
-      curves.push_back(cached.curve);
-      kept.emplace(id, cached);
+      auto node = curves_.extract(id);  // moved, not copied, into what stays cached
+      anyPoint = anyPoint || !node.mapped().curve.smoothed.empty();
+      curves.push_back(node.mapped().curve);
+      kept.insert(std::move(node));
     }
     view->setCurves(curves, xTitle);
     const bool evaluation = metric == RunMetric::PrecisionAt1 || metric == RunMetric::RecallAt5;
