@@ -31,6 +31,24 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kHeartbeatInterval = std::chrono::milliseconds(500);
 
+// LibTorch's collective flight recorder (on by default, 2000 entries) records every collective of
+// every process group in one process-wide table, and adds a group to it on the group's first
+// collective without taking its lock (torch 2.11, FlightRecorderDetail.hpp). Replicas of one
+// process (one thread and one group per GPU, or CPU replicas in the tests) start their first
+// collectives together and corrupt that table: a crash in std::map's insert, seen about once in
+// 15 runs of two CPU replicas. It also captures a stack trace per collective. Taxon reports lost
+// and failed ranks itself (describeFailure), so the recorder is off unless the user sets its size
+// (TORCH_FR_BUFFER_SIZE, or the older TORCH_NCCL_TRACE_BUFFER_SIZE) to debug a hang; with it on,
+// run one replica per process. The recorder reads its size once, when the first process group
+// records; this runs before main, while the process has one thread, so setenv is safe.
+const bool kFlightRecorderOff = [] {
+  if (std::getenv("TORCH_FR_BUFFER_SIZE") == nullptr &&
+      std::getenv("TORCH_NCCL_TRACE_BUFFER_SIZE") == nullptr) {
+    setenv("TORCH_FR_BUFFER_SIZE", "0", 0);
+  }
+  return true;
+}();
+
 std::optional<std::string> env(const char* name) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') {

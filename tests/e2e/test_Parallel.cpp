@@ -183,7 +183,10 @@ TEST_F(ParallelCommands, AKilledRankEndsTheOtherWithAClearError) {
   ASSERT_NE(code0, -1) << "rank 0 still ran 60 s after rank 1 was killed";
   EXPECT_NE(code0, 0);
   const std::string err = readAll(r0.err);
-  EXPECT_NE(err.find("rank 1 stopped"), std::string::npos) << err;
+  EXPECT_NE(err.find("rank 1 stopped"), std::string::npos)
+      << "rank 0 exit code " << code0 << "; its stderr:\n"
+      << err << "\nits stdout:\n"
+      << readAll(r0.out);
   EXPECT_LT(took, std::chrono::seconds(30)) << err;
   // The run continues on one process from its last checkpoint.
   auto resume = comparable(dir_ / "run", dir_ / "records", 40);
