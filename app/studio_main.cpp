@@ -10,12 +10,14 @@
 #include "MainWindow.hpp"
 #include "classify/ClassifyPage.hpp"
 #include "common/Numbers.hpp"
+#include "core/CrashReport.hpp"
 #include "core/Version.hpp"
 
 int main(int argc, char** argv) {
   // Past a file size limit a write fails with EFBIG, shown like a full disk, instead of SIGXFSZ
   // ending the app in the middle of a save.
   std::signal(SIGXFSZ, SIG_IGN);
+  taxon::core::reportFatalSignals("taxon-studio");
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("Taxon Studio"));
   QApplication::setOrganizationName(QStringLiteral("Taxon"));

@@ -5,12 +5,14 @@
 #include <iostream>
 
 #include "Cli.hpp"
+#include "core/CrashReport.hpp"
 
 int main(int argc, char** argv) {
   // Past a file size limit (ulimit -f) a write would end the process with SIGXFSZ, leaving a
   // half-written temporary file and no message; ignored, the write fails with EFBIG and the
   // command reports it, names the file and cleans up as it does for a full disk.
   std::signal(SIGXFSZ, SIG_IGN);
+  taxon::core::reportFatalSignals("taxon");
   const int code = taxon::app::runCli(argc, argv);
 #if !defined(__SANITIZE_ADDRESS__)
   // Every command has closed what it wrote when it returns. LibTorch's static destructors then

@@ -385,5 +385,46 @@ TEST_F(FullDisk, ALabelEditFailsNamingTheCatalogAndIsNotHalfApplied) {
   projectSummary(project);
 }
 
+// A crash says so: `taxon train` sent SIGSEGV in the middle of training (as a fault in a library
+// would raise it in one of its threads) writes the signal and a stack to stderr and ends by that
+// signal, instead of ending with nothing said.
+TEST(Robust, ACrashSaysWhatHappenedOnStderr) {
+  TempDir dir;
+  writeNoisyRecords(dir / "records", 32);
+  std::vector<std::string> all = {taxonCli()};
+  const auto args = tinyTrainArgs(dir / "run", dir / "records", 100000);
+  all.insert(all.end(), args.begin(), args.end());
+  const auto errFile = dir / "stderr.txt";
+  const pid_t child = fork();
+  if (child == 0) {
+    std::vector<char*> argv;
+    for (auto& a : all) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    if (freopen("/dev/null", "w", stdout) == nullptr ||
+        freopen(errFile.c_str(), "w", stderr) == nullptr) {
+      _exit(126);
+    }
+    execv(all[0].c_str(), argv.data());
+    _exit(127);
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(dir / "run" / "metrics.jsonl") && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(fs::exists(dir / "run" / "metrics.jsonl")) << readAll(errFile);
+  kill(child, SIGSEGV);
+  int status = 0;
+  waitpid(child, &status, 0);
+  const auto err = readAll(errFile);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << status << "\n" << err;
+  EXPECT_EQ(WTERMSIG(status), SIGSEGV) << err;
+  EXPECT_NE(err.find("taxon: crashed: signal 11 (SIGSEGV"), std::string::npos) << err;
+  EXPECT_NE(err.find("Stack of the thread that received it:\n"), std::string::npos) << err;
+  // backtrace_symbols_fd's lines name the binary of each frame.
+  EXPECT_NE(err.find("taxon("), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace taxon::test
