@@ -69,10 +69,10 @@ inline CommandResult taxon(const std::vector<std::string>& args) {
   return runCommand(taxonCli(), args);
 }
 
-// A started program; its output goes to /dev/null. `fileLimitKib` > 0: a file size limit
-// (ulimit -f) for it.
+// A started program; its output goes to /dev/null, or its stderr to the file `stderrTo` when
+// one is given. `fileLimitKib` > 0: a file size limit (ulimit -f) for it.
 inline pid_t start(const std::string& program, const std::vector<std::string>& args,
-                   long fileLimitKib = 0) {
+                   long fileLimitKib = 0, const std::filesystem::path& stderrTo = {}) {
   std::vector<std::string> all = {program};
   all.insert(all.end(), args.begin(), args.end());
   const pid_t child = fork();
@@ -90,7 +90,10 @@ inline pid_t start(const std::string& program, const std::vector<std::string>& a
     const int null = open("/dev/null", O_RDWR);
     dup2(null, STDIN_FILENO);
     dup2(null, STDOUT_FILENO);
-    dup2(null, STDERR_FILENO);
+    const int err = stderrTo.empty()
+                        ? null
+                        : open(stderrTo.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    dup2(err < 0 ? null : err, STDERR_FILENO);
     execv(program.c_str(), argv.data());
     _exit(127);
   }

@@ -391,24 +391,9 @@ TEST_F(FullDisk, ALabelEditFailsNamingTheCatalogAndIsNotHalfApplied) {
 TEST(Robust, ACrashSaysWhatHappenedOnStderr) {
   TempDir dir;
   writeNoisyRecords(dir / "records", 32);
-  std::vector<std::string> all = {taxonCli()};
-  const auto args = tinyTrainArgs(dir / "run", dir / "records", 100000);
-  all.insert(all.end(), args.begin(), args.end());
   const auto errFile = dir / "stderr.txt";
-  const pid_t child = fork();
-  if (child == 0) {
-    std::vector<char*> argv;
-    for (auto& a : all) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    if (freopen("/dev/null", "w", stdout) == nullptr ||
-        freopen(errFile.c_str(), "w", stderr) == nullptr) {
-      _exit(126);
-    }
-    execv(all[0].c_str(), argv.data());
-    _exit(127);
-  }
+  const pid_t child =
+      start(taxonCli(), tinyTrainArgs(dir / "run", dir / "records", 100000), 0, errFile);
   const auto deadline = Clock::now() + std::chrono::seconds(120);
   while (!fs::exists(dir / "run" / "metrics.jsonl") && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
