@@ -91,6 +91,10 @@ Command addEvalCommand(CLI::App& app) {
                   "First recompute batch-norm statistics for the averaged weights from N training "
                   "images (checkpoints that carry none of their own; 0: off)")
       ->capture_default_str();
+  cli->add_option("--recalibration_seed", s->recalibrateSeed,
+                  "Which training images --recalibrate_batch_norm draws (a run recalibrates with "
+                  "its own --seed)")
+      ->capture_default_str();
   cli->add_option("--top_k", s->model.metrics.topK, "K of recall@K")
       ->check(atLeast(1))
       ->capture_default_str();

@@ -185,6 +185,7 @@ EvalOutcome evaluateCheckpoint(const EvalSettings& settings, std::stop_token sto
     recalibration.examples = settings.recalibrateExamples;
     recalibration.batchSize = settings.model.batchSize;
     recalibration.loaderThreads = settings.model.loaderThreads;
+    recalibration.seed = settings.recalibrateSeed;
     recalibrateBatchNorm(*trained.model, records, core::parseDevice(settings.device), recalibration,
                          stop, progress);
   }

@@ -68,6 +68,9 @@ struct EvalSettings {
   // > 0: batch-norm statistics are first recomputed from this many training images (see
   // recalibrateBatchNorm), for checkpoints whose average carries none of its own.
   std::int64_t recalibrateExamples = 0;
+  // Which shuffled images the recalibration reads (RecalibrationSettings::seed); the figures of a
+  // small recalibration depend on the draw, and other seeds show by how much.
+  std::uint64_t recalibrateSeed = 1;
 };
 
 struct EvalOutcome {

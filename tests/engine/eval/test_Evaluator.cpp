@@ -121,6 +121,22 @@ TEST_F(Evaluator, FiguresAreThoseOfTheModelsOwnOutputs) {
   }
 }
 
+// `taxon eval --recalibrate_batch_norm N --recalibration_seed S`: the seed chooses which training
+// images the statistics come from, so the same seed gives the same figures and another seed others.
+TEST_F(Evaluator, RecalibrationReadsTheImagesItsSeedDraws) {
+  auto s = settings(2);
+  s.recalibrateExamples = 5;  // 5 of the 14 training images
+  const auto meanLoss = [&](std::uint64_t seed) {
+    s.recalibrateSeed = seed;
+    return evaluateCheckpoint(s).report.meanLoss;
+  };
+  const double first = meanLoss(1);
+  EXPECT_EQ(meanLoss(1), first);
+  EXPECT_NE(meanLoss(2), first);
+  s.recalibrateExamples = 0;
+  EXPECT_NE(evaluateCheckpoint(s).report.meanLoss, first);  // the checkpoint's own statistics
+}
+
 // A last batch of one image cannot give batch statistics (the aux head's maps are 1 x 1 at 75 px):
 // it is left out instead of failing the run's first checkpoint.
 TEST_F(Evaluator, RecalibrationLeavesOutALastBatchOfOneImage) {
