@@ -25,7 +25,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/packaging/env.sh"
-work=${1:-$root/build/bench-distill}
+work=$(realpath -m "${1:-$root/build/bench-distill}")  # absolute: the int8 timing runs in bench/infer
 teacher_minutes=${TEACHER_MINUTES:-24}
 student_minutes=${STUDENT_MINUTES:-12}
 teacher_depth=${TEACHER_DEPTH:-0.5}
