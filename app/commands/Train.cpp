@@ -258,10 +258,10 @@ int runTrain(TrainOptions& f) {
   }
   if (result.stopped) {
     std::fprintf(stderr,
-                 "Stopped at step %lld; checkpoint %s. Continue with: taxon train --train_dir %s "
+                 "Stopped at step %lld; checkpoint %s. Continue with: taxon %s --train_dir %s "
                  "--resume\n",
                  static_cast<long long>(result.step), result.lastCheckpoint.c_str(),
-                 settings.trainDir.c_str());
+                 f.distill ? "distill" : "train", settings.trainDir.c_str());
     return 1;
   }
   if (f.resume && result.stepsThisRun == 0 && result.step >= result.totalSteps) {

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "RunCommand.hpp"
@@ -339,6 +340,72 @@ TEST_F(TrainCommands, ClassifyExplainWritesWhereTheModelLooked) {
             std::string::npos)
       << r.err;
   EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+// Ctrl-C (SIGINT) in the middle of `taxon train` or `taxon distill`: the run stops after its step,
+// writes a checkpoint, ends with 1 and prints the command that continues it, which does.
+TEST_F(TrainCommands, CtrlCStopsAtACheckpointAndThePrintedCommandContinues) {
+  const auto teacher = dir_ / "teacher";
+  auto r = taxon(tinyTrain(teacher, dir_ / "records", 2));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  for (const std::string command : {"train", "distill"}) {
+    SCOPED_TRACE(command);
+    const auto run = dir_ / ("stopped-" + command);
+    auto args = tinyTrain(run, dir_ / "records", 100000);
+    setFlag(args, "--log_every_n_steps", "1");
+    if (command == "distill") {
+      args[0] = "distill";
+      args.insert(args.end(), {"--teacher_dir", teacher.string()});
+    }
+    const auto errFile = dir_ / (command + "-stderr.txt");
+    const pid_t child = start(taxonCli(), args, 0, errFile);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    // Two steps logged (a line being written may be read in part: counted on a later look).
+    const auto twoStepsLogged = [&] {
+      try {
+        return loggedSteps(run).size() >= 2;
+      } catch (const nlohmann::json::exception&) {
+        return false;
+      }
+    };
+    while (!twoStepsLogged() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(twoStepsLogged()) << readAll(errFile);
+    kill(child, SIGINT);
+    int status = 0;
+    waitpid(child, &status, 0);
+    const auto err = readAll(errFile);
+    ASSERT_TRUE(WIFEXITED(status)) << "status " << status << "\n" << err;
+    EXPECT_EQ(WEXITSTATUS(status), 1) << err;
+    EXPECT_NE(err.find("stopping after the current step"), std::string::npos) << err;
+    const std::regex stopped("Stopped at step (\\d+); checkpoint (\\S+)\\. Continue with: (.*)\n");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(err, m, stopped)) << err;
+    const std::int64_t step = std::stoll(m[1].str());
+    EXPECT_GE(step, 2);
+    EXPECT_EQ(m[2].str(), (run / ("model.ckpt-" + std::to_string(step) + ".taxon")).string());
+    EXPECT_TRUE(fs::exists(m[2].str()));
+    const std::string continueWith = m[3].str();
+    EXPECT_EQ(continueWith, "taxon " + command + " --train_dir " + run.string() + " --resume");
+
+    // The printed command, one step further.
+    std::vector<std::string> again;
+    std::istringstream words(continueWith);
+    for (std::string word; words >> word;) {
+      again.push_back(word);
+    }
+    again.erase(again.begin());  // "taxon"
+    again.insert(again.end(), {"--max_steps", std::to_string(step + 1)});
+    r = taxon(again);
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("from model.ckpt-" + std::to_string(step) + ".taxon"), std::string::npos)
+        << r.out;
+    EXPECT_TRUE(fs::exists(run / ("model.ckpt-" + std::to_string(step + 1) + ".taxon")));
+    const auto steps = loggedSteps(run);
+    ASSERT_FALSE(steps.empty());
+    EXPECT_EQ(steps.back(), step + 1);
+  }
 }
 
 // `taxon distill`: a student at half the teacher's width by default, the teacher recorded and
